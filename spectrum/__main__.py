@@ -1,0 +1,3 @@
+from spectrum.cli import main
+
+raise SystemExit(main())

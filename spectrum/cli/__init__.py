@@ -1,0 +1,54 @@
+"""The ``spectrum`` command: results on stdout, logs and progress on stderr.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage — with one line on stderr naming
+the file or option and what is wrong; a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from spectrum import __version__
+from spectrum.cli import bench, replay, simulate
+
+COMMANDS = (replay, simulate, bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spectrum",
+        description="Find radio jamming and interference in RTL-SDR streams and IQ captures.",
+    )
+    parser.add_argument("--version", action="version", version=f"spectrum {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors exit 2 with argparse's one-line message
+    from spectrum.errors import USER_ERRORS
+
+    try:
+        return int(args.run(args) or 0)
+    except USER_ERRORS as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"spectrum {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spectrum {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0  # e.g. `spectrum replay ... | head`
+    except Exception as exc:  # a bug or an environment failure: say so, keep the trace for --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"spectrum {args.command}: failed: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+        return 1

@@ -1,0 +1,126 @@
+"""``spectrum replay PATH``: the events in a recorded capture."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from spectrum.cli.options import add_raw_format_options
+
+PROGRESS_MIN_SAMPLES = 50_000_000  # show a bar for captures longer than ~20 s at 2.4 MS/s
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("replay", help="detect jamming and interference in a recorded capture",
+                       description="Replay a SigMF recording or a raw IQ file through the detector and list its events.")
+    p.add_argument("path", metavar="PATH", help=".sigmf-meta/.sigmf-data, or a raw .cu8/.cs8/.cs16/.cf32/.bin file")
+    add_raw_format_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    p.add_argument("--baseline", metavar="FILE", help="use a baseline saved earlier instead of learning one from the capture")
+    p.add_argument("--save-baseline", metavar="FILE", help="save the learned baseline (.npz) for later runs")
+    p.add_argument("--site", help="site id stamped on events")
+    p.add_argument("--sensor", help="sensor id stamped on events")
+    p.add_argument("--fft-size", type=int, default=1024, help="bins per spectrum (power of two, default 1024)")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from captures import open_capture
+    from spectrum.detect.baseline import Baseline
+    from spectrum.detect.config import DetectorConfig
+    from spectrum.errors import ConfigError
+    from spectrum.pipeline import ReplayResult, replay_events
+
+    if args.fft_size < 16 or args.fft_size & (args.fft_size - 1):
+        raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
+    config = DetectorConfig(fft_size=args.fft_size)
+    baseline = Baseline.load(args.baseline) if args.baseline else None
+    started = time.perf_counter()
+    with open_capture(args.path, fmt=args.fmt, sample_rate_hz=args.rate, center_freq_hz=args.freq) as reader:
+        result = ReplayResult()
+        with _progress(reader, args) as progress:
+            for event in replay_events(reader, config, baseline, args.site, args.sensor, progress, result=result):
+                if args.json and not event.ongoing:
+                    print(event.to_json(), flush=False)
+        elapsed = time.perf_counter() - started
+        _summary(reader, result, elapsed)
+        if args.save_baseline:
+            _save_baseline(result, args.save_baseline)
+    if not args.json:
+        _table(result.events)
+    sys.stdout.flush()
+    return 0
+
+
+def _summary(reader, result, elapsed_s: float) -> None:
+    rate = result.samples / elapsed_s / 1e6 if elapsed_s > 0 else float("inf")
+    notes = []
+    for detector in result.detectors.values():
+        if not detector.has_baseline:
+            notes.append(
+                f"{detector.center_freq_hz / 1e6:.3f} MHz: capture shorter than the {detector.config.learn_s:g} s "
+                "needed to learn a baseline; only overload detection ran (pass --baseline FILE)"
+            )
+    print(
+        f"{reader.path}: {result.samples / reader.sample_rate_hz:.2f} s at {reader.sample_rate_hz / 1e6:.3f} MS/s, "
+        f"{len(result.events)} events, {elapsed_s:.2f} s ({rate:.0f} MS/s)",
+        file=sys.stderr,
+    )
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _save_baseline(result, path: str) -> None:
+    from spectrum.errors import DetectorError
+
+    learned = [d for d in result.detectors.values() if d.has_baseline]
+    if not learned:
+        raise DetectorError(f"--save-baseline {path}: the capture was too short to learn a baseline")
+    learned[0].baseline.save(path)
+    print(f"baseline saved to {path}", file=sys.stderr)
+
+
+def _table(events) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    if not events:
+        console.print("no jamming or interference detected")
+        return
+    table = Table(title=f"{len(events)} event(s)")
+    for column in ("kind", "start s", "end s", "from MHz", "to MHz", "rise dB", "peak dBFS", "severity", "conf."):
+        table.add_column(column, justify="left" if column in ("kind", "severity") else "right")
+    for e in sorted(events, key=lambda e: e.offset_start_s):
+        table.add_row(
+            e.kind, f"{e.offset_start_s:.2f}", f"{e.offset_end_s:.2f}", f"{e.freq_low_hz / 1e6:.4f}",
+            f"{e.freq_high_hz / 1e6:.4f}", f"{e.rise_db:.1f}", f"{e.peak_dbfs:.1f}", e.severity, f"{e.confidence:.2f}",
+        )
+    console.print(table)
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal and the capture is long."""
+
+    def __init__(self, reader, args) -> None:
+        self.total = reader.num_samples
+        self.enabled = not args.no_progress and sys.stderr.isatty() and self.total >= PROGRESS_MIN_SAMPLES
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+        self.bar = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                            TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("replay", total=self.total)
+        return lambda done: self.bar.update(task, completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

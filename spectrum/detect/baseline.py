@@ -1,0 +1,106 @@
+"""Per-bin learned baseline: robust level and spread in dB, following slow drift.
+
+Learning: the median (level) and 1.4826·MAD (spread) over the first rows of each bin, so
+bursty legitimate carriers set their own, wider spread instead of raising alarms. The
+spread never goes below what averaging M exponential powers gives for pure noise:
+std of 10·log10 of a Gamma(M, 1/M) variable = (10/ln 10)·sqrt(ψ₁(M)).
+Tracking: afterwards each quiet bin moves toward its new level with time constant τ,
+innovations clipped at ±3 spreads (a burst cannot drag the baseline); bins under a
+detection are frozen so a jammer is never learned as normal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.special
+from numpy.typing import NDArray
+
+from spectrum.errors import DetectorError
+
+DB_PER_NEPER = 10.0 / math.log(10.0)
+FILE_VERSION = 1
+
+
+def noise_spread_db(frames: int) -> float:
+    """Std (dB) of the Welch average of ``frames`` exponential powers."""
+    return DB_PER_NEPER * math.sqrt(float(scipy.special.polygamma(1, frames)))
+
+
+@dataclass
+class Baseline:
+    """Learned per-bin level (dB) and spread (dB), plus the tuning it was learned at."""
+
+    level_db: NDArray[np.float32]
+    spread_db: NDArray[np.float32]
+    center_freq_hz: float
+    sample_rate_hz: float
+    frames_per_row: int
+    box_std: NDArray[np.float32] | None = None  # std of the box-mean z per (K, W), learned
+
+    @classmethod
+    def learn(cls, rows_db: NDArray[np.float32], center_freq_hz: float, sample_rate_hz: float, frames_per_row: int) -> "Baseline":
+        """Learn from ``(rows, bins)`` of Welch levels in dB (at least 8 rows)."""
+        if rows_db.shape[0] < 8:
+            raise DetectorError(f"a baseline needs at least 8 rows, got {rows_db.shape[0]}")
+        level = np.median(rows_db, axis=0)
+        mad = np.median(np.abs(rows_db - level), axis=0)
+        spread = np.maximum(1.4826 * mad, noise_spread_db(frames_per_row))
+        return cls(level.astype(np.float32), spread.astype(np.float32), center_freq_hz, sample_rate_hz, frames_per_row)
+
+    def follow(self, rows_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float) -> None:
+        """Move quiet bins toward ``rows_db`` (``(rows, bins)``) by ``alpha_per_row`` per row."""
+        innovation = np.clip(rows_db - self.level_db, -3 * self.spread_db, 3 * self.spread_db).mean(axis=0)
+        step = min(1.0, alpha_per_row * rows_db.shape[0])
+        self.level_db += np.where(frozen, 0.0, step * innovation).astype(np.float32)
+
+    def check_fits(self, center_freq_hz: float, sample_rate_hz: float, fft_size: int, frames_per_row: int, path: str = "baseline") -> None:
+        """Raise DetectorError unless this baseline was learned at the same tuning and resolution."""
+        problems = []
+        if self.level_db.shape[0] != fft_size:
+            problems.append(f"{self.level_db.shape[0]} bins, the capture is analysed with {fft_size}")
+        if not math.isclose(self.center_freq_hz, center_freq_hz, abs_tol=1.0):
+            problems.append(f"centre {self.center_freq_hz:.0f} Hz, the capture is at {center_freq_hz:.0f} Hz")
+        if not math.isclose(self.sample_rate_hz, sample_rate_hz, rel_tol=1e-6):
+            problems.append(f"rate {self.sample_rate_hz:.0f} S/s, the capture is at {sample_rate_hz:.0f} S/s")
+        if self.frames_per_row != frames_per_row:
+            problems.append(f"{self.frames_per_row} frames per row, the detector uses {frames_per_row}")
+        if problems:
+            raise DetectorError(f"{path}: baseline does not fit this capture: " + "; ".join(problems))
+
+    def save(self, path: str | Path) -> None:
+        """Write to an ``.npz`` file."""
+        np.savez(
+            Path(path),
+            file_version=FILE_VERSION,
+            level_db=self.level_db,
+            spread_db=self.spread_db,
+            center_freq_hz=self.center_freq_hz,
+            sample_rate_hz=self.sample_rate_hz,
+            frames_per_row=self.frames_per_row,
+            box_std=self.box_std if self.box_std is not None else np.zeros((0, 0), np.float32),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Baseline":
+        """Read a file written by `save`; DetectorError if it is not one."""
+        try:
+            with np.load(Path(path)) as data:
+                if int(data["file_version"]) != FILE_VERSION:
+                    raise DetectorError(f"{path}: baseline file version {int(data['file_version'])}, expected {FILE_VERSION}")
+                box_std = data["box_std"]
+                return cls(
+                    data["level_db"].astype(np.float32),
+                    data["spread_db"].astype(np.float32),
+                    float(data["center_freq_hz"]),
+                    float(data["sample_rate_hz"]),
+                    int(data["frames_per_row"]),
+                    box_std.astype(np.float32) if box_std.size else None,
+                )
+        except FileNotFoundError:
+            raise DetectorError(f"{path}: no such baseline file") from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise DetectorError(f"{path}: not a baseline file written by --save-baseline ({exc})") from None

@@ -1,0 +1,65 @@
+"""Kind, severity and confidence of a track, from its statistics rather than its width alone.
+
+Barrage noise, a fast sweep and pulsed noise can share one average spectrum; what separates
+them is the spectral kurtosis of each bin (≈1 noise-like, ≫1 impulsive, ≪1 constant
+envelope), whether the row's total power is modulated (pulses) or steady (a sweep passing
+through each bin in turn), and whether the occupied band moves from row to row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spectrum.detect.tracks import Track
+
+TONE_MAX_HZ = 10e3  # a CW line stays within a few 1024-point bins at RTL-SDR rates
+NARROW_EMITTER_MAX_HZ = 60e3  # voice / data channels are 6.25–25 kHz; leave room for FM skirts
+SK_IMPULSIVE = 1.3  # region-mean SK above this: impulsive power in each bin
+SK_CONSTANT = 0.7  # below this: constant envelope
+PULSING = 2.0  # frame-power modulation this many times the quiet baseline's: pulses
+MOTION = 0.15  # centroid wander as a share of the track's width: a moving (swept) signal
+
+
+def classify(track: Track, bin_hz: float) -> str:
+    """Return the event kind of a band track (see module docstring)."""
+    width_hz = (track.hi_bin - track.lo_bin + 1) * bin_hz
+    centroids = np.asarray(track.centroids, dtype=float)
+    widths = np.asarray(track.widths, dtype=float)
+    span_bins = track.hi_bin - track.lo_bin + 1
+    moving = len(centroids) >= 3 and (
+        np.std(centroids) / span_bins > MOTION or np.median(widths) < 0.5 * span_bins
+    )
+    sk = track.mean_sk
+    if width_hz <= TONE_MAX_HZ and not moving:
+        return "tone"
+    if moving and width_hz > NARROW_EMITTER_MAX_HZ:
+        return "swept"
+    if sk > SK_IMPULSIVE:
+        return "pulsed" if track.mean_pulsing > PULSING else "swept"
+    if width_hz <= NARROW_EMITTER_MAX_HZ:
+        return "new_emitter"
+    if sk < SK_CONSTANT:
+        return "swept"  # a comb of constant lines over a band: a sweep faster than one frame
+    if track.mean_pulsing > PULSING:
+        return "pulsed"
+    return "wideband_noise"
+
+
+def severity(kind: str, rise_db: float, share_of_band: float) -> str:
+    """``critical`` for strong or wide jamming, ``warning`` for clear rises, else ``info``."""
+    if kind == "overload":
+        return "warning"
+    if kind == "new_emitter":
+        return "info" if rise_db < 20 else "warning"
+    if rise_db >= 15 or (rise_db >= 6 and share_of_band >= 0.2):
+        return "critical"
+    if rise_db >= 3 or share_of_band >= 0.2:
+        return "warning"
+    return "info"
+
+
+def confidence(score_max: float, z_threshold: float, hits: int, unreliable_share: float) -> float:
+    """Rises with the margin over the threshold and the rows seen; halved while clipping."""
+    margin = max(score_max - z_threshold, 0.0) / z_threshold
+    base = 1.0 - 0.5 * np.exp(-margin) * np.exp(-(hits - 1) / 8)
+    return float(np.clip(base * (1.0 - 0.5 * unreliable_share), 0.0, 1.0))

@@ -1,0 +1,72 @@
+"""Detector settings, with the provenance hash that goes into every event."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+DETECTOR_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Everything that changes what the detector reports (hashed into ``config_hash``).
+
+    Attributes
+    ----------
+    fft_size : int
+        Bins per spectrum.
+    row_s : float
+        Target time step of the detector; frames per row = round(row_s·fs/fft_size), ≥ 8.
+    learn_s : float
+        Signal needed to learn the baseline before the baseline-relative detectors run.
+    z_threshold : float
+        Significance of a box-mean excess, in standard deviations under noise alone.
+        7 keeps the per-test false-alarm probability near 1e-12 (Gaussian tail), which with
+        ~10⁴ tests per row and ~3·10⁶ rows a day leaves well under one false event a day.
+    min_rise_db : float
+        Smallest mean level rise reported (slow gain drift the baseline lags behind stays below).
+    time_scales, freq_scales : tuple of int
+        Rows and bins of the boxes tested.
+    hold_s : float
+        An event ends when nothing matched it for this long (hysteresis).
+    confirm_rows : int
+        Rows with a detection before an event opens.
+    baseline_tau_s : float
+        Time constant with which the baseline follows slow drift in quiet bins.
+    dc_guard_hz : float
+        Half-width around the centre excluded (the tuner's DC spike).
+    sk_false_alarm : float
+        Design false-alarm probability of each spectral-kurtosis tail, per bin and row.
+    overload_fraction : float
+        Share of I/Q values at a converter rail that makes a row overloaded.
+    image_rejection_db : float
+        A detection this much weaker than one at the mirrored frequency is an IQ image.
+    """
+
+    fft_size: int = 1024
+    row_s: float = 0.025
+    learn_s: float = 1.5
+    z_threshold: float = 7.0
+    min_rise_db: float = 0.8
+    time_scales: tuple[int, ...] = (1, 4, 16)
+    freq_scales: tuple[int, ...] = (1, 4, 16, 64, 256)
+    hold_s: float = 0.3
+    confirm_rows: int = 2
+    baseline_tau_s: float = 3.0
+    dc_guard_hz: float = 3000.0
+    sk_false_alarm: float = 1e-3
+    overload_fraction: float = 1e-3
+    image_rejection_db: float = 20.0
+
+    def frames_per_row(self, sample_rate_hz: float) -> int:
+        return max(8, int(round(self.row_s * sample_rate_hz / self.fft_size)))
+
+    def config_hash(self) -> str:
+        """Short SHA-256 of the settings, so a replay can be reproduced exactly."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def provenance(self) -> dict[str, str]:
+        return {"version": DETECTOR_VERSION, "config_hash": self.config_hash()}

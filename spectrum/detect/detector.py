@@ -1,0 +1,330 @@
+"""The band detector: rows of power statistics in, events out. Stateful per band, no I/O.
+
+Per row of ``M`` frames it computes each bin's level ``L`` (dB), its excess over the learned
+baseline ``e = L − level`` and z-score ``z = e / spread``, then runs the multi-scale excess
+test (kernels.multiscale) over boxes of K rows × W bins, which covers both a −3 dB barrage
+over 1 MHz (wide W, one row) and a 0 dB-in-1-kHz tone (one bin, many rows). Hot bins are
+grouped into regions per row, refined to their half-excess edges, described (level, rise,
+spectral kurtosis, centroid, pulsing) and handed to the track book, which turns them into
+events with hysteresis. ADC clipping is its own event; detections while clipping are marked
+unreliable and open no new events (clipping spurs would multiply them).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kernels.kurtosis import spectral_kurtosis
+from kernels.multiscale import multiscale_excess
+from kernels.psd import PowerRows
+from spectrum.detect.baseline import Baseline
+from spectrum.detect.classify import classify, confidence, severity
+from spectrum.detect.config import DetectorConfig
+from spectrum.detect.tracks import Region, Track, TrackBook
+from spectrum.events import Event
+
+TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
+
+
+class BandDetector:
+    """Detect jamming and interference in one tuned band.
+
+    Parameters
+    ----------
+    config : DetectorConfig
+    sample_rate_hz, center_freq_hz : float
+        Tuning of the band (absolute RF for the events).
+    baseline : Baseline, optional
+        A baseline learned earlier (``--baseline``); otherwise one is learned from the first
+        ``config.learn_s`` of signal.
+    session_start : datetime, optional
+        Wall-clock time of row 0, for the events' ISO times.
+    """
+
+    def __init__(
+        self,
+        config: DetectorConfig,
+        sample_rate_hz: float,
+        center_freq_hz: float,
+        baseline: Baseline | None = None,
+        session_start: datetime | None = None,
+        site: str | None = None,
+        sensor: str | None = None,
+    ) -> None:
+        self.config = config
+        self.sample_rate_hz = sample_rate_hz
+        self.center_freq_hz = center_freq_hz
+        self.fft_size = config.fft_size
+        self.frames_per_row = config.frames_per_row(sample_rate_hz)
+        self.row_s = self.fft_size * self.frames_per_row / sample_rate_hz
+        self.bin_hz = sample_rate_hz / self.fft_size
+        self.session_start = session_start
+        self.site = site
+        self.sensor = sensor
+        self.provenance = config.provenance()
+        self.time_scales = np.asarray(config.time_scales, np.int64)
+        self.freq_scales = np.asarray([w for w in config.freq_scales if w <= self.fft_size], np.int64)
+        self.learn_rows = max(8, math.ceil(config.learn_s / self.row_s))
+        self.hold_rows = max(1, math.ceil(config.hold_s / self.row_s))
+        self.alpha_per_row = self.row_s / config.baseline_tau_s
+        guard = int(math.ceil(config.dc_guard_hz / self.bin_hz))
+        self.dc_slice = slice(self.fft_size // 2 - guard, self.fft_size // 2 + guard + 1)
+        self.merge_gap_bins = 2 * guard + 4
+        self.baseline = baseline
+        if baseline is not None:
+            baseline.check_fits(center_freq_hz, sample_rate_hz, self.fft_size, self.frames_per_row)
+        self._learn: list[NDArray[np.float32]] = []
+        self._learn_pulsing: list[float] = []
+        self._pulsing_ref = 1.0
+        self._inv_box_std = None if baseline is None or baseline.box_std is None else 1.0 / baseline.box_std
+        keep = int(self.time_scales.max())
+        self._z_hist = np.zeros((0, self.fft_size), np.float32)
+        self._e_hist = np.zeros((0, self.fft_size), np.float32)
+        self._valid_rows = 0
+        self._hist_keep = keep + 16  # rows kept for K-row means and onset estimates
+        self.rows_done = 0
+        self.book = TrackBook(config.confirm_rows, self.hold_rows, tolerance_bins=self.merge_gap_bins)
+        self._overload: Track | None = None
+        self._overload_last = -10**9
+        self.events: list[Event] = []  # every event closed so far, in order of closing
+        self.learned_from_capture = baseline is None
+
+    # ---------------------------------------------------------------- public
+    @property
+    def has_baseline(self) -> bool:
+        return self.baseline is not None and self._inv_box_std is not None
+
+    def process(self, rows: PowerRows, clipped_per_row: NDArray[np.int64]) -> list[Event]:
+        """Feed a batch of rows; return events that opened (ongoing) or closed in it."""
+        if rows.frames_per_row != self.frames_per_row or rows.mean.shape[1] != self.fft_size:
+            raise ValueError("rows were not made with this detector's fft_size and frames_per_row")
+        level_db = (10.0 * np.log10(rows.mean + np.float32(TINY_POWER))).astype(np.float32)
+        fp = rows.frame_power.reshape(-1, self.frames_per_row)
+        pulsing = fp.std(axis=1) / np.maximum(fp.mean(axis=1), TINY_POWER)
+        clip_share = clipped_per_row / (2.0 * self.fft_size * self.frames_per_row)
+        updates: list[Event] = []
+        first = self.rows_done
+        if not self.has_baseline:
+            self._learn_from(level_db, pulsing)
+            for r in range(len(level_db)):
+                updates += self._overload_row(first + r, clip_share[r])
+            self.rows_done += len(level_db)
+            return updates
+        baseline = self.baseline
+        excess = level_db - baseline.level_db
+        z = excess / baseline.spread_db
+        self._push_history(z, excess)
+        hot, score = multiscale_excess(
+            self._z_hist, self._e_hist, len(z), self._valid_rows, self.time_scales, self.freq_scales,
+            self._inv_box_std, self.config.z_threshold, self.config.min_rise_db,
+        )
+        hot[:, self.dc_slice] = False
+        sk = None
+        for r in range(len(z)):
+            row = first + r
+            updates += self._overload_row(row, clip_share[r])
+            regions: list[Region] = []
+            if hot[r].any():
+                if sk is None:
+                    sk = spectral_kurtosis(rows.mean, rows.s2, self.frames_per_row)
+                hist_row = self._z_hist.shape[0] - len(z) + r
+                regions = self._regions(row, hist_row, hot[r], score[r], level_db[r], sk[r],
+                                        pulsing[r] / self._pulsing_ref, clip_share[r] > self.config.overload_fraction)
+            opened, closed = self.book.update(row, regions, allow_new=clip_share[r] <= self.config.overload_fraction)
+            updates += [self._event(t, ongoing=True) for t in opened]
+            updates += [self._close(t) for t in closed]
+        frozen = hot.any(axis=0)
+        for track in self.book.tracks:
+            frozen[max(track.lo_bin - self.merge_gap_bins, 0) : track.hi_bin + self.merge_gap_bins + 1] = True
+        baseline.follow(level_db, frozen, self.alpha_per_row)
+        self.rows_done += len(z)
+        return updates
+
+    def finish(self) -> list[Event]:
+        """Close every ongoing event at the end of the data; return them."""
+        closed = [self._close(t) for t in self.book.close_all()]
+        if self._overload is not None:
+            closed.append(self._close(self._overload))
+            self._overload = None
+        return closed
+
+    # --------------------------------------------------------------- learning
+    def _learn_from(self, level_db: NDArray[np.float32], pulsing: NDArray[np.float64]) -> None:
+        self._learn.extend(level_db)
+        self._learn_pulsing.extend(pulsing.tolist())
+        if len(self._learn) < self.learn_rows:
+            return
+        rows_db = np.asarray(self._learn, np.float32)
+        if self.baseline is None:
+            self.baseline = Baseline.learn(rows_db, self.center_freq_hz, self.sample_rate_hz, self.frames_per_row)
+        self._pulsing_ref = max(float(np.median(self._learn_pulsing)), 1e-3)
+        self.baseline.box_std = self._calibrate_box_std(rows_db)
+        self._inv_box_std = 1.0 / self.baseline.box_std
+        self._learn = []
+
+    def _calibrate_box_std(self, rows_db: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Robust std of the box-mean z for every (K, W), measured on the learning rows.
+
+        Measured rather than assumed: adjacent bins of a windowed FFT are correlated, so a
+        W-bin mean is noisier than 1/sqrt(W) would say.
+        """
+        z = (rows_db - self.baseline.level_db) / self.baseline.spread_db
+        keep = np.ones(self.fft_size, bool)
+        keep[self.dc_slice] = False
+        out = np.empty((len(self.time_scales), len(self.freq_scales)), np.float32)
+        for a, k in enumerate(self.time_scales):
+            k = min(int(k), len(z))
+            ck = np.cumsum(np.vstack([np.zeros((1, z.shape[1])), z]), axis=0)
+            zk = (ck[k:] - ck[:-k]) / k
+            for b, w in enumerate(self.freq_scales):
+                cw = np.cumsum(np.hstack([np.zeros((zk.shape[0], 1)), zk]), axis=1)
+                box = (cw[:, w:] - cw[:, :-w]) / w
+                centre_ok = keep[w // 2 : w // 2 + box.shape[1]]
+                vals = box[:, centre_ok].ravel()
+                spread = 1.4826 * np.median(np.abs(vals - np.median(vals)))
+                # never below the independent-sample value: the learning run is short
+                out[a, b] = max(spread, 1.0 / math.sqrt(w * self.time_scales[a]) / 1.5)
+        return out
+
+    # ----------------------------------------------------------------- rows
+    def _push_history(self, z: NDArray[np.float32], excess: NDArray[np.float32]) -> None:
+        self._z_hist = np.vstack([self._z_hist, z])[-(self._hist_keep + len(z)) :]
+        self._e_hist = np.vstack([self._e_hist, excess])[-(self._hist_keep + len(z)) :]
+        self._valid_rows = min(self._valid_rows + len(z), self._z_hist.shape[0])
+
+    def _regions(self, row, hist_row, hot, score, level_db, sk, pulsing, unreliable) -> list[Region]:
+        bins = np.flatnonzero(hot)
+        # split into runs, merging across small gaps (and across the DC guard)
+        breaks = np.flatnonzero(np.diff(bins) > self.merge_gap_bins)
+        starts = np.concatenate([[bins[0]], bins[breaks + 1]])
+        ends = np.concatenate([bins[breaks], [bins[-1]]])
+        k_rows = min(4, self._valid_rows)
+        excess_k = self._e_hist[hist_row - k_rows + 1 : hist_row + 1].mean(axis=0)
+        ratio = np.maximum(10.0 ** (excess_k / 10.0) - 1.0, 0.0)
+        ratio_s = np.convolve(ratio, np.ones(5) / 5, mode="same")
+        ratio_s[self.dc_slice] = 0.0
+        regions = []
+        for lo, hi in zip(starts, ends):
+            lo, hi = self._refine(int(lo), int(hi), ratio_s)
+            sl = slice(lo, hi + 1)
+            weights = ratio[sl]
+            centroid = float((weights * np.arange(lo, hi + 1)).sum() / weights.sum()) if weights.sum() > 0 else (lo + hi) / 2
+            row_excess = self._e_hist[hist_row, sl]
+            regions.append(Region(
+                row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
+                rise_db=float(10 * np.log10(max(np.mean(10 ** (row_excess / 10)), 1e-3))),
+                level_db=float(level_db[sl].max()), sk_mean=float(np.mean(sk[sl])),
+                centroid_bin=centroid, pulsing=float(pulsing), unreliable=bool(unreliable),
+            ))
+        regions = self._drop_images(regions)
+        for region in regions:
+            if not any(t.overlaps(region.lo_bin, region.hi_bin, self.merge_gap_bins) for t in self.book.tracks):
+                region.start_row = self._onset(row, hist_row, region)
+        return regions
+
+    def _refine(self, lo: int, hi: int, ratio_s: NDArray) -> tuple[int, int]:
+        """Shrink or grow a run to the bins at ≥ half its typical excess (its -3 dB extent)."""
+        pad = 8
+        a, b = max(lo - pad, 0), min(hi + pad, self.fft_size - 1)
+        window = ratio_s[a : b + 1]
+        core = ratio_s[lo : hi + 1]
+        level = np.percentile(core, 90)
+        if level <= 0:
+            return lo, hi
+        above = np.flatnonzero(window >= 0.5 * level)
+        return a + int(above[0]), a + int(above[-1])
+
+    def _drop_images(self, regions: list[Region]) -> list[Region]:
+        """Drop regions that are the IQ-imbalance image of a much stronger one."""
+        n = self.fft_size
+        kept = []
+        for region in regions:
+            mirror_lo, mirror_hi = n - region.hi_bin, n - region.lo_bin
+            image = any(
+                other is not region
+                and other.lo_bin <= mirror_hi and other.hi_bin >= mirror_lo
+                and other.level_db - region.level_db >= self.config.image_rejection_db
+                for other in regions
+            )
+            if not image:
+                kept.append(region)
+        return kept
+
+    def _onset(self, row: int, hist_row: int, region: Region) -> int:
+        """CUSUM change point of the region's mean excess over the recent rows."""
+        first = max(0, hist_row - self._valid_rows + 1, hist_row - self._hist_keep)
+        m = self._e_hist[first : hist_row + 1, region.lo_bin : region.hi_bin + 1].mean(axis=1)
+        if len(m) < 2:
+            return row
+        c = 0.5 * float(np.mean(m[-min(4, len(m)) :]))
+        tail_sums = np.cumsum((m - c)[::-1])[::-1]
+        return row - (len(m) - 1 - int(np.argmax(tail_sums)))
+
+    def _overload_row(self, row: int, clip_share: float) -> list[Event]:
+        out: list[Event] = []
+        if clip_share > self.config.overload_fraction:
+            if self._overload is None:
+                self._overload = Track("overload", row, row, 0, self.fft_size - 1)
+                self._overload.onset_row = row
+            t = self._overload
+            t.hits += 1
+            t.last_row = row
+            t.rise_max_db = max(t.rise_max_db, 10 * np.log10(clip_share))  # stored as clip share (dB)
+            t.level_max_db = 0.0
+            t.score_max = max(t.score_max, clip_share)
+            if t.hits == self.config.confirm_rows:
+                t.opened = True
+                t.opened_row = row
+                out.append(self._event(t, ongoing=True))
+        elif self._overload is not None and row - self._overload.last_row >= self.hold_rows:
+            if self._overload.opened:
+                out.append(self._close(self._overload))
+            self._overload = None
+        return out
+
+    # ---------------------------------------------------------------- events
+    def _close(self, track: Track) -> Event:
+        event = self._event(track, ongoing=False)
+        self.events.append(event)
+        return event
+
+    def _event(self, track: Track, ongoing: bool) -> Event:
+        start_row = track.onset_row if track.onset_row is not None else track.first_row
+        lo_hz = self.center_freq_hz + (track.lo_bin - self.fft_size / 2 - 0.5) * self.bin_hz
+        hi_hz = self.center_freq_hz + (track.hi_bin - self.fft_size / 2 + 0.5) * self.bin_hz
+        share = (track.hi_bin - track.lo_bin + 1) / self.fft_size
+        detected_row = track.opened_row if track.opened_row is not None else track.last_row
+        if track.kind_hint == "overload":
+            kind, rise = "overload", 0.0
+            extra = {"clip_share": round(float(track.score_max), 6)}
+            conf = 1.0
+        else:
+            kind = classify(track, self.bin_hz)
+            rise = track.mean_rise_db
+            extra = {
+                "spectral_kurtosis": round(track.mean_sk, 3),
+                "unreliable": track.unreliable_rows > 0,
+            }
+            conf = confidence(track.score_max, self.config.z_threshold, track.hits, track.unreliable_rows / max(track.hits, 1))
+        extra["detected_offset_s"] = round((detected_row + 1) * self.row_s, 4)
+        return Event(
+            id=track.id,
+            kind=kind,
+            offset_start_s=start_row * self.row_s,
+            offset_end_s=None if ongoing else (track.end_row + 1) * self.row_s,
+            freq_low_hz=lo_hz,
+            freq_high_hz=hi_hz,
+            peak_dbfs=float(track.level_max_db),
+            rise_db=float(rise),
+            severity=severity(kind, rise, share),
+            confidence=conf,
+            session_start=self.session_start,
+            site=self.site,
+            sensor=self.sensor,
+            detector=self.provenance,
+            extra=extra,
+        )

@@ -1,0 +1,160 @@
+"""Event lifecycle: per-row detections (regions) → tracks → events.
+
+A track opens when regions overlapping in frequency are seen in ``confirm_rows`` rows, grows
+to the union of their extents, and ends once nothing has matched it for ``hold_s`` (so a
+pulsed jammer is one event, not one per pulse). Tracks that come to overlap are merged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Region:
+    """One row's contiguous detection, with the features the classifier needs."""
+
+    row: int
+    lo_bin: int
+    hi_bin: int  # inclusive
+    score: float  # largest normalised statistic in the region
+    rise_db: float  # mean level excess over the baseline across the region
+    level_db: float  # strongest per-bin level (dBFS, tone-calibrated)
+    sk_mean: float  # mean spectral kurtosis across the region's bins
+    centroid_bin: float  # excess-weighted centre
+    pulsing: float  # frame-power modulation of the row relative to the quiet baseline
+    unreliable: bool  # the row was clipping
+    start_row: int | None = None  # change-point estimate of the onset (first region only)
+
+
+@dataclass
+class Track:
+    kind_hint: str  # "band" for spectral detections, "overload" for clipping
+    first_row: int
+    last_row: int
+    lo_bin: int
+    hi_bin: int
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    hits: int = 0
+    score_max: float = 0.0
+    rise_max_db: float = -np.inf
+    rise_sum_db: float = 0.0
+    level_max_db: float = -np.inf
+    sk_sum: float = 0.0
+    pulsing_sum: float = 0.0
+    unreliable_rows: int = 0
+    centroids: deque = field(default_factory=lambda: deque(maxlen=512))
+    widths: deque = field(default_factory=lambda: deque(maxlen=512))
+    opened: bool = False
+    opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
+    onset_row: int | None = None
+    last_strong_row: int | None = None  # last row whose own (unsmoothed) rise was clear
+
+    @property
+    def end_row(self) -> int:
+        """Last row of the event: multi-row boxes keep seeing a jammer for a while after it
+        stops, so the end is the last row that showed it on its own."""
+        return self.last_strong_row if self.last_strong_row is not None else self.last_row
+
+    def add(self, region: Region) -> None:
+        if self.hits == 0 and region.start_row is not None:
+            self.onset_row = region.start_row
+        reference_db = self.mean_rise_db if self.hits else region.rise_db
+        if region.rise_db >= 0.5 * max(reference_db, 0.0):
+            self.last_strong_row = region.row
+        self.hits += 1
+        self.last_row = region.row
+        self.lo_bin = min(self.lo_bin, region.lo_bin)
+        self.hi_bin = max(self.hi_bin, region.hi_bin)
+        self.score_max = max(self.score_max, region.score)
+        self.rise_max_db = max(self.rise_max_db, region.rise_db)
+        self.rise_sum_db += region.rise_db
+        self.level_max_db = max(self.level_max_db, region.level_db)
+        self.sk_sum += region.sk_mean
+        self.pulsing_sum += region.pulsing
+        self.unreliable_rows += region.unreliable
+        self.centroids.append(region.centroid_bin)
+        self.widths.append(region.hi_bin - region.lo_bin + 1)
+
+    def absorb(self, other: "Track") -> None:
+        """Merge another track into this one (they came to overlap)."""
+        self.first_row = min(self.first_row, other.first_row)
+        self.last_row = max(self.last_row, other.last_row)
+        self.lo_bin = min(self.lo_bin, other.lo_bin)
+        self.hi_bin = max(self.hi_bin, other.hi_bin)
+        self.hits += other.hits
+        self.score_max = max(self.score_max, other.score_max)
+        self.rise_max_db = max(self.rise_max_db, other.rise_max_db)
+        self.rise_sum_db += other.rise_sum_db
+        self.level_max_db = max(self.level_max_db, other.level_max_db)
+        self.sk_sum += other.sk_sum
+        self.pulsing_sum += other.pulsing_sum
+        self.unreliable_rows += other.unreliable_rows
+        self.centroids.extend(other.centroids)
+        self.widths.extend(other.widths)
+        self.opened = self.opened or other.opened
+        if other.opened_row is not None:
+            self.opened_row = other.opened_row if self.opened_row is None else min(self.opened_row, other.opened_row)
+        if other.last_strong_row is not None:
+            self.last_strong_row = max(self.last_strong_row or other.last_strong_row, other.last_strong_row)
+        if other.onset_row is not None:
+            self.onset_row = other.onset_row if self.onset_row is None else min(self.onset_row, other.onset_row)
+
+    @property
+    def mean_rise_db(self) -> float:
+        return self.rise_sum_db / max(self.hits, 1)
+
+    @property
+    def mean_sk(self) -> float:
+        return self.sk_sum / max(self.hits, 1)
+
+    @property
+    def mean_pulsing(self) -> float:
+        return self.pulsing_sum / max(self.hits, 1)
+
+    def overlaps(self, lo: int, hi: int, tolerance_bins: int) -> bool:
+        return lo <= self.hi_bin + tolerance_bins and hi >= self.lo_bin - tolerance_bins
+
+
+class TrackBook:
+    """Open tracks of one band; returns tracks as they open and as they close."""
+
+    def __init__(self, confirm_rows: int, hold_rows: int, tolerance_bins: int) -> None:
+        self.confirm_rows = confirm_rows
+        self.hold_rows = hold_rows
+        self.tolerance_bins = tolerance_bins
+        self.tracks: list[Track] = []
+
+    def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
+        """Feed one row's regions; return (tracks that opened, tracks that closed)."""
+        for region in regions:
+            matches = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self.tolerance_bins)]
+            if matches:
+                keep = matches[0]
+                for other in matches[1:]:
+                    keep.absorb(other)
+                    self.tracks.remove(other)
+                keep.add(region)
+            elif allow_new:
+                track = Track("band", region.row, region.row, region.lo_bin, region.hi_bin)
+                track.add(region)
+                self.tracks.append(track)
+        opened = []
+        for track in self.tracks:
+            if not track.opened and track.hits >= self.confirm_rows:
+                track.opened = True
+                track.opened_row = row
+                opened.append(track)
+        closed = [t for t in self.tracks if row - t.last_row >= self.hold_rows]
+        # unconfirmed one-row blips vanish without an event
+        self.tracks = [t for t in self.tracks if row - t.last_row < self.hold_rows]
+        return opened, [t for t in closed if t.opened]
+
+    def close_all(self) -> list[Track]:
+        closed = [t for t in self.tracks if t.opened]
+        self.tracks = []
+        return closed
