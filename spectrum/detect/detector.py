@@ -28,6 +28,19 @@ from spectrum.detect.tracks import Region, Track, TrackBook
 from spectrum.events import Event
 
 TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
+TONE_HALF_WIDTH_HZ = 500.0
+REFINE_SIGNIFICANCE = 4.0  # per-bin significance (in box stds) for a bin to count in an extent
+
+
+def _interpolated_peak(level_db: NDArray[np.float32], lo: int, hi: int) -> float:
+    """Fractional bin of the strongest bin in [lo, hi]: parabola through the dB levels of the
+    peak and its neighbours (for a Hann window this is within ~0.1 bin of a tone's frequency)."""
+    k = lo + int(np.argmax(level_db[lo : hi + 1]))
+    if k == 0 or k == len(level_db) - 1:
+        return float(k)
+    a, b, c = (float(v) for v in level_db[k - 1 : k + 2])
+    denom = a - 2 * b + c
+    return float(k) if denom >= 0 else k + 0.5 * (a - c) / denom
 
 
 class BandDetector:
@@ -202,41 +215,61 @@ class BandDetector:
         breaks = np.flatnonzero(np.diff(bins) > self.merge_gap_bins)
         starts = np.concatenate([[bins[0]], bins[breaks + 1]])
         ends = np.concatenate([bins[breaks], [bins[-1]]])
-        k_rows = min(4, self._valid_rows)
-        excess_k = self._e_hist[hist_row - k_rows + 1 : hist_row + 1].mean(axis=0)
-        ratio = np.maximum(10.0 ** (excess_k / 10.0) - 1.0, 0.0)
-        ratio_s = np.convolve(ratio, np.ones(5) / 5, mode="same")
-        ratio_s[self.dc_slice] = 0.0
+        profiles = [self._excess_profile(hist_row, k) for k in (4, 16) if k <= self._valid_rows]
         regions = []
         for lo, hi in zip(starts, ends):
-            lo, hi = self._refine(int(lo), int(hi), ratio_s)
+            lo, hi, refined = self._refine(int(lo), int(hi), profiles)
             sl = slice(lo, hi + 1)
-            weights = ratio[sl]
+            row_ratio = 10.0 ** (self._e_hist[hist_row, sl] / 10.0)
+            weights = np.maximum(row_ratio - 1.0, 0.0)
             centroid = float((weights * np.arange(lo, hi + 1)).sum() / weights.sum()) if weights.sum() > 0 else (lo + hi) / 2
-            row_excess = self._e_hist[hist_row, sl]
             regions.append(Region(
                 row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
-                rise_db=float(10 * np.log10(max(np.mean(10 ** (row_excess / 10)), 1e-3))),
+                rise_db=float(10 * np.log10(max(np.mean(row_ratio), 1e-3))),
                 level_db=float(level_db[sl].max()), sk_mean=float(np.mean(sk[sl])),
-                centroid_bin=centroid, pulsing=float(pulsing), unreliable=bool(unreliable),
+                centroid_bin=centroid, pulsing=float(pulsing), unreliable=bool(unreliable), refined=refined,
+                peak_bin=_interpolated_peak(level_db, lo, hi),
             ))
         regions = self._drop_images(regions)
         for region in regions:
             if not any(t.overlaps(region.lo_bin, region.hi_bin, self.merge_gap_bins) for t in self.book.tracks):
-                region.start_row = self._onset(row, hist_row, region)
+                region.start_row, region.stale = self._onset(row, hist_row, region)
         return regions
 
-    def _refine(self, lo: int, hi: int, ratio_s: NDArray) -> tuple[int, int]:
-        """Shrink or grow a run to the bins at ≥ half its typical excess (its -3 dB extent)."""
+    def _excess_profile(self, hist_row: int, k_rows: int) -> tuple[NDArray, NDArray]:
+        """Excess power ratio and per-bin significance over the last ``k_rows`` rows,
+        smoothed over 4 bins (the box the significance is calibrated for)."""
+        rows = slice(hist_row - k_rows + 1, hist_row + 1)
+        box = np.ones(4) / 4
+        ratio = np.convolve(np.maximum(10.0 ** (self._e_hist[rows].mean(axis=0) / 10.0) - 1.0, 0.0), box, mode="same")
+        z = np.convolve(self._z_hist[rows].mean(axis=0), box, mode="same")
+        a = int(np.searchsorted(self.time_scales, k_rows))
+        b = int(np.searchsorted(self.freq_scales, 4))
+        a, b = min(a, len(self.time_scales) - 1), min(b, len(self.freq_scales) - 1)
+        significance = z * self._inv_box_std[a, b]
+        ratio[self.dc_slice] = 0.0
+        significance[self.dc_slice] = 0.0
+        return ratio, significance
+
+    def _refine(self, lo: int, hi: int, profiles) -> tuple[int, int, bool]:
+        """Fit a run to the significant bins at ≥ half its typical excess (its -3 dB extent).
+
+        Bursty legitimate carriers nearby have large excess ratios in single rows but low
+        significance (their learned spread is wide), so significance gates the ratio. After a
+        jammer stops only long boxes still see it; then nothing is significant at 4 rows and
+        the run is kept as detected but marked unrefined (it does not widen the event).
+        """
         pad = 8
         a, b = max(lo - pad, 0), min(hi + pad, self.fft_size - 1)
-        window = ratio_s[a : b + 1]
-        core = ratio_s[lo : hi + 1]
-        level = np.percentile(core, 90)
-        if level <= 0:
-            return lo, hi
-        above = np.flatnonzero(window >= 0.5 * level)
-        return a + int(above[0]), a + int(above[-1])
+        for ratio, significance in profiles:
+            ok = significance[a : b + 1] >= REFINE_SIGNIFICANCE
+            if not ok.any():
+                continue
+            level = np.percentile(ratio[a : b + 1][ok], 90)
+            above = np.flatnonzero(ok & (ratio[a : b + 1] >= 0.5 * level))
+            if above.size:
+                return a + int(above[0]), a + int(above[-1]), True
+        return lo, hi, False
 
     def _drop_images(self, regions: list[Region]) -> list[Region]:
         """Drop regions that are the IQ-imbalance image of a much stronger one."""
@@ -254,15 +287,22 @@ class BandDetector:
                 kept.append(region)
         return kept
 
-    def _onset(self, row: int, hist_row: int, region: Region) -> int:
-        """CUSUM change point of the region's mean excess over the recent rows."""
+    def _onset(self, row: int, hist_row: int, region: Region) -> tuple[int, bool]:
+        """CUSUM change point of the region's mean excess over the recent rows, and whether
+        the excess has already died away (a long box still remembering a signal that ended:
+        such a region must not open a new event)."""
         first = max(0, hist_row - self._valid_rows + 1, hist_row - self._hist_keep)
         m = self._e_hist[first : hist_row + 1, region.lo_bin : region.hi_bin + 1].mean(axis=1)
         if len(m) < 2:
-            return row
-        c = 0.5 * float(np.mean(m[-min(4, len(m)) :]))
+            return row, False
+        recent = m[-min(4, len(m)) :]
+        c = 0.5 * float(np.mean(recent))
         tail_sums = np.cumsum((m - c)[::-1])[::-1]
-        return row - (len(m) - 1 - int(np.argmax(tail_sums)))
+        change = int(np.argmax(tail_sums))
+        onset = row - (len(m) - 1 - change)
+        earlier = m[change : len(m) - len(recent)]
+        stale = earlier.size >= 2 and float(np.mean(recent)) < 0.3 * float(np.mean(earlier))
+        return onset, stale
 
     def _overload_row(self, row: int, clip_share: float) -> list[Event]:
         out: list[Event] = []
@@ -305,6 +345,11 @@ class BandDetector:
         else:
             kind = classify(track, self.bin_hz)
             rise = track.mean_rise_db
+            if kind == "tone" and track.peak_bins:
+                # a CW line has no width: report its interpolated frequency ± half the 1 kHz
+                # reference bandwidth in which tone SNR is quoted
+                tone_hz = self.center_freq_hz + (float(np.median(track.peak_bins)) - self.fft_size / 2) * self.bin_hz
+                lo_hz, hi_hz = tone_hz - TONE_HALF_WIDTH_HZ, tone_hz + TONE_HALF_WIDTH_HZ
             extra = {
                 "spectral_kurtosis": round(track.mean_sk, 3),
                 "unreliable": track.unreliable_rows > 0,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+SATELLITE_DB = 10.0  # a region this much weaker than a nearby track is its sideband or spur
+
 
 @dataclass
 class Region:
@@ -28,7 +30,10 @@ class Region:
     centroid_bin: float  # excess-weighted centre
     pulsing: float  # frame-power modulation of the row relative to the quiet baseline
     unreliable: bool  # the row was clipping
+    refined: bool = True  # extent fitted to significant bins (else only a long box still sees it)
+    peak_bin: float = 0.0  # interpolated fractional bin of the strongest level
     start_row: int | None = None  # change-point estimate of the onset (first region only)
+    stale: bool = False  # its excess already died away: may extend a track, never open one
 
 
 @dataclass
@@ -49,6 +54,7 @@ class Track:
     unreliable_rows: int = 0
     centroids: deque = field(default_factory=lambda: deque(maxlen=512))
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
+    peak_bins: deque = field(default_factory=lambda: deque(maxlen=512))
     opened: bool = False
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
     onset_row: int | None = None
@@ -68,8 +74,12 @@ class Track:
             self.last_strong_row = region.row
         self.hits += 1
         self.last_row = region.row
-        self.lo_bin = min(self.lo_bin, region.lo_bin)
-        self.hi_bin = max(self.hi_bin, region.hi_bin)
+        # sidebands and spurs far weaker than the track are part of it but do not widen it
+        satellite = self.hits > 0 and region.rise_db < self.mean_rise_db - SATELLITE_DB
+        if region.refined and not satellite:
+            self.lo_bin = min(self.lo_bin, region.lo_bin)
+            self.hi_bin = max(self.hi_bin, region.hi_bin)
+            self.peak_bins.append(region.peak_bin)
         self.score_max = max(self.score_max, region.score)
         self.rise_max_db = max(self.rise_max_db, region.rise_db)
         self.rise_sum_db += region.rise_db
@@ -95,6 +105,7 @@ class Track:
         self.pulsing_sum += other.pulsing_sum
         self.unreliable_rows += other.unreliable_rows
         self.centroids.extend(other.centroids)
+        self.peak_bins.extend(other.peak_bins)
         self.widths.extend(other.widths)
         self.opened = self.opened or other.opened
         if other.opened_row is not None:
@@ -132,14 +143,14 @@ class TrackBook:
     def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
         """Feed one row's regions; return (tracks that opened, tracks that closed)."""
         for region in regions:
-            matches = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self.tolerance_bins)]
+            matches = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self._tolerance(t, region))]
             if matches:
                 keep = matches[0]
                 for other in matches[1:]:
                     keep.absorb(other)
                     self.tracks.remove(other)
                 keep.add(region)
-            elif allow_new:
+            elif allow_new and not region.stale:
                 track = Track("band", region.row, region.row, region.lo_bin, region.hi_bin)
                 track.add(region)
                 self.tracks.append(track)
@@ -153,6 +164,13 @@ class TrackBook:
         # unconfirmed one-row blips vanish without an event
         self.tracks = [t for t in self.tracks if row - t.last_row < self.hold_rows]
         return opened, [t for t in closed if t.opened]
+
+    def _tolerance(self, track: Track, region: Region) -> int:
+        """Bins of gap across which a region still belongs to a track: a weak region within one
+        track-width of a much stronger track is its sideband (a fast sweep's comb lines)."""
+        if track.hits and region.rise_db < track.mean_rise_db - SATELLITE_DB:
+            return max(self.tolerance_bins, track.hi_bin - track.lo_bin + 1)
+        return self.tolerance_bins
 
     def close_all(self) -> list[Track]:
         closed = [t for t in self.tracks if t.opened]
