@@ -24,21 +24,25 @@ def _multiscale(z_hist, e_hist, first_new, valid_rows, time_scales, freq_scales,
         h = first_new + i
         hot[i, :] = False
         score[i, :] = 0.0
-        for a in range(time_scales.shape[0]):
-            kk = time_scales[a]
-            if kk > valid_rows - (num_hist - 1 - h):  # not enough baseline-normalised rows yet
+        zk[:] = 0.0
+        ek[:] = 0.0
+        # walk back one row at a time; when the running sums span K rows, test scale K
+        # (time_scales ascending), so all K cost one pass over the longest
+        a = 0
+        for depth in range(1, time_scales[-1] + 1):
+            j = h - depth + 1
+            if j < 0 or depth > valid_rows - (num_hist - 1 - h):
+                break  # no more baseline-normalised rows
+            for k in range(n):
+                zk[k] += z_hist[j, k]
+                ek[k] += e_hist[j, k]
+            if depth != time_scales[a]:
                 continue
-            zk[:] = 0.0
-            ek[:] = 0.0
-            for j in range(h - kk + 1, h + 1):
-                for k in range(n):
-                    zk[k] += z_hist[j, k]
-                    ek[k] += e_hist[j, k]
             cz[0] = 0.0
             ce[0] = 0.0
             for k in range(n):
-                cz[k + 1] = cz[k] + zk[k] / kk
-                ce[k + 1] = ce[k] + ek[k] / kk
+                cz[k + 1] = cz[k] + zk[k] / depth
+                ce[k + 1] = ce[k] + ek[k] / depth
             for b in range(freq_scales.shape[0]):
                 w = freq_scales[b]
                 if w > n:
@@ -57,6 +61,9 @@ def _multiscale(z_hist, e_hist, first_new, valid_rows, time_scales, freq_scales,
                         hot[i, k] = True
                         if s > score[i, k]:
                             score[i, k] = s
+            a += 1
+            if a == time_scales.shape[0]:
+                break
 
 
 def multiscale_excess(
@@ -80,7 +87,7 @@ def multiscale_excess(
     valid_rows : int
         How many of the last rows of the history hold baseline-normalised data.
     time_scales, freq_scales : NDArray[np.int64]
-        K and W values.
+        K and W values; ``time_scales`` ascending.
     inv_std : NDArray[np.float32]
         ``(len(time_scales), len(freq_scales))``: 1 / std of the box-mean z under noise alone.
     z_threshold : float
@@ -102,6 +109,8 @@ def multiscale_excess(
     if not 0 <= num_new <= z_hist.shape[0]:
         raise ValueError(f"num_new={num_new} does not fit a history of {z_hist.shape[0]} rows")
     inv_std = np.ascontiguousarray(inv_std, dtype=np.float32)
+    if np.any(np.diff(time_scales) <= 0):
+        raise ValueError(f"time_scales must be strictly ascending, got {list(time_scales)}")
     if inv_std.shape != (len(time_scales), len(freq_scales)):
         raise ValueError("inv_std must have shape (len(time_scales), len(freq_scales))")
     hot = np.empty((num_new, z_hist.shape[1]), np.bool_)

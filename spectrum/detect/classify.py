@@ -17,6 +17,8 @@ NARROW_EMITTER_MAX_HZ = 60e3  # voice / data channels are 6.25–25 kHz; leave r
 SK_IMPULSIVE = 1.3  # region-mean SK above this: impulsive power in each bin
 SK_CONSTANT = 0.7  # below this: constant envelope
 PULSING = 2.0  # frame-power modulation this many times the quiet baseline's: pulses
+LINES = 0.25  # half the excess power in under this share of the bins: a comb of lines
+STRONG_DB = 10.0  # rise above which the spectral kurtosis of a narrow line is informative
 MOTION = 0.15  # centroid wander as a share of the track's width: a moving (swept) signal
 
 
@@ -26,11 +28,20 @@ def classify(track: Track, bin_hz: float) -> str:
     centroids = np.asarray(track.centroids, dtype=float)
     widths = np.asarray(track.widths, dtype=float)
     span_bins = track.hi_bin - track.lo_bin + 1
+    # motion is judged against the span, but never below 2 bins: the centroid of a weak
+    # narrow line jitters by about a bin from row to row
     moving = len(centroids) >= 3 and (
-        np.std(centroids) / span_bins > MOTION or np.median(widths) < 0.5 * span_bins
+        np.std(centroids) > max(MOTION * span_bins, 2.0) or np.median(widths) < 0.5 * span_bins - 2
     )
     sk = track.mean_sk
-    if width_hz <= TONE_MAX_HZ and not moving:
+    # a tone's row-by-row width, not the union (a line drifting with the LO widens the union)
+    row_width_hz = float(np.median(widths)) * bin_hz if len(widths) else width_hz
+    if row_width_hz <= TONE_MAX_HZ and not moving:
+        # a strong CW line has SK near 0 in its bins; a strong narrow signal with SK near 1 is
+        # modulated (voice, data): a new emitter. Below ~10 dB SK cannot tell (SK of a line at
+        # per-bin SNR ρ is (1+2ρ)/(1+ρ)²), and a weak narrow line is most likely a tone.
+        if sk >= SK_CONSTANT and track.mean_rise_db >= STRONG_DB:
+            return "new_emitter"
         return "tone"
     if moving and width_hz > NARROW_EMITTER_MAX_HZ:
         return "swept"
@@ -38,8 +49,8 @@ def classify(track: Track, bin_hz: float) -> str:
         return "pulsed" if track.mean_pulsing > PULSING else "swept"
     if width_hz <= NARROW_EMITTER_MAX_HZ:
         return "new_emitter"
-    if sk < SK_CONSTANT:
-        return "swept"  # a comb of constant lines over a band: a sweep faster than one frame
+    if sk < SK_CONSTANT or track.mean_concentration < LINES:
+        return "swept"  # a comb of lines over a band: a sweep faster than one frame
     if track.mean_pulsing > PULSING:
         return "pulsed"
     return "wideband_noise"

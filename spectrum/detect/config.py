@@ -30,7 +30,9 @@ class DetectorConfig:
     time_scales, freq_scales : tuple of int
         Rows and bins of the boxes tested.
     hold_s : float
-        An event ends when nothing matched it for this long (hysteresis).
+        An event ends when nothing matched it for this long (hysteresis). Long enough to
+        bridge the gaps of a weak line seen only by the 16-row boxes and of slow pulses; the
+        reported end is still the last row that showed the signal on its own.
     confirm_rows : int
         Rows with a detection before an event opens.
     baseline_tau_s : float
@@ -50,9 +52,9 @@ class DetectorConfig:
     learn_s: float = 1.5
     z_threshold: float = 7.0
     min_rise_db: float = 0.8
-    time_scales: tuple[int, ...] = (1, 4, 16)
+    time_scales: tuple[int, ...] = (1, 4, 16, 64)
     freq_scales: tuple[int, ...] = (1, 4, 16, 64, 256)
-    hold_s: float = 0.3
+    hold_s: float = 0.6
     confirm_rows: int = 2
     baseline_tau_s: float = 3.0
     dc_guard_hz: float = 3000.0

@@ -29,7 +29,17 @@ from spectrum.events import Event
 
 TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 TONE_HALF_WIDTH_HZ = 500.0
-REFINE_SIGNIFICANCE = 4.0  # per-bin significance (in box stds) for a bin to count in an extent
+REFINE_SIGNIFICANCE = 4.0
+EXTENT_FRACTION = 0.3  # bins at ≥ this share of the region's typical excess (−5 dB) count  # per-bin significance (in box stds) for a bin to count in an extent
+
+
+def _half_power_share(excess: NDArray) -> float:
+    """Share of a region's bins that hold half its excess power: ~0.4 for flat noise, small
+    for a comb of lines (a sweep faster than one frame puts its power on lines 1/period apart)."""
+    if excess.size < 8 or excess.sum() <= 0:
+        return 1.0
+    ordered = np.sort(excess)[::-1]
+    return float(np.searchsorted(np.cumsum(ordered), 0.5 * ordered.sum()) + 1) / excess.size
 
 
 def _interpolated_peak(level_db: NDArray[np.float32], lo: int, hi: int) -> float:
@@ -100,7 +110,8 @@ class BandDetector:
         self._valid_rows = 0
         self._hist_keep = keep + 16  # rows kept for K-row means and onset estimates
         self.rows_done = 0
-        self.book = TrackBook(config.confirm_rows, self.hold_rows, tolerance_bins=self.merge_gap_bins)
+        self.book = TrackBook(config.confirm_rows, self.hold_rows, tolerance_bins=self.merge_gap_bins,
+                              memory_rows=int(self.time_scales.max()) + self.hold_rows)
         self._overload: Track | None = None
         self._overload_last = -10**9
         self.events: list[Event] = []  # every event closed so far, in order of closing
@@ -189,7 +200,11 @@ class BandDetector:
         keep = np.ones(self.fft_size, bool)
         keep[self.dc_slice] = False
         out = np.empty((len(self.time_scales), len(self.freq_scales)), np.float32)
+        longest = len(z) // 2  # longer boxes are extrapolated as independent rows: std ∝ 1/sqrt(K)
         for a, k in enumerate(self.time_scales):
+            if k > longest and a > 0:
+                out[a] = out[a - 1] * math.sqrt(self.time_scales[a - 1] / k)
+                continue
             k = min(int(k), len(z))
             ck = np.cumsum(np.vstack([np.zeros((1, z.shape[1])), z]), axis=0)
             zk = (ck[k:] - ck[:-k]) / k
@@ -224,6 +239,7 @@ class BandDetector:
             weights = np.maximum(row_ratio - 1.0, 0.0)
             centroid = float((weights * np.arange(lo, hi + 1)).sum() / weights.sum()) if weights.sum() > 0 else (lo + hi) / 2
             regions.append(Region(
+                concentration=_half_power_share(weights),
                 row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
                 rise_db=float(10 * np.log10(max(np.mean(row_ratio), 1e-3))),
                 level_db=float(level_db[sl].max()), sk_mean=float(np.mean(sk[sl])),
@@ -232,9 +248,10 @@ class BandDetector:
             ))
         regions = self._drop_images(regions)
         for region in regions:
-            if not any(t.overlaps(region.lo_bin, region.hi_bin, self.merge_gap_bins) for t in self.book.tracks):
-                region.start_row, region.stale = self._onset(row, hist_row, region)
-        return regions
+            region.start_row, region.stale = self._onset(row, hist_row, region)
+        # a long box keeps "seeing" a signal for K rows after it ended: such memories are no
+        # evidence of anything now (they would stretch the event and smear its features)
+        return [region for region in regions if not region.stale]
 
     def _excess_profile(self, hist_row: int, k_rows: int) -> tuple[NDArray, NDArray]:
         """Excess power ratio and per-bin significance over the last ``k_rows`` rows,
@@ -252,7 +269,10 @@ class BandDetector:
         return ratio, significance
 
     def _refine(self, lo: int, hi: int, profiles) -> tuple[int, int, bool]:
-        """Fit a run to the significant bins at ≥ half its typical excess (its -3 dB extent).
+        """Fit a run to the significant bins within 5 dB of its typical excess.
+
+        5 dB rather than 3: the edge lines of a fast sweep's comb sit ~6 dB under the middle
+        ones, and a barrage's filter skirts fall fast enough that the extent barely grows.
 
         Bursty legitimate carriers nearby have large excess ratios in single rows but low
         significance (their learned spread is wide), so significance gates the ratio. After a
@@ -266,7 +286,7 @@ class BandDetector:
             if not ok.any():
                 continue
             level = np.percentile(ratio[a : b + 1][ok], 90)
-            above = np.flatnonzero(ok & (ratio[a : b + 1] >= 0.5 * level))
+            above = np.flatnonzero(ok & (ratio[a : b + 1] >= EXTENT_FRACTION * level))
             if above.size:
                 return a + int(above[0]), a + int(above[-1]), True
         return lo, hi, False
@@ -289,8 +309,7 @@ class BandDetector:
 
     def _onset(self, row: int, hist_row: int, region: Region) -> tuple[int, bool]:
         """CUSUM change point of the region's mean excess over the recent rows, and whether
-        the excess has already died away (a long box still remembering a signal that ended:
-        such a region must not open a new event)."""
+        the excess has already died away (a long box still remembering a signal that ended)."""
         first = max(0, hist_row - self._valid_rows + 1, hist_row - self._hist_keep)
         m = self._e_hist[first : hist_row + 1, region.lo_bin : region.hi_bin + 1].mean(axis=1)
         if len(m) < 2:
@@ -298,10 +317,10 @@ class BandDetector:
         recent = m[-min(4, len(m)) :]
         c = 0.5 * float(np.mean(recent))
         tail_sums = np.cumsum((m - c)[::-1])[::-1]
-        change = int(np.argmax(tail_sums))
-        onset = row - (len(m) - 1 - change)
-        earlier = m[change : len(m) - len(recent)]
-        stale = earlier.size >= 2 and float(np.mean(recent)) < 0.3 * float(np.mean(earlier))
+        onset = row - (len(m) - 1 - int(np.argmax(tail_sums)))
+        # stale: the last rows hold under 30 % of the strongest 4-row stretch seen
+        strongest = float(np.max(np.convolve(m, np.ones(4) / 4, mode="valid"))) if len(m) >= 4 else float(np.max(m))
+        stale = strongest > 0 and float(np.mean(recent)) < 0.3 * strongest
         return onset, stale
 
     def _overload_row(self, row: int, clip_share: float) -> list[Event]:

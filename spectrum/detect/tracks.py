@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SATELLITE_DB = 10.0  # a region this much weaker than a nearby track is its sideband or spur
+ECHO_DB = 3.0  # after a track closes, weaker regions at its place are long-box echoes of it
 
 
 @dataclass
@@ -32,8 +33,9 @@ class Region:
     unreliable: bool  # the row was clipping
     refined: bool = True  # extent fitted to significant bins (else only a long box still sees it)
     peak_bin: float = 0.0  # interpolated fractional bin of the strongest level
+    concentration: float = 1.0  # share of bins holding half the excess power (small: lines)
     start_row: int | None = None  # change-point estimate of the onset (first region only)
-    stale: bool = False  # its excess already died away: may extend a track, never open one
+    stale: bool = False  # its excess already died away (only a long box still remembers it)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Track:
     level_max_db: float = -np.inf
     sk_sum: float = 0.0
     pulsing_sum: float = 0.0
+    concentration_sum: float = 0.0
     unreliable_rows: int = 0
     centroids: deque = field(default_factory=lambda: deque(maxlen=512))
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
@@ -86,6 +89,7 @@ class Track:
         self.level_max_db = max(self.level_max_db, region.level_db)
         self.sk_sum += region.sk_mean
         self.pulsing_sum += region.pulsing
+        self.concentration_sum += region.concentration
         self.unreliable_rows += region.unreliable
         self.centroids.append(region.centroid_bin)
         self.widths.append(region.hi_bin - region.lo_bin + 1)
@@ -103,6 +107,7 @@ class Track:
         self.level_max_db = max(self.level_max_db, other.level_max_db)
         self.sk_sum += other.sk_sum
         self.pulsing_sum += other.pulsing_sum
+        self.concentration_sum += other.concentration_sum
         self.unreliable_rows += other.unreliable_rows
         self.centroids.extend(other.centroids)
         self.peak_bins.extend(other.peak_bins)
@@ -124,6 +129,10 @@ class Track:
         return self.sk_sum / max(self.hits, 1)
 
     @property
+    def mean_concentration(self) -> float:
+        return self.concentration_sum / max(self.hits, 1)
+
+    @property
     def mean_pulsing(self) -> float:
         return self.pulsing_sum / max(self.hits, 1)
 
@@ -134,23 +143,28 @@ class Track:
 class TrackBook:
     """Open tracks of one band; returns tracks as they open and as they close."""
 
-    def __init__(self, confirm_rows: int, hold_rows: int, tolerance_bins: int) -> None:
+    def __init__(self, confirm_rows: int, hold_rows: int, tolerance_bins: int, memory_rows: int = 0) -> None:
         self.confirm_rows = confirm_rows
         self.hold_rows = hold_rows
         self.tolerance_bins = tolerance_bins
+        self.memory_rows = memory_rows
         self.tracks: list[Track] = []
+        self.recent: list[Track] = []  # closed tracks the longest box may still remember
 
     def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
         """Feed one row's regions; return (tracks that opened, tracks that closed)."""
+        self.recent = [t for t in self.recent if row - t.last_row <= self.memory_rows]
         for region in regions:
             matches = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self._tolerance(t, region))]
+            if not matches and self._remembered(region):
+                continue
             if matches:
                 keep = matches[0]
                 for other in matches[1:]:
                     keep.absorb(other)
                     self.tracks.remove(other)
                 keep.add(region)
-            elif allow_new and not region.stale:
+            elif allow_new:
                 track = Track("band", region.row, region.row, region.lo_bin, region.hi_bin)
                 track.add(region)
                 self.tracks.append(track)
@@ -160,10 +174,11 @@ class TrackBook:
                 track.opened = True
                 track.opened_row = row
                 opened.append(track)
-        closed = [t for t in self.tracks if row - t.last_row >= self.hold_rows]
+        closed = [t for t in self.tracks if row - t.last_row >= self.hold_rows and t.opened]
         # unconfirmed one-row blips vanish without an event
         self.tracks = [t for t in self.tracks if row - t.last_row < self.hold_rows]
-        return opened, [t for t in closed if t.opened]
+        self.recent += closed
+        return opened, closed
 
     def _tolerance(self, track: Track, region: Region) -> int:
         """Bins of gap across which a region still belongs to a track: a weak region within one
@@ -171,6 +186,15 @@ class TrackBook:
         if track.hits and region.rise_db < track.mean_rise_db - SATELLITE_DB:
             return max(self.tolerance_bins, track.hi_bin - track.lo_bin + 1)
         return self.tolerance_bins
+
+    def _remembered(self, region: Region) -> bool:
+        """A region much weaker than a just-closed track at its place is that track's echo in
+        the long boxes (its skirts and sidebands), not a new signal."""
+        return any(
+            t.overlaps(region.lo_bin, region.hi_bin, max(self.tolerance_bins, t.hi_bin - t.lo_bin + 1))
+            and region.rise_db < t.mean_rise_db - ECHO_DB
+            for t in self.recent
+        )
 
     def close_all(self) -> list[Track]:
         closed = [t for t in self.tracks if t.opened]
