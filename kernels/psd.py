@@ -62,6 +62,7 @@ class PowerRows:
     peak: NDArray[np.float32]  # (rows, bins) max-hold
     frame_power: NDArray[np.float32]  # (frames,) mean power per sample of each frame
     frames_per_row: int
+    envelope_kurtosis: NDArray[np.float32] | None = None  # (rows,) see kernels.envelope
 
 
 def window_gains(window: NDArray[np.floating]) -> tuple[float, float]:

@@ -12,8 +12,12 @@ import scipy.signal
 from numpy.typing import NDArray
 
 from kernels.convert import RAW_DTYPES, convert_frames
+from kernels.envelope import envelope_kurtosis
 from kernels.fft import make_batched_fft
 from kernels.psd import PowerRows, power_rows, window_gains
+
+
+ENVELOPE_STRIDE = 4  # envelope kurtosis on every 4th frame: a classification feature, at ¼ the cost
 
 
 class SpectralFrontEnd:
@@ -81,14 +85,19 @@ class SpectralFrontEnd:
         while raw.size - pos >= values_per_row:
             rows = min((raw.size - pos) // values_per_row, rows_per_batch)
             clipped = np.empty(rows, np.int64)
+            kappa = np.empty(rows, np.float32)
             # one convert call per row: DC is removed per row and clipping counted per row
             for r in range(rows):
                 seg = raw[pos + r * values_per_row : pos + (r + 1) * values_per_row]
                 frames = self._frames[r * self.frames_per_row : (r + 1) * self.frames_per_row]
                 clipped[r] = convert_frames(seg, self.datatype, self.window, frames)
+                kappa_frames = envelope_kurtosis(seg, self.datatype, self.fft_size, self.frames_per_row, ENVELOPE_STRIDE)
+                kappa[r] = kappa_frames.mean()
             # a short last batch transforms stale frames too; only its own rows are kept
             spectra = self._fft(self._frames)[: rows * self.frames_per_row]
-            out.append((power_rows(spectra, self.frames_per_row, self.window), clipped))
+            power = power_rows(spectra, self.frames_per_row, self.window)
+            power.envelope_kurtosis = kappa
+            out.append((power, clipped))
             pos += rows * values_per_row
         self._pending = raw[pos:].copy()
         return out

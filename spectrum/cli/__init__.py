@@ -12,9 +12,9 @@ import traceback
 from collections.abc import Sequence
 
 from spectrum import __version__
-from spectrum.cli import bench, bench_service, replay, serve, simulate, token
+from spectrum.cli import bench, bench_service, monitor, replay, rtltcp, serve, simulate, token
 
-COMMANDS = (replay, simulate, bench, serve, token, bench_service)
+COMMANDS = (replay, simulate, monitor, rtltcp, bench, serve, token, bench_service)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ class Baseline:
     sample_rate_hz: float
     frames_per_row: int
     box_std: NDArray[np.float32] | None = None  # std of the box-mean z per (K, W), learned
+    source: str = "learned baseline"  # where it came from, for error messages
 
     @classmethod
     def learn(cls, rows_db: NDArray[np.float32], center_freq_hz: float, sample_rate_hz: float, frames_per_row: int) -> "Baseline":
@@ -57,7 +58,7 @@ class Baseline:
         step = min(1.0, alpha_per_row * rows_db.shape[0])
         self.level_db += np.where(frozen, 0.0, step * innovation).astype(np.float32)
 
-    def check_fits(self, center_freq_hz: float, sample_rate_hz: float, fft_size: int, frames_per_row: int, path: str = "baseline") -> None:
+    def check_fits(self, center_freq_hz: float, sample_rate_hz: float, fft_size: int, frames_per_row: int) -> None:
         """Raise DetectorError unless this baseline was learned at the same tuning and resolution."""
         problems = []
         if self.level_db.shape[0] != fft_size:
@@ -69,7 +70,7 @@ class Baseline:
         if self.frames_per_row != frames_per_row:
             problems.append(f"{self.frames_per_row} frames per row, the detector uses {frames_per_row}")
         if problems:
-            raise DetectorError(f"{path}: baseline does not fit this capture: " + "; ".join(problems))
+            raise DetectorError(f"{self.source}: baseline does not fit this capture: " + "; ".join(problems))
 
     def save(self, path: str | Path) -> None:
         """Write to an ``.npz`` file."""
@@ -99,6 +100,7 @@ class Baseline:
                     float(data["sample_rate_hz"]),
                     int(data["frames_per_row"]),
                     box_std.astype(np.float32) if box_std.size else None,
+                    source=str(path),
                 )
         except FileNotFoundError:
             raise DetectorError(f"{path}: no such baseline file") from None

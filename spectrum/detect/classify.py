@@ -18,6 +18,7 @@ SK_IMPULSIVE = 1.3  # region-mean SK above this: impulsive power in each bin
 SK_CONSTANT = 0.7  # below this: constant envelope
 PULSING = 2.0  # frame-power modulation this many times the quiet baseline's: pulses
 LINES = 0.25  # half the excess power in under this share of the bins: a comb of lines
+CONSTANT_ENVELOPE = 1.5  # envelope kurtosis below this: constant-envelope bursts (a sweep)
 STRONG_DB = 10.0  # rise above which the spectral kurtosis of a narrow line is informative
 MOTION = 0.15  # centroid wander as a share of the track's width: a moving (swept) signal
 
@@ -46,7 +47,12 @@ def classify(track: Track, bin_hz: float) -> str:
     if moving and width_hz > NARROW_EMITTER_MAX_HZ:
         return "swept"
     if sk > SK_IMPULSIVE:
-        return "pulsed" if track.mean_pulsing > PULSING else "swept"
+        # impulsive in each bin: pulses of noise, or a sweep visiting each bin in turn; a
+        # sweep has a steady total power, or — wider than the band — comes in constant-
+        # envelope bursts (envelope kurtosis near 1, noise pulses near 2)
+        if track.mean_pulsing > PULSING and track.mean_envelope_kurtosis > CONSTANT_ENVELOPE:
+            return "pulsed"
+        return "swept"
     if width_hz <= NARROW_EMITTER_MAX_HZ:
         return "new_emitter"
     if sk < SK_CONSTANT or track.mean_concentration < LINES:

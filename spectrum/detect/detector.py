@@ -29,6 +29,7 @@ from spectrum.events import Event
 
 TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 TONE_HALF_WIDTH_HZ = 500.0
+OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
 EXTENT_FRACTION = 0.3  # bins at ≥ this share of the region's typical excess (−5 dB) count  # per-bin significance (in box stds) for a bin to count in an extent
 
@@ -135,7 +136,7 @@ class BandDetector:
         if not self.has_baseline:
             self._learn_from(level_db, pulsing)
             for r in range(len(level_db)):
-                updates += self._overload_row(first + r, clip_share[r])
+                updates += self._overload_row(first + r, clip_share[r], level_db[r])
             self.rows_done += len(level_db)
             return updates
         baseline = self.baseline
@@ -148,16 +149,18 @@ class BandDetector:
         )
         hot[:, self.dc_slice] = False
         sk = None
+        kappa = rows.envelope_kurtosis if rows.envelope_kurtosis is not None else np.full(len(z), 2.0, np.float32)
         for r in range(len(z)):
             row = first + r
-            updates += self._overload_row(row, clip_share[r])
+            updates += self._overload_row(row, clip_share[r], level_db[r])
             regions: list[Region] = []
             if hot[r].any():
                 if sk is None:
                     sk = spectral_kurtosis(rows.mean, rows.s2, self.frames_per_row)
                 hist_row = self._z_hist.shape[0] - len(z) + r
                 regions = self._regions(row, hist_row, hot[r], score[r], level_db[r], sk[r],
-                                        pulsing[r] / self._pulsing_ref, clip_share[r] > self.config.overload_fraction)
+                                        pulsing[r] / self._pulsing_ref, clip_share[r] > self.config.overload_fraction,
+                                        float(kappa[r]))
             opened, closed = self.book.update(row, regions, allow_new=clip_share[r] <= self.config.overload_fraction)
             updates += [self._event(t, ongoing=True) for t in opened]
             updates += [self._close(t) for t in closed]
@@ -224,7 +227,7 @@ class BandDetector:
         self._e_hist = np.vstack([self._e_hist, excess])[-(self._hist_keep + len(z)) :]
         self._valid_rows = min(self._valid_rows + len(z), self._z_hist.shape[0])
 
-    def _regions(self, row, hist_row, hot, score, level_db, sk, pulsing, unreliable) -> list[Region]:
+    def _regions(self, row, hist_row, hot, score, level_db, sk, pulsing, unreliable, kappa) -> list[Region]:
         bins = np.flatnonzero(hot)
         # split into runs, merging across small gaps (and across the DC guard)
         breaks = np.flatnonzero(np.diff(bins) > self.merge_gap_bins)
@@ -239,7 +242,7 @@ class BandDetector:
             weights = np.maximum(row_ratio - 1.0, 0.0)
             centroid = float((weights * np.arange(lo, hi + 1)).sum() / weights.sum()) if weights.sum() > 0 else (lo + hi) / 2
             regions.append(Region(
-                concentration=_half_power_share(weights),
+                concentration=_half_power_share(weights), envelope_kurtosis=kappa,
                 row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
                 rise_db=float(10 * np.log10(max(np.mean(row_ratio), 1e-3))),
                 level_db=float(level_db[sl].max()), sk_mean=float(np.mean(sk[sl])),
@@ -256,7 +259,7 @@ class BandDetector:
     def _excess_profile(self, hist_row: int, k_rows: int) -> tuple[NDArray, NDArray]:
         """Excess power ratio and per-bin significance over the last ``k_rows`` rows,
         smoothed over 4 bins (the box the significance is calibrated for)."""
-        rows = slice(hist_row - k_rows + 1, hist_row + 1)
+        rows = slice(max(hist_row - k_rows + 1, 0), hist_row + 1)
         box = np.ones(4) / 4
         ratio = np.convolve(np.maximum(10.0 ** (self._e_hist[rows].mean(axis=0) / 10.0) - 1.0, 0.0), box, mode="same")
         z = np.convolve(self._z_hist[rows].mean(axis=0), box, mode="same")
@@ -323,18 +326,22 @@ class BandDetector:
         stale = strongest > 0 and float(np.mean(recent)) < 0.3 * strongest
         return onset, stale
 
-    def _overload_row(self, row: int, clip_share: float) -> list[Event]:
+    def _overload_row(self, row: int, clip_share: float, level_db: NDArray[np.float32]) -> list[Event]:
+        """Track ADC clipping as its own event; its band is the culprit's (bins ≥ 20 dB over
+        the row's median level), or the whole band when no single signal stands out."""
         out: list[Event] = []
         if clip_share > self.config.overload_fraction:
+            culprit = np.flatnonzero(level_db >= np.median(level_db) + OVERLOAD_CULPRIT_DB)
+            lo, hi = (int(culprit[0]), int(culprit[-1])) if culprit.size else (0, self.fft_size - 1)
             if self._overload is None:
-                self._overload = Track("overload", row, row, 0, self.fft_size - 1)
+                self._overload = Track("overload", row, row, lo, hi)
                 self._overload.onset_row = row
             t = self._overload
             t.hits += 1
             t.last_row = row
-            t.rise_max_db = max(t.rise_max_db, 10 * np.log10(clip_share))  # stored as clip share (dB)
-            t.level_max_db = 0.0
-            t.score_max = max(t.score_max, clip_share)
+            t.lo_bin, t.hi_bin = min(t.lo_bin, lo), max(t.hi_bin, hi)
+            t.level_max_db = max(t.level_max_db, float(level_db.max()))
+            t.score_max = max(t.score_max, clip_share)  # the worst row's clipped share
             if t.hits == self.config.confirm_rows:
                 t.opened = True
                 t.opened_row = row
@@ -361,6 +368,7 @@ class BandDetector:
             kind, rise = "overload", 0.0
             extra = {"clip_share": round(float(track.score_max), 6)}
             conf = 1.0
+            duration_s = (track.last_row - start_row + 1) * self.row_s
         else:
             kind = classify(track, self.bin_hz)
             rise = track.mean_rise_db
@@ -384,7 +392,7 @@ class BandDetector:
             freq_high_hz=hi_hz,
             peak_dbfs=float(track.level_max_db),
             rise_db=float(rise),
-            severity=severity(kind, rise, share),
+            severity=severity(kind, rise, share) if kind != "overload" else ("warning" if duration_s >= 2.0 else "info"),
             confidence=conf,
             session_start=self.session_start,
             site=self.site,

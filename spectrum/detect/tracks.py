@@ -34,6 +34,7 @@ class Region:
     refined: bool = True  # extent fitted to significant bins (else only a long box still sees it)
     peak_bin: float = 0.0  # interpolated fractional bin of the strongest level
     concentration: float = 1.0  # share of bins holding half the excess power (small: lines)
+    envelope_kurtosis: float = 2.0  # the row's short-window envelope kurtosis (1 constant, 2 noise)
     start_row: int | None = None  # change-point estimate of the onset (first region only)
     stale: bool = False  # its excess already died away (only a long box still remembers it)
 
@@ -54,6 +55,7 @@ class Track:
     sk_sum: float = 0.0
     pulsing_sum: float = 0.0
     concentration_sum: float = 0.0
+    kappa_sum: float = 0.0
     unreliable_rows: int = 0
     centroids: deque = field(default_factory=lambda: deque(maxlen=512))
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
@@ -90,6 +92,7 @@ class Track:
         self.sk_sum += region.sk_mean
         self.pulsing_sum += region.pulsing
         self.concentration_sum += region.concentration
+        self.kappa_sum += region.envelope_kurtosis
         self.unreliable_rows += region.unreliable
         self.centroids.append(region.centroid_bin)
         self.widths.append(region.hi_bin - region.lo_bin + 1)
@@ -108,6 +111,7 @@ class Track:
         self.sk_sum += other.sk_sum
         self.pulsing_sum += other.pulsing_sum
         self.concentration_sum += other.concentration_sum
+        self.kappa_sum += other.kappa_sum
         self.unreliable_rows += other.unreliable_rows
         self.centroids.extend(other.centroids)
         self.peak_bins.extend(other.peak_bins)
@@ -127,6 +131,10 @@ class Track:
     @property
     def mean_sk(self) -> float:
         return self.sk_sum / max(self.hits, 1)
+
+    @property
+    def mean_envelope_kurtosis(self) -> float:
+        return self.kappa_sum / max(self.hits, 1)
 
     @property
     def mean_concentration(self) -> float:

@@ -19,14 +19,23 @@ Hz, within ``[-sample_rate_hz / 2, sample_rate_hz / 2]``.
 Functions taking noise (``white_noise``, ``bandlimited_noise``, ``ofdm_like``, ``tdma_gmsk``)
 need ``n`` to be one contiguous ascending run, e.g. ``np.arange(start, stop)``; the others accept
 any index array.
+
+Speed (rendering must run several times faster than real time at 2.4 MS/s): phases are reduced
+to cycles in ``[0, 1)`` in float64 and only then turned into a phasor with numpy's SIMD float32
+``cos``/``sin`` (`phasor`); white noise is drawn in float32; band-limited noise uses a batched
+overlap-save FFT; the GMSK phase is computed by a numba kernel. Each of these is a per-sample
+function of ``n`` (the FFT's rounding, ~1e-16, aside), so results stay seamless across splits.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import fft as sp_fft
 from scipy import signal as sps
 from scipy import special
 from scipy.integrate import cumulative_trapezoid
@@ -68,7 +77,24 @@ def _as_run(n: ArrayLike) -> NDArray[np.int64]:
 
 def _cycles(n: NDArray[np.int64], cycles_per_sample: float) -> NDArray[np.float64]:
     """Phase in cycles, reduced to [0, 1), of a constant frequency at absolute indices ``n``."""
-    return np.mod(n * cycles_per_sample, 1.0)
+    cycles = n * cycles_per_sample
+    cycles -= np.floor(cycles)  # = np.mod(cycles, 1.0), several times faster
+    return cycles
+
+
+def phasor(cycles: NDArray[np.floating]) -> NDArray[np.complex128]:
+    """``exp(2j * pi * cycles)`` for phases given in cycles, a few of them at most.
+
+    The angle is formed in float64 and evaluated with float32 ``cos``/``sin`` (numpy's SIMD
+    loops, an order of magnitude faster than complex ``exp``): about 1e-7 of error, far below
+    the 8-bit ADC's resolution. Reduce large phases first (see `_cycles`): float32 keeps the
+    angle accurate only while it is small.
+    """
+    angle = (2 * np.pi * np.asarray(cycles, np.float64)).astype(np.float32)
+    out = np.empty(angle.shape, np.complex128)
+    out.real = np.cos(angle)
+    out.imag = np.sin(angle)
+    return out
 
 
 def _check_band(sample_rate_hz: float, offset_hz: float, bandwidth_hz: float) -> None:
@@ -103,8 +129,9 @@ def tone(n: ArrayLike, sample_rate_hz: float, offset_hz: float, amplitude: float
         ``amplitude * exp(1j * (2 pi offset_hz n / sample_rate_hz + phase_rad))``.
     """
     indices = _as_indices(n)
-    return amplitude * np.exp(1j * (2 * np.pi * _cycles(indices, offset_hz / sample_rate_hz)
-                                    + phase_rad))
+    out = phasor(_cycles(indices, offset_hz / sample_rate_hz) + phase_rad / (2 * np.pi))
+    out *= amplitude
+    return out
 
 
 def white_noise(n: ArrayLike, power: float, seed: int, stream: int = 0) -> NDArray[np.complex128]:
@@ -127,19 +154,33 @@ def white_noise(n: ArrayLike, power: float, seed: int, stream: int = 0) -> NDArr
         Noise samples; the sample at index ``k`` is the same whatever run it is drawn in.
     """
     indices = _as_run(n)
+    out = np.empty(indices.size, np.complex128)
     if indices.size == 0:
-        return np.zeros(0, np.complex128)
-    first_block = int(indices[0] // NOISE_BLOCK_SAMPLES)
-    last_block = int(indices[-1] // NOISE_BLOCK_SAMPLES)
-    blocks = [_noise_block(seed, stream, block) for block in range(first_block, last_block + 1)]
-    skip = int(indices[0]) - first_block * NOISE_BLOCK_SAMPLES
-    return np.sqrt(power) * np.concatenate(blocks)[skip:skip + indices.size]
+        return out
+    start = int(indices[0])
+    done = 0
+    while done < indices.size:  # copy the overlap with each noise block, scaled, into place
+        block, skip = divmod(start + done, NOISE_BLOCK_SAMPLES)
+        take = min(NOISE_BLOCK_SAMPLES - skip, indices.size - done)
+        np.multiply(_noise_block(seed, stream, block)[skip:skip + take], np.sqrt(power),
+                    out=out[done:done + take])
+        done += take
+    return out
 
 
-def _noise_block(seed: int, stream: int, block: int) -> NDArray[np.complex128]:
+@functools.lru_cache(maxsize=64)
+def _noise_block(seed: int, stream: int, block: int) -> NDArray[np.complex64]:
+    """Unit-power complex noise of one block, drawn in float32 (about twice as fast).
+
+    Cached (read-only), since neighbouring render blocks and the filter history of
+    `bandlimited_noise` ask for the same block again; 64 blocks are 8 MiB.
+    """
     rng = np.random.default_rng([seed, stream, block + _BLOCK_KEY_OFFSET])
-    rails = rng.standard_normal((NOISE_BLOCK_SAMPLES, 2))
-    return (rails[:, 0] + 1j * rails[:, 1]) * np.sqrt(0.5)
+    rails = rng.standard_normal(2 * NOISE_BLOCK_SAMPLES, dtype=np.float32)
+    rails *= np.float32(np.sqrt(0.5))
+    samples = rails.view(np.complex64)  # interleaved rails: I0, Q0, I1, Q1, ...
+    samples.setflags(write=False)
+    return samples
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,9 +256,37 @@ def bandlimited_noise(n: ArrayLike, sample_rate_hz: float, offset_hz: float, ban
         return np.zeros(0, np.complex128)
     taps = _lowpass_taps(float(sample_rate_hz), float(bandwidth_hz))
     history = np.arange(indices[0] - (taps.size - 1), indices[-1] + 1)
-    filtered = sps.oaconvolve(white_noise(history, 1.0, seed, stream), taps, mode="valid")
-    gain = np.sqrt(power / np.sum(taps**2))
-    return gain * filtered * np.exp(2j * np.pi * _cycles(indices, offset_hz / sample_rate_hz))
+    filtered = _fir_valid(white_noise(history, 1.0, seed, stream),
+                          float(sample_rate_hz), float(bandwidth_hz))
+    filtered *= np.sqrt(power / np.sum(taps**2))
+    filtered *= phasor(_cycles(indices, offset_hz / sample_rate_hz))
+    return filtered
+
+
+@functools.lru_cache(maxsize=64)
+def _taps_spectrum(sample_rate_hz: float, bandwidth_hz: float) -> NDArray[np.complex128]:
+    """FFT of the `_lowpass_taps`, zero-padded to the overlap-save size (a power of 2)."""
+    taps = _lowpass_taps(sample_rate_hz, bandwidth_hz)
+    nfft = max(2048, 1 << int(np.ceil(np.log2(4 * taps.size))))  # >= 3/4 of each FFT is output
+    spectrum = sp_fft.fft(taps, nfft)
+    spectrum.setflags(write=False)
+    return spectrum
+
+
+def _fir_valid(x: NDArray[np.complex128], sample_rate_hz: float,
+               bandwidth_hz: float) -> NDArray[np.complex128]:
+    """``scipy.signal.convolve(x, taps, mode="valid")`` by overlap-save, all FFTs in one call."""
+    taps_size = _lowpass_taps(sample_rate_hz, bandwidth_hz).size
+    spectrum = _taps_spectrum(sample_rate_hz, bandwidth_hz)
+    nfft = spectrum.size
+    step = nfft - (taps_size - 1)  # valid outputs per FFT
+    count = x.size - (taps_size - 1)
+    frames = -(-count // step)
+    padded = np.zeros(frames * step + taps_size - 1, np.complex128)
+    padded[:x.size] = x
+    windows = np.lib.stride_tricks.sliding_window_view(padded, nfft)[::step]
+    filtered = sp_fft.ifft(sp_fft.fft(windows, axis=1) * spectrum, axis=1, overwrite_x=True)
+    return filtered[:, taps_size - 1:].reshape(-1)[:count]
 
 
 def ofdm_like(n: ArrayLike, sample_rate_hz: float, offset_hz: float, power: float, seed: int,
@@ -282,7 +351,9 @@ def chirp(n: ArrayLike, sample_rate_hz: float, center_hz: float, span_hz: float,
     instantaneous_hz = start_hz + rate_hz_per_s * into_sweep_s
     edge_hz = sample_rate_hz / 2
     beyond = np.clip((np.abs(instantaneous_hz) - 0.9 * edge_hz) / (0.1 * edge_hz), 0.0, 1.0)
-    return amplitude * np.cos(0.5 * np.pi * beyond) ** 2 * np.exp(2j * np.pi * np.mod(cycles, 1.0))
+    out = phasor(cycles - np.floor(cycles))
+    out *= amplitude * np.cos(0.5 * np.pi * beyond) ** 2
+    return out
 
 
 def nbfm(n: ArrayLike, sample_rate_hz: float, offset_hz: float, amplitude: float,
@@ -315,12 +386,16 @@ def nbfm(n: ArrayLike, sample_rate_hz: float, offset_hz: float, amplitude: float
     indices = _as_indices(n)
     weights = np.linspace(1.0, 0.4, len(tones_hz))
     weights /= weights.sum()
-    phase_rad = 2 * np.pi * _cycles(indices, offset_hz / sample_rate_hz)
+    # The modulation (a few radians at most) in float32, so numpy's SIMD sin evaluates it.
+    modulation_rad = np.zeros(indices.size, np.float32)
     for weight, audio_hz, start_rad in zip(weights, tones_hz, (0.0, 1.3, 4.1, 2.2, 5.0)):
         modulation_index = weight * deviation_hz / audio_hz
-        audio_rad = 2 * np.pi * _cycles(indices, audio_hz / sample_rate_hz) + start_rad
-        phase_rad = phase_rad + modulation_index * np.sin(audio_rad)
-    return amplitude * np.exp(1j * phase_rad)
+        audio_rad = (2 * np.pi * _cycles(indices, audio_hz / sample_rate_hz)).astype(np.float32)
+        audio_rad += np.float32(start_rad)
+        modulation_rad += np.float32(modulation_index) * np.sin(audio_rad)
+    out = phasor(_cycles(indices, offset_hz / sample_rate_hz) + modulation_rad / (2 * np.pi))
+    out *= amplitude
+    return out
 
 
 def pulse_gate(n: ArrayLike, sample_rate_hz: float, period_s: float, duty: float,
@@ -400,15 +475,10 @@ def tdma_gmsk(n: ArrayLike, sample_rate_hz: float, offset_hz: float, amplitude: 
     (timeslot of 15/26 ms, 8 per TDMA frame).
     """
     indices = _as_run(n)
-    out = np.zeros(indices.size, np.complex128)
     if indices.size == 0:
-        return out
+        return np.zeros(0, np.complex128)
     samples_per_slot = GSM_SLOT_S * sample_rate_hz
-    slot = np.floor(indices / samples_per_slot).astype(np.int64)
-    symbols_into_slot = (indices - slot * samples_per_slot) * (GSM_SYMBOL_RATE_HZ / sample_rate_hz)
-    on = np.isin(slot % GSM_SLOTS_PER_FRAME, busy_slots) & (symbols_into_slot < GSM_BURST_SYMBOLS)
-    if not on.any():
-        return out
+    busy = np.isin(np.arange(GSM_SLOTS_PER_FRAME), busy_slots)
 
     # Random symbols of every slot touched: row = slot, column = symbol + span (the frequency
     # pulses of the span symbols on each side of the burst still move the phase), plus one
@@ -416,27 +486,62 @@ def tdma_gmsk(n: ArrayLike, sample_rate_hz: float, offset_hz: float, amplitude: 
     # depend only on (seed, stream, slot).
     span = _GMSK_SPAN_SYMBOLS
     width = GSM_BURST_SYMBOLS + 2 * span + 1
-    first_slot, last_slot = int(slot[0]), int(slot[-1])
+    first_slot = math.floor(indices[0] / samples_per_slot)
+    last_slot = math.floor(indices[-1] / samples_per_slot)
     draws = white_noise(np.arange(first_slot * width, (last_slot + 1) * width), 1.0, seed, stream)
     draws = draws.reshape(-1, width)
     symbols = np.where(draws[:, :-1].real >= 0, 1.0, -1.0)
-    start_phase_rad = np.angle(draws[:, -1])
+    start_cycles = np.angle(draws[:, -1]) / (2 * np.pi)
     # settled[r, k]: sum of the symbols before padded column k (their pulses are complete).
     settled = np.concatenate([np.zeros((symbols.shape[0], 1)), np.cumsum(symbols, axis=1)], axis=1)
 
-    row = slot[on] - first_slot
-    position = symbols_into_slot[on]
-    symbol = np.floor(position).astype(np.int64)
     pulse_x, pulse_g = _gmsk_phase_pulse()
-    phase_quarters = settled[row, symbol]  # symbols more than `span` before this one
-    for shift in range(-span, span + 1):
-        column = symbol + shift + span
-        partial = np.interp(position - (symbol + shift + 0.5), pulse_x, pulse_g, left=0.0, right=1.0)
-        phase_quarters = phase_quarters + symbols[row, column] * partial
-    phase_rad = 0.5 * np.pi * phase_quarters + start_phase_rad[row]  # h = 1/2: ±pi/2 a symbol
-
-    ramp = np.clip(np.minimum(position, GSM_BURST_SYMBOLS - position) / _BURST_RAMP_SYMBOLS, 0, 1)
-    envelope = amplitude * np.sin(0.5 * np.pi * ramp) ** 2
-    carrier_rad = 2 * np.pi * _cycles(indices[on], offset_hz / sample_rate_hz)
-    out[on] = envelope * np.exp(1j * (phase_rad + carrier_rad))
+    cycles = np.empty(indices.size)
+    envelope = np.empty(indices.size)
+    _gmsk_kernel(int(indices[0]), samples_per_slot, GSM_SYMBOL_RATE_HZ / sample_rate_hz, busy,
+                 first_slot, symbols, settled, start_cycles, pulse_g, pulse_x[0],
+                 pulse_x[1] - pulse_x[0], offset_hz / sample_rate_hz, amplitude, cycles, envelope)
+    out = phasor(cycles)
+    out *= envelope
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _gmsk_kernel(first_index, samples_per_slot, symbols_per_sample, busy, first_slot, symbols,
+                 settled, start_cycles, pulse, pulse_x0, pulse_dx, carrier_cycles_per_sample,
+                 amplitude, cycles, envelope):  # pragma: no cover - compiled
+    """Phase (in cycles, carrier included, reduced to [0, 1)) and envelope of `tdma_gmsk`.
+
+    Per sample: its slot and position in symbols; silent outside a busy slot's burst; else the
+    phase is the settled sum of the earlier symbols plus the partial phase pulses of the
+    ``2 * span + 1`` symbols around it, looked up in the uniformly sampled ``pulse`` (linear
+    interpolation, as ``np.interp``, 0 before the pulse and 1 after it).
+    """
+    span = _GMSK_SPAN_SYMBOLS
+    last = pulse.size - 1
+    for i in range(cycles.size):
+        index = first_index + i
+        slot = math.floor(index / samples_per_slot)
+        position = (index - slot * samples_per_slot) * symbols_per_sample
+        if not busy[slot % GSM_SLOTS_PER_FRAME] or position >= GSM_BURST_SYMBOLS:
+            cycles[i] = 0.0
+            envelope[i] = 0.0
+            continue
+        row = slot - first_slot
+        symbol = max(math.floor(position), 0)  # max: rounding may put position at -1e-12
+        quarters = settled[row, symbol]  # symbols more than `span` before this one
+        for shift in range(-span, span + 1):
+            x = (position - (symbol + shift + 0.5) - pulse_x0) / pulse_dx
+            if x <= 0.0:
+                continue  # this symbol's pulse has not started: partial phase 0
+            if x >= last:
+                partial = 1.0
+            else:
+                k = int(x)
+                partial = pulse[k] + (x - k) * (pulse[k + 1] - pulse[k])
+            quarters += symbols[row, symbol + shift + span] * partial
+        # h = 1/2: ±pi/2, a quarter cycle, per symbol.
+        phase = 0.25 * quarters + start_cycles[row] + index * carrier_cycles_per_sample
+        cycles[i] = phase - math.floor(phase)
+        ramp = min(position, GSM_BURST_SYMBOLS - position) / _BURST_RAMP_SYMBOLS
+        envelope[i] = amplitude * math.sin(0.5 * math.pi * ramp) ** 2 if ramp < 1.0 else amplitude

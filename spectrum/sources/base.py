@@ -15,8 +15,8 @@ wall-clock estimate. Contract (every source passes ``tests/spectrum/sources/test
   settled, and ``settle_samples`` is the source's own estimate of how many to discard.
 * A source is a context manager; ``close()`` is safe twice; reading a closed source raises
   ``SourceError``.
-* Nothing queues without bound: a source with a producer thread drops into a counter when its
-  consumer is slow.
+* Nothing queues without bound: a source with a producer thread drops its oldest buffers, and
+  counts them, when its consumer is slow.
 """
 
 from __future__ import annotations
@@ -189,11 +189,15 @@ class SourceBase:
 
 
 class Pacer:
-    """Sleeps so that samples go out no faster than real time at ``sample_rate_hz``."""
+    """Sleeps so that samples go out no faster than real time at ``sample_rate_hz``.
+
+    The clock starts at the first :meth:`wait`, so slow set-up (rendering a simulation,
+    opening a file) is not caught up in a burst afterwards.
+    """
 
     def __init__(self, sample_rate_hz: float) -> None:
         self.sample_rate_hz = sample_rate_hz
-        self.t0 = time.monotonic()
+        self.t0: float | None = None
         self.wall0 = time.time()
         self.samples = 0
 
@@ -202,6 +206,9 @@ class Pacer:
 
         Returns the ``time.time()`` of their first sample.
         """
+        if self.t0 is None:
+            self.t0 = time.monotonic()
+            self.wall0 = time.time()
         first_s = self.samples / self.sample_rate_hz
         self.samples += num_samples
         due = self.t0 + self.samples / self.sample_rate_hz
@@ -346,7 +353,11 @@ class ResilientSource:
 
 
 class DropCounter:
-    """A bounded FIFO for a producer thread: a full queue drops the new item and counts it."""
+    """A bounded FIFO for a producer thread: when full, the oldest item is dropped and counted.
+
+    Dropping the oldest keeps what the consumer reads fresh (a monitor wants the present,
+    not a backlog); the consumer sees the loss as a gap in the sample indices.
+    """
 
     def __init__(self, maxlen: int) -> None:
         self._items: deque = deque()
@@ -355,13 +366,15 @@ class DropCounter:
         self.dropped_items = 0
 
     def put(self, item: Any) -> bool:
+        """Append; return False if an old item had to go to make room."""
         with self._cond:
-            if len(self._items) >= self.maxlen:
+            room = len(self._items) < self.maxlen
+            if not room:
+                self._items.popleft()
                 self.dropped_items += 1
-                return False
             self._items.append(item)
             self._cond.notify()
-            return True
+            return room
 
     def get(self, timeout_s: float) -> Any:
         """Oldest item, or None after ``timeout_s`` without one."""

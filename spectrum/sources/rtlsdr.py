@@ -159,7 +159,9 @@ class RtlSdrSource(SourceBase):
                 what = f"no RTL-SDR dongle with serial {self.device!r}"
             else:
                 what = f"cannot open RTL-SDR dongle #{self.device}"
-            listing = "none attached" if found == [] else (
+            if found == []:
+                what = "no RTL-SDR dongle found"
+            listing = "librtlsdr sees none attached" if found == [] else (
                 f"attached serials: {', '.join(found)}" if found else f"driver said: {exc}")
             raise SourceError(f"{self.name}: {what} ({listing}); {ACCESS_HINT}") from exc
 

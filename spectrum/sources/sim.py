@@ -87,9 +87,9 @@ class SimSource(SourceBase):
         self.seed = seed
         self._quiet = dataclasses.replace(self.scenario, background=(), events=())
         self._stop = threading.Event()
-        self._pacer = Pacer(self.sample_rate_hz)
         self._index = 0
         self._select()
+        self._pacer = Pacer(self.sample_rate_hz)  # after rendering: its clock starts now
 
     def _select(self) -> None:
         if math.isclose(self.center_freq_hz, self.scenario.center_freq_hz, abs_tol=1.0):

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-# The project is not installed into the venv and pyproject sets no pytest ``pythonpath``; make
-# the repository root importable so ``import captures`` works under a bare ``pytest``.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(_REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from capture_helpers import REAL_DIR  # noqa: E402
+from capture_helpers import REAL_DIR
 
 
 @pytest.fixture

@@ -1,0 +1,150 @@
+"""The CLI contract: results on stdout, one clear line and exit 2 for bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import JAMMING_KINDS
+
+CONTRACT_FIELDS = {
+    "id", "kind", "start", "end", "offset_start_s", "offset_end_s", "freq_low_hz", "freq_high_hz",
+    "peak_dbfs", "rise_db", "severity", "confidence", "site", "sensor", "detector",
+}
+
+
+def meta(tmp_path, name="rec", data=b"\x80" * 4096, **global_fields):
+    g = {"core:datatype": "cu8", "core:sample_rate": 2.4e6, "core:version": "1.0.0", **global_fields}
+    g = {k: v for k, v in g.items() if v is not None}
+    doc = {"global": g, "captures": [{"core:sample_start": 0, "core:frequency": 942.2e6}], "annotations": []}
+    (tmp_path / f"{name}.sigmf-meta").write_text(json.dumps(doc))
+    if data is not None:
+        (tmp_path / f"{name}.sigmf-data").write_bytes(data)
+    return tmp_path / f"{name}.sigmf-meta"
+
+
+def assert_one_line_error(result, *needles):
+    assert result.code == 2
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    assert "Traceback" not in result.err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_odd_byte_count(cli, tmp_path):
+    path = tmp_path / "odd.cu8"
+    path.write_bytes(b"\x80" * 1001)
+    assert_one_line_error(cli("replay", path, "--rate", "2.4M", "--freq", "942.2M"), "odd.cu8", "1001 bytes")
+
+
+def test_empty_data_file(cli, tmp_path):
+    assert_one_line_error(cli("replay", meta(tmp_path, data=b"")), "rec.sigmf-data", "empty")
+
+
+def test_metadata_without_sample_rate(cli, tmp_path):
+    assert_one_line_error(cli("replay", meta(tmp_path, **{"core:sample_rate": None})), "rec.sigmf-meta", "sample_rate")
+
+
+def test_unknown_datatype(cli, tmp_path):
+    assert_one_line_error(cli("replay", meta(tmp_path, **{"core:datatype": "cu4"})), "rec.sigmf-meta", "cu4")
+
+
+def test_metadata_not_json(cli, tmp_path):
+    path = tmp_path / "bad.sigmf-meta"
+    path.write_text("{not json")
+    (tmp_path / "bad.sigmf-data").write_bytes(b"\x80" * 64)
+    assert_one_line_error(cli("replay", path), "bad.sigmf-meta", "JSON")
+
+
+def test_missing_data_file(cli, tmp_path):
+    assert_one_line_error(cli("replay", meta(tmp_path, data=None)), "rec.sigmf-data")
+
+
+def test_path_that_does_not_exist(cli, tmp_path):
+    assert_one_line_error(cli("replay", tmp_path / "nowhere.cu8"), "nowhere.cu8", "no such file")
+
+
+def test_unknown_extension_without_format(cli, tmp_path):
+    path = tmp_path / "capture.xyz"
+    path.write_bytes(b"\x80" * 64)
+    assert_one_line_error(cli("replay", path, "--rate", "1M", "--freq", "100M"), "capture.xyz", "--format")
+
+
+def test_bad_option_values_are_usage_errors(cli, tmp_path):
+    assert cli("replay", tmp_path / "x.cu8", "--rate", "fast").code == 2
+    assert_one_line_error(cli("simulate", "no_such_scenario", "--out", tmp_path / "x"), "no_such_scenario")
+
+
+def test_debug_shows_the_traceback(cli, tmp_path):
+    result = cli("--debug", "replay", tmp_path / "nowhere.cu8")
+    assert result.code == 2 and "Traceback" in result.err
+
+
+def test_real_exit_code_from_a_subprocess(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "spectrum", "replay", str(tmp_path / "none.cu8")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().count("\n") == 0 and "none.cu8" in proc.stderr
+
+
+def test_real_recordings_replay_without_jamming(cli, real_dir):
+    for path in sorted(real_dir.glob("*.cu8")):
+        result = cli("replay", path, "--json")
+        assert result.code == 0, result.err
+        kinds = {e["kind"] for e in result.json_lines()}
+        assert not kinds & JAMMING_KINDS, (path.name, kinds)
+
+
+def test_simulate_then_replay_reports_the_jammer_as_contract_json(cli, tmp_path):
+    out = tmp_path / "site"
+    assert cli("simulate", "barrage_wide", "--seconds", "5", "--out", out, "--seed", "3").code == 0
+    labels = json.loads((tmp_path / "site.labels.json").read_text())["labels"]
+    result = cli("replay", tmp_path / "site.sigmf-meta", "--json", "--site", "polling-17")
+    assert result.code == 0, result.err
+    events = result.json_lines()
+    assert [e["kind"] for e in events] == ["wideband_noise"]
+    event = events[0]
+    assert CONTRACT_FIELDS <= set(event)
+    assert event["site"] == "polling-17" and event["end"].endswith("Z") and event["start"] < event["end"]
+    assert event["detector"]["config_hash"] and event["detector"]["version"]
+    assert abs(event["offset_start_s"] - labels[0]["start_s"]) < 0.1
+    assert abs(event["offset_end_s"] - labels[0]["end_s"]) < 0.1
+    assert event["freq_low_hz"] == pytest.approx(labels[0]["freq_low_hz"], abs=30e3)
+    assert event["freq_high_hz"] == pytest.approx(labels[0]["freq_high_hz"], abs=30e3)
+
+
+def test_table_output_and_simulate_list(cli, tmp_path):
+    listing = cli("simulate", "--list")
+    assert listing.code == 0 and "barrage_m3db" in listing.out and "clean_busy" in listing.out
+    out = tmp_path / "quiet"
+    cli("simulate", "clean_quiet", "--seconds", "3", "--out", out)
+    result = cli("replay", tmp_path / "quiet.sigmf-meta")
+    assert result.code == 0 and "no jamming or interference detected" in result.out
+
+
+def test_baseline_round_trip_catches_a_jammer_already_on(cli, tmp_path, scenario_capture):
+    clean = scenario_capture("clean_gsm", 3.0)
+    baseline = tmp_path / "site.npz"
+    assert cli("replay", clean, "--save-baseline", baseline).code == 0
+    # a capture that starts with the jammer already on: its own first seconds would be learned as normal
+    jammed = scenario_capture("barrage_wide", 5.0)
+    from captures import open_capture
+
+    with open_capture(jammed) as reader:
+        tail = reader.read(int(2.2 * reader.sample_rate_hz), int(1.6 * reader.sample_rate_hz))
+    raw = tmp_path / "late_942.2M_2.4M.cu8"
+    raw.write_bytes(tail.tobytes())
+    without = cli("replay", raw, "--json").json_lines()
+    with_baseline = cli("replay", raw, "--json", "--baseline", baseline).json_lines()
+    assert not [e for e in without if e["kind"] in JAMMING_KINDS]
+    assert [e["kind"] for e in with_baseline] == ["wideband_noise"]
+    assert with_baseline[0]["offset_start_s"] < 0.1
+
+
+def test_baseline_for_another_tuning_is_refused(cli, tmp_path, scenario_capture):
+    baseline = tmp_path / "b.npz"
+    cli("replay", scenario_capture("clean_gsm", 3.0), "--save-baseline", baseline)
+    assert_one_line_error(cli("replay", scenario_capture("clean_pmr", 3.0), "--baseline", baseline), "b.npz", "centre")

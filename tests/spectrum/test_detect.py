@@ -1,0 +1,143 @@
+"""The detector on the scenario library, and its statistics measured on noise."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from captures import open_capture
+from conftest import JAMMING_KINDS
+from kernels.multiscale import multiscale_excess
+from spectrum.detect.config import DetectorConfig
+from spectrum.detect.evaluate import score_labels
+from spectrum.detect.kurtosis import sk_moments, sk_thresholds
+from spectrum.frontend import SpectralFrontEnd
+from spectrum.pipeline import ReplayResult, replay_events
+
+SECONDS = 5.0  # jammer on from 2 s to 4 s (0.4 T to 0.8 T); the baseline needs 1.5 s
+
+JAMMED = [
+    "barrage_wide", "barrage_narrow", "barrage_0db", "barrage_m3db", "gnss_l1_barrage", "tone", "tone_weak",
+    "chirp_fast", "chirp_slow", "pulsed_5pct", "pulsed_50pct", "new_emitter_fm", "jammer_over_carrier", "overload",
+]
+CLEAN = ["clean_quiet", "clean_busy", "clean_drift", "clean_pmr", "clean_gnss", "clean_ism"]
+
+
+def replay(path):
+    result = ReplayResult()
+    with open_capture(path) as reader:
+        for _ in replay_events(reader, result=result):
+            pass
+    return [e.to_dict() for e in result.events]
+
+
+def labels_of(meta):
+    return json.loads(meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json").read_text())["labels"]
+
+
+@pytest.mark.parametrize("name", JAMMED)
+def test_jammer_is_found_once_with_its_kind_times_and_band(name, scenario_capture):
+    meta = scenario_capture(name, SECONDS)
+    events = replay(meta)
+    (score,), unmatched = score_labels(labels_of(meta), events)
+    assert score.detected, events
+    assert score.detected_kind == score.kind
+    assert not unmatched, unmatched
+    assert abs(score.start_error_s) < (0.6 if name == "tone_weak" else 0.15)
+    if name != "new_emitter_fm":  # it stays on to the end of the capture
+        assert abs(score.end_error_s) < 0.2
+    assert score.latency_s < (1.0 if name == "tone_weak" else 0.3)
+    assert score.freq_iou > (0.4 if name == "tone_weak" else 0.7)
+    assert len([e for e in events if e["kind"] == score.kind]) == 1  # a pulsed jammer is one event
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_clean_scenes_raise_nothing(name, scenario_capture):
+    assert replay(scenario_capture(name, SECONDS)) == []
+
+
+def noise_rows(seconds, seed, fft_size=1024, rate=2.4e6):
+    """Power rows of complex white noise through the real front end (cf32, no quantisation)."""
+    rng = np.random.default_rng(seed)
+    config = DetectorConfig(fft_size=fft_size)
+    m = config.frames_per_row(rate)
+    fe = SpectralFrontEnd("cf32_le", fft_size, m)
+    out = []
+    total = int(seconds * rate)
+    for start in range(0, total, 1 << 20):
+        n = min(1 << 20, total - start)
+        x = ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * 0.02).astype(np.complex64)
+        out += [rows for rows, _ in fe.process(x.view(np.float32))]
+    mean = np.vstack([r.mean for r in out])
+    s2 = np.vstack([r.s2 for r in out])
+    return mean, s2, m
+
+
+def test_multiscale_false_alarm_matches_design():
+    """At a 3-sigma threshold each (K rows, W bins) box test should fire with the Gaussian tail
+    probability Q(3) = 1.35e-3; measured on noise through the real front end."""
+    mean, _, m = noise_rows(16.0, seed=1)
+    level = 10 * np.log10(mean)
+    learn, test = level[:60], level[60:]
+    med = np.median(learn, axis=0)
+    spread = np.maximum(1.4826 * np.median(np.abs(learn - med), axis=0), 1e-6)
+    z = ((test - med) / spread).astype(np.float32)
+    design = scipy.stats.norm.sf(3.0)
+    for k, w in [(1, 16), (4, 4), (16, 1), (1, 64), (4, 16)]:
+        # the std of the box mean under noise, measured on the first half, applied to the second
+        half = len(z) // 2
+        calib, _ = _box_means(z[:half], k, w)
+        inv_std = np.array([[1.0 / (1.4826 * np.median(np.abs(calib - np.median(calib))))]], np.float32)
+        hot, _ = multiscale_excess(z[half:], z[half:] * 0, len(z) - half - k + 1, len(z) - half,
+                                   np.array([k]), np.array([w]), inv_std, 3.0, -np.inf)
+        rate = hot[:, w // 2 : hot.shape[1] - w // 2].mean()
+        assert design / 2 < rate < design * 2, (k, w, rate, design)
+
+
+def _box_means(z, k, w):
+    ck = np.cumsum(np.vstack([np.zeros((1, z.shape[1])), z]), axis=0)
+    zk = (ck[k:] - ck[:-k]) / k
+    cw = np.cumsum(np.hstack([np.zeros((zk.shape[0], 1)), zk]), axis=1)
+    return ((cw[:, w:] - cw[:, :-w]) / w).ravel(), zk
+
+
+@pytest.mark.parametrize("pfa", [1e-2, 1e-3])
+def test_spectral_kurtosis_thresholds_hold_their_false_alarm_rate(pfa):
+    from kernels.kurtosis import spectral_kurtosis
+
+    mean, s2, m = noise_rows(8.0, seed=2)
+    sk = spectral_kurtosis(mean, s2, m)[:, 8:-8]  # the DC bin is emptied by DC removal
+    low, high = sk_thresholds(m, pfa)
+    assert pfa / 2 < (sk > high).mean() < pfa * 2
+    assert pfa / 2 < (sk < low).mean() < pfa * 2
+
+
+def test_sk_moments_are_exact():
+    m = 64
+    mean, var, _ = sk_moments(m)
+    assert mean == pytest.approx(1.0)
+    assert var == pytest.approx(4 * m * m / ((m - 1) * (m + 2) * (m + 3)))  # Nita & Gary (2010)
+    rng = np.random.default_rng(4)
+    p = rng.exponential(size=(200_000, m))
+    sk = (m + 1) / (m - 1) * (m * (p * p).sum(1) / p.sum(1) ** 2 - 1)
+    assert scipy.stats.skew(sk) == pytest.approx(sk_moments(m)[2], rel=0.05)
+
+
+def test_short_clip_runs_only_baseline_free_detectors(cli, scenario_capture, tmp_path):
+    meta = scenario_capture("overload", SECONDS)
+    with open_capture(meta) as reader:
+        clip = reader.read(int(2.5 * reader.sample_rate_hz), int(0.5 * reader.sample_rate_hz))
+    path = tmp_path / "clip_433.92M_2.4M.cu8"
+    path.write_bytes(clip.tobytes())
+    result = cli("replay", path, "--json")
+    assert result.code == 0
+    assert [e["kind"] for e in result.json_lines()] == ["overload"]
+    assert "shorter than" in result.err and "baseline" in result.err
+
+
+def test_config_hash_tracks_settings():
+    assert DetectorConfig().config_hash() == DetectorConfig().config_hash()
+    assert DetectorConfig(z_threshold=6.5).config_hash() != DetectorConfig().config_hash()
+    assert math.isclose(DetectorConfig().frames_per_row(2.4e6) * 1024 / 2.4e6, 0.025, rel_tol=0.05)
