@@ -408,7 +408,7 @@ class Monitor:
             "open_events": len(self.open_events),
             "events_closed": self.counts["events_closed"],
             "hops_learning": sum(1 for s in self._states.values() if not s.detector.has_baseline),
-            **{f"sweep_{k}" if not k.startswith("sweep") else k: v for k, v in sweep.items()},
+            **sweep,
         }
 
 

@@ -54,7 +54,7 @@ class SweepStats:
         return self.retune_overhead_s_total / self.hops if self.hops else 0.0
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"sweeps": self.sweeps, "sweep_s": round(self.last_sweep_s, 4), "hops": self.hops,
+        return {"sweeps": self.sweeps, "sweep_s": round(self.last_sweep_s, 4), "hops_visited": self.hops,
                 "tune_call_ms": round(1e3 * self.tune_call_s, 3),
                 "retune_overhead_ms": round(1e3 * self.retune_overhead_s, 3),
                 "retune_failures": self.retune_failures}

@@ -152,8 +152,8 @@ def _printer(as_json: bool):
 
 def _status_text(h: dict) -> str:
     parts = [f"{h['session_s']:.0f}s", f"{h['msps']:.2f} MS/s"]
-    if h.get("sweep_sweeps"):
-        parts.append(f"sweep {h['sweep_s']:.2f}s x{h['sweep_sweeps']} (retune {h['sweep_retune_overhead_ms']:.1f} ms/hop)")
+    if h.get("sweeps"):
+        parts.append(f"sweep {h['sweep_s']:.2f}s x{h['sweeps']} (retune {h['retune_overhead_ms']:.1f} ms/hop)")
     parts += [f"drops {h['dropped_samples']}", f"stalls {h['stalls']}", f"overload {h['overload_s']:.1f}s",
               f"CPU {h['cpu_percent']:.1f}% (avg {h['cpu_percent_total']:.1f}%)", f"open {h['open_events']}"]
     if h["hops_learning"]:

@@ -239,10 +239,18 @@ class BandDetector:
             lo, hi, refined = self._refine(int(lo), int(hi), profiles)
             sl = slice(lo, hi + 1)
             row_ratio = 10.0 ** (self._e_hist[hist_row, sl] / 10.0)
+            # this row alone: mean z over the region, in units of its std under noise
+            # (adjacent Hann bins are correlated: about 1.5 bins per independent value)
+            row_significance = float(self._z_hist[hist_row, sl].mean() * math.sqrt((hi - lo + 1) / 1.5))
+            recent_significance = []  # (rows, significance) over the last 4 and 16 rows
+            for span in (4, 16):
+                recent = self._z_hist[max(hist_row - span + 1, 0) : hist_row + 1, sl]
+                recent_significance.append((recent.shape[0], float(recent.mean() * math.sqrt(recent.size / 1.5))))
             weights = np.maximum(row_ratio - 1.0, 0.0)
             centroid = float((weights * np.arange(lo, hi + 1)).sum() / weights.sum()) if weights.sum() > 0 else (lo + hi) / 2
             regions.append(Region(
-                concentration=_half_power_share(weights), envelope_kurtosis=kappa,
+                concentration=_half_power_share(weights), envelope_kurtosis=kappa, row_significance=row_significance,
+                recent_significance=recent_significance,
                 row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
                 rise_db=float(10 * np.log10(max(np.mean(row_ratio), 1e-3))),
                 level_db=float(level_db[sl].max()), sk_mean=float(np.mean(sk[sl])),

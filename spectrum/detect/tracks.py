@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SATELLITE_DB = 10.0  # a region this much weaker than a nearby track is its sideband or spur
-ECHO_DB = 3.0  # after a track closes, weaker regions at its place are long-box echoes of it
+ECHO_DB = 3.0
+STRONG_ROW_SIGNIFICANCE = 3.0  # a row shows the signal on its own when its excess is this clear
+RECENT_SIGNIFICANCE = 4.0  # … or 4 (16) rows together do  # after a track closes, weaker regions at its place are long-box echoes of it
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Region:
     peak_bin: float = 0.0  # interpolated fractional bin of the strongest level
     concentration: float = 1.0  # share of bins holding half the excess power (small: lines)
     envelope_kurtosis: float = 2.0  # the row's short-window envelope kurtosis (1 constant, 2 noise)
+    row_significance: float = 0.0  # the region's excess in this row alone, in noise stds
+    recent_significance: list = field(default_factory=list)  # (rows, significance) over recent spans
     start_row: int | None = None  # change-point estimate of the onset (first region only)
     stale: bool = False  # its excess already died away (only a long box still remembers it)
 
@@ -72,16 +76,24 @@ class Track:
         return self.last_strong_row if self.last_strong_row is not None else self.last_row
 
     def add(self, region: Region) -> None:
+        """Take one row's region: sidebands and spurs far weaker than the track only keep it
+        alive; other regions update its extent, levels, features and end estimate."""
+        if self.hits and region.rise_db < self.mean_rise_db - SATELLITE_DB:
+            self.last_row = max(self.last_row, region.row)
+            return
         if self.hits == 0 and region.start_row is not None:
             self.onset_row = region.start_row
+        # the end of the event is the last row that still showed the signal by itself, or the
+        # middle of the last 4 or 16 rows that did together (a weak line is not clear row by row)
         reference_db = self.mean_rise_db if self.hits else region.rise_db
-        if region.rise_db >= 0.5 * max(reference_db, 0.0):
+        if region.rise_db >= 0.5 * max(reference_db, 0.0) and region.row_significance >= STRONG_ROW_SIGNIFICANCE:
             self.last_strong_row = region.row
+        for span, significance in region.recent_significance:
+            if significance >= RECENT_SIGNIFICANCE:
+                self.last_strong_row = max(self.last_strong_row or 0, region.row - span // 2)
         self.hits += 1
         self.last_row = region.row
-        # sidebands and spurs far weaker than the track are part of it but do not widen it
-        satellite = self.hits > 0 and region.rise_db < self.mean_rise_db - SATELLITE_DB
-        if region.refined and not satellite:
+        if region.refined:
             self.lo_bin = min(self.lo_bin, region.lo_bin)
             self.hi_bin = max(self.hi_bin, region.hi_bin)
             self.peak_bins.append(region.peak_bin)

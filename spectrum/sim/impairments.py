@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from spectrum.sim.signals import phasor
+
 CU8_SCALE = 127.5
 """Codes per full-scale unit (and the mid-scale code) of the RTL2832U's 8-bit samples."""
 
@@ -40,8 +42,9 @@ def gain_drift_db(n: ArrayLike, sample_rate_hz: float, drift_db: float,
     numpy.ndarray of float64
         Gain in dB.
     """
-    time_s = np.asarray(n, dtype=np.int64) / sample_rate_hz
-    return drift_db * np.sin(2 * np.pi * np.mod(time_s / period_s, 1.0))
+    periods = np.asarray(n, dtype=np.int64) / (sample_rate_hz * period_s)
+    periods -= np.floor(periods)  # reduced, so float32 sin (SIMD, fast) is accurate
+    return drift_db * np.sin((2 * np.pi * periods).astype(np.float32)).astype(np.float64)
 
 
 def frequency_offset(x: NDArray[np.complexfloating], n: ArrayLike, sample_rate_hz: float,
@@ -63,8 +66,9 @@ def frequency_offset(x: NDArray[np.complexfloating], n: ArrayLike, sample_rate_h
     -------
     numpy.ndarray of complex128
     """
-    cycles = np.mod(np.asarray(n, dtype=np.int64) * (offset_hz / sample_rate_hz), 1.0)
-    return x * np.exp(2j * np.pi * cycles)
+    cycles = np.asarray(n, dtype=np.int64) * (offset_hz / sample_rate_hz)
+    cycles -= np.floor(cycles)
+    return x * phasor(cycles)
 
 
 def iq_imbalance(x: NDArray[np.complexfloating], gain_db: float,
@@ -92,9 +96,12 @@ def iq_imbalance(x: NDArray[np.complexfloating], gain_db: float,
     """
     half_gain = 10 ** (gain_db / 40)
     half_skew_rad = np.deg2rad(phase_deg) / 2
-    in_phase = half_gain * (np.cos(half_skew_rad) * x.real - np.sin(half_skew_rad) * x.imag)
-    quadrature = (np.cos(half_skew_rad) * x.imag - np.sin(half_skew_rad) * x.real) / half_gain
-    return in_phase + 1j * quadrature
+    out = np.empty(x.shape, np.complex128)
+    out.real = (half_gain * np.cos(half_skew_rad)) * x.real
+    out.real -= (half_gain * np.sin(half_skew_rad)) * x.imag
+    out.imag = (np.cos(half_skew_rad) / half_gain) * x.imag
+    out.imag -= (np.sin(half_skew_rad) / half_gain) * x.real
+    return out
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,8 @@ class Impairments:
         """
         out = np.asarray(x, dtype=np.complex128)
         if self.drift_db:
-            out = out * 10 ** (gain_drift_db(n, sample_rate_hz, self.drift_db,
-                                             self.drift_period_s) / 20)
+            gain_db = gain_drift_db(n, sample_rate_hz, self.drift_db, self.drift_period_s)
+            out = out * np.exp((np.log(10) / 20 * gain_db).astype(np.float32))  # 10**(dB/20)
         if self.ppm:
             out = frequency_offset(out, n, sample_rate_hz, self.lo_shift_hz(center_freq_hz))
         if self.iq_gain_db or self.iq_phase_deg:
@@ -172,11 +179,16 @@ def to_cu8(x: NDArray[np.complexfloating]) -> NDArray[np.uint8]:
     numpy.ndarray of uint8
         ``I0, Q0, I1, Q1, ...``, each ``rint(v * 127.5 + 127.5)`` clipped to [0, 255].
     """
-    samples = np.asarray(x)
-    rails = np.empty(2 * samples.size, np.float64)
-    rails[0::2] = samples.real.ravel()
-    rails[1::2] = samples.imag.ravel()
-    return np.clip(np.rint(rails * CU8_SCALE + CU8_SCALE), 0, 255).astype(np.uint8)
+    samples = np.ascontiguousarray(x).ravel()
+    if not np.iscomplexobj(samples):
+        samples = samples.astype(np.complex128)
+    # A contiguous complex array is its interleaved rails; compute in its own precision
+    # (float32 for complex64, as rendered), in place on one temporary.
+    rails = samples.view(samples.real.dtype) * CU8_SCALE
+    rails += CU8_SCALE
+    np.rint(rails, out=rails)
+    np.clip(rails, 0, 255, out=rails)
+    return rails.astype(np.uint8)
 
 
 def clip_fraction(samples: NDArray[np.uint8] | NDArray[np.complexfloating]) -> float:

@@ -35,7 +35,11 @@ is, and memory stays bounded by the block and chunk sizes whatever the duration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,6 +61,8 @@ RENDER_BLOCK_SAMPLES = 2**16
 LABEL_KINDS = frozenset({"wideband_noise", "tone", "swept", "pulsed", "new_emitter", "overload"})
 """The values `Label.kind` may take."""
 
+_RENDER_THREADS = min(4, os.cpu_count() or 1)
+_PREFETCH_BLOCKS = 2 * _RENDER_THREADS  # blocks in flight: bounds memory to a few MiB
 _TONE_REFERENCE_BW_HZ = 1e3
 _TDMA_REFERENCE_BW_HZ = 200e3
 _ALL_SLOTS = tuple(range(signals.GSM_SLOTS_PER_FRAME))
@@ -332,9 +338,9 @@ class Scenario:
         total = int(round(duration_s * self.sample_rate_hz))
         windows = [(round(label.start_s * self.sample_rate_hz),
                     round(label.end_s * self.sample_rate_hz)) for label in self.labels(duration_s)]
-        blocks = (self._render_block(start, min(RENDER_BLOCK_SAMPLES, total - start), windows,
-                                     int(seed))
-                  for start in range(0, total, RENDER_BLOCK_SAMPLES))
+        blocks = _prefetch(lambda start: self._render_block(
+            start, min(RENDER_BLOCK_SAMPLES, total - start), windows, int(seed)),
+            range(0, total, RENDER_BLOCK_SAMPLES))
         return _rechunk(blocks, chunk_samples)
 
     def _render_block(self, start: int, count: int, windows: list[tuple[int, int]],
@@ -356,18 +362,49 @@ def _check_duration(duration_s: float) -> None:
         raise ConfigError(f"duration_s={duration_s!r} must be a positive number of seconds")
 
 
+def _prefetch(render: Callable[[int], NDArray[np.complex64]],
+              starts: Iterable[int]) -> Iterator[NDArray[np.complex64]]:
+    """``map(render, starts)``, computed up to ``_PREFETCH_BLOCKS`` ahead on worker threads.
+
+    Rendering is numpy, scipy.fft and numba work that releases the GIL, so the blocks are
+    rendered in parallel on every core; they are yielded in order and each is a pure function of
+    its start, so the output does not depend on the threading. Nothing starts before the first
+    block is asked for, and at most ``_PREFETCH_BLOCKS`` blocks are in flight.
+    """
+    starts = iter(starts)
+    with ThreadPoolExecutor(_RENDER_THREADS) as pool:
+        pending = deque(pool.submit(render, start)
+                        for start in itertools.islice(starts, _PREFETCH_BLOCKS))
+        try:
+            while pending:
+                block = pending.popleft().result()
+                for start in itertools.islice(starts, 1):
+                    pending.append(pool.submit(render, start))
+                yield block
+        finally:  # the consumer stopped early (or failed): drop the blocks not started yet
+            for future in pending:
+                future.cancel()
+
+
 def _rechunk(blocks: Iterable[NDArray[np.complex64]],
              chunk_samples: int) -> Iterator[NDArray[np.complex64]]:
     """Re-cut a stream of arrays into arrays of ``chunk_samples`` (the last may be shorter)."""
-    pending = np.zeros(0, np.complex64)
+    pending: list[NDArray[np.complex64]] = []  # arrays not yet yielded, in order
+    pending_size = 0
     for block in blocks:
-        pending = np.concatenate([pending, block])
-        full = pending.size // chunk_samples * chunk_samples
+        pending.append(block)
+        pending_size += block.size
+        if pending_size < chunk_samples:
+            continue
+        joined = np.concatenate(pending)
+        full = joined.size // chunk_samples * chunk_samples
         for start in range(0, full, chunk_samples):
-            yield pending[start:start + chunk_samples].copy()
-        pending = pending[full:]
-    if pending.size:
-        yield pending
+            chunk = joined[start:start + chunk_samples]
+            yield chunk if chunk.size == joined.size else chunk.copy()  # no view keeps joined
+        pending = [joined[full:]] if full < joined.size else []
+        pending_size = joined.size - full
+    if pending_size:
+        yield np.concatenate(pending)
 
 
 def render_cu8(scenario: Scenario, duration_s: float, seed: int,

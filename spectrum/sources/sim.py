@@ -9,7 +9,8 @@ source per client).
 
 The scenario lives at its own centre frequency. Tuned anywhere else, the source delivers the
 scenario's dongle (noise floor and impairments) without its signals, from one shared loop of
-``noise_loop_s`` seconds. Retuning is instant and needs no settling.
+``noise_loop_s`` seconds. The scene's clock runs on while the source is tuned away (a jammer
+seen on return is where the loop's time says). Retuning is instant and needs no settling.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class SimSource(SourceBase):
             self._loop = render_loop(self.scenario, self.loop_s, self.seed)
         else:
             self._loop = render_loop(self._quiet, min(self.noise_loop_s, self.loop_s), self.seed)
-        self._pos = 0
+        self._pos = (2 * self._index) % self._loop.size  # the scene's clock runs on while away
 
     def tune(self, center_freq_hz: float) -> None:
         self._check_open()
