@@ -88,16 +88,16 @@ class _Fault:
                 extra={"fault": self.name, "detail": detail, **extra})
             m._emit(self.event)
         else:
-            self.event.extra.update(extra)
+            self.event.extra.update(extra)  # the open event was emitted already; the close carries it
 
     def clear(self, now_s: float, detail: str | None = None) -> None:
         if self.event is None:
             return
-        self.event.offset_end_s = max(now_s, self.event.offset_start_s)
-        if detail:
-            self.event.extra["cleared"] = detail
-        event, self.event = self.event, None
-        self.monitor._emit(event)
+        extra = dict(self.event.extra, **({"cleared": detail} if detail else {}))
+        closed = dataclasses.replace(self.event, offset_end_s=max(now_s, self.event.offset_start_s),
+                                     extra=extra)
+        self.event = None
+        self.monitor._emit(closed)
 
     def clear_if_quiet(self, now_s: float, hold_s: float) -> None:
         if self.event is not None and now_s - self.last_s >= hold_s:
@@ -259,6 +259,7 @@ class Monitor:
             state.acc_rows = 0
         if block.dropped_samples:
             self.counts["dropped_samples"] += block.dropped_samples
+        if block.dropped_samples and not block.retuned:  # a reopen's gap is its source_lost fault
             lo, hi = self._plan_range()
             self.faults["dropped_samples"].raise_(
                 session_s, "samples lost (consumer too slow or USB overflow)", lo, hi,

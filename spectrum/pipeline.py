@@ -37,6 +37,7 @@ def replay_events(
     progress: Callable[[int], None] | None = None,
     fft_backend: str = "auto",
     result: ReplayResult | None = None,
+    on_rows: Callable[[BandDetector, object], None] | None = None,
 ) -> Iterator[Event]:
     """Yield events (ongoing ones as they open, each again when it closes) from a capture.
 
@@ -51,6 +52,9 @@ def replay_events(
         Called with the number of samples done after each block.
     result : ReplayResult, optional
         Filled with the detectors and sample count, for callers that want the baselines.
+    on_rows : callable, optional
+        ``on_rows(detector, rows)`` with each batch of :class:`kernels.psd.PowerRows`, before the
+        detector sees it (e.g. a :class:`spectrum.waterfall.WaterfallSink`). Must not modify them.
     """
     config = config or DetectorConfig()
     result = result if result is not None else ReplayResult()
@@ -70,6 +74,8 @@ def replay_events(
             )
         detector = result.detectors[freq]
         for rows, clipped in frontends[freq].process(block.samples):
+            if on_rows is not None:
+                on_rows(detector, rows)
             for event in detector.process(rows, clipped):
                 yield event
         result.samples += block.num_samples

@@ -39,8 +39,6 @@ class DetectorConfig:
         Time constant with which the baseline follows slow drift in quiet bins.
     dc_guard_hz : float
         Half-width around the centre excluded (the tuner's DC spike).
-    sk_false_alarm : float
-        Design false-alarm probability of each spectral-kurtosis tail, per bin and row.
     overload_fraction : float
         Share of I/Q values at a converter rail that makes a row overloaded.
     image_rejection_db : float
@@ -58,7 +56,6 @@ class DetectorConfig:
     confirm_rows: int = 2
     baseline_tau_s: float = 3.0
     dc_guard_hz: float = 3000.0
-    sk_false_alarm: float = 1e-3
     overload_fraction: float = 1e-3
     image_rejection_db: float = 20.0
 

@@ -22,6 +22,7 @@ from kernels.kurtosis import spectral_kurtosis
 from kernels.multiscale import multiscale_excess
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
+from spectrum.detect.baseline_free import BaselineFreeDetector
 from spectrum.detect.classify import classify, confidence, severity
 from spectrum.detect.config import DetectorConfig
 from spectrum.detect.tracks import Region, Track, TrackBook
@@ -113,6 +114,9 @@ class BandDetector:
         self.rows_done = 0
         self.book = TrackBook(config.confirm_rows, self.hold_rows, tolerance_bins=self.merge_gap_bins,
                               memory_rows=int(self.time_scales.max()) + self.hold_rows)
+        self.baseline_free = BaselineFreeDetector(self.fft_size, self.frames_per_row, self.dc_slice)
+        self.free_book = TrackBook(max(config.confirm_rows, 3), self.hold_rows, tolerance_bins=self.fft_size,
+                                   kind_hint="baseline_free")
         self._overload: Track | None = None
         self._overload_last = -10**9
         self.events: list[Event] = []  # every event closed so far, in order of closing
@@ -133,6 +137,9 @@ class BandDetector:
         clip_share = clipped_per_row / (2.0 * self.fft_size * self.frames_per_row)
         updates: list[Event] = []
         first = self.rows_done
+        kappa = rows.envelope_kurtosis if rows.envelope_kurtosis is not None else np.full(len(fp), 2.0, np.float32)
+        if not self.has_baseline or self.free_book.tracks:
+            updates += self._baseline_free_rows(rows, fp, level_db, kappa, clip_share)
         if not self.has_baseline:
             self._learn_from(level_db, pulsing)
             for r in range(len(level_db)):
@@ -149,7 +156,6 @@ class BandDetector:
         )
         hot[:, self.dc_slice] = False
         sk = None
-        kappa = rows.envelope_kurtosis if rows.envelope_kurtosis is not None else np.full(len(z), 2.0, np.float32)
         for r in range(len(z)):
             row = first + r
             updates += self._overload_row(row, clip_share[r], level_db[r])
@@ -173,11 +179,23 @@ class BandDetector:
 
     def finish(self) -> list[Event]:
         """Close every ongoing event at the end of the data; return them."""
-        closed = [self._close(t) for t in self.book.close_all()]
+        closed = [self._close(t) for t in self.book.close_all() + self.free_book.close_all()]
         if self._overload is not None:
             closed.append(self._close(self._overload))
             self._overload = None
         return closed
+
+    def _baseline_free_rows(self, rows, fp, level_db, kappa, clip_share) -> list[Event]:
+        """Run the baseline-free detector (see spectrum.detect.baseline_free) on a batch."""
+        updates: list[Event] = []
+        sk = spectral_kurtosis(rows.mean, rows.s2, self.frames_per_row)
+        for r in range(len(level_db)):
+            row = self.rows_done + r
+            region = self.baseline_free.row(row, sk[r], fp[r], level_db[r], float(kappa[r]))
+            opened, closed = self.free_book.update(row, [region] if region else [], allow_new=clip_share[r] <= self.config.overload_fraction)
+            updates += [self._event(t, ongoing=True) for t in opened]
+            updates += [self._close(t) for t in closed]
+        return updates
 
     # --------------------------------------------------------------- learning
     def _learn_from(self, level_db: NDArray[np.float32], pulsing: NDArray[np.float64]) -> None:
@@ -372,7 +390,12 @@ class BandDetector:
         hi_hz = self.center_freq_hz + (track.hi_bin - self.fft_size / 2 + 0.5) * self.bin_hz
         share = (track.hi_bin - track.lo_bin + 1) / self.fft_size
         detected_row = track.opened_row if track.opened_row is not None else track.last_row
-        if track.kind_hint == "overload":
+        if track.kind_hint == "baseline_free":
+            kind = "pulsed" if track.mean_envelope_kurtosis > 1.5 else "swept"
+            rise = 0.0
+            extra = {"spectral_kurtosis": round(track.mean_sk, 3), "baseline": "none", "periodicity": round(track.score_max, 3)}
+            conf = float(np.clip(track.score_max, 0.0, 1.0))
+        elif track.kind_hint == "overload":
             kind, rise = "overload", 0.0
             extra = {"clip_share": round(float(track.score_max), 6)}
             conf = 1.0

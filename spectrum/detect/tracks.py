@@ -45,7 +45,7 @@ class Region:
 
 @dataclass
 class Track:
-    kind_hint: str  # "band" for spectral detections, "overload" for clipping
+    kind_hint: str  # "band" (baseline detections), "baseline_free", "overload"
     first_row: int
     last_row: int
     lo_bin: int
@@ -163,7 +163,9 @@ class Track:
 class TrackBook:
     """Open tracks of one band; returns tracks as they open and as they close."""
 
-    def __init__(self, confirm_rows: int, hold_rows: int, tolerance_bins: int, memory_rows: int = 0) -> None:
+    def __init__(self, confirm_rows: int, hold_rows: int, tolerance_bins: int, memory_rows: int = 0,
+                 kind_hint: str = "band") -> None:
+        self.kind_hint = kind_hint
         self.confirm_rows = confirm_rows
         self.hold_rows = hold_rows
         self.tolerance_bins = tolerance_bins
@@ -185,7 +187,7 @@ class TrackBook:
                     self.tracks.remove(other)
                 keep.add(region)
             elif allow_new:
-                track = Track("band", region.row, region.row, region.lo_bin, region.hi_bin)
+                track = Track(self.kind_hint, region.row, region.row, region.lo_bin, region.hi_bin)
                 track.add(region)
                 self.tracks.append(track)
         opened = []

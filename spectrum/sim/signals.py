@@ -494,31 +494,56 @@ def tdma_gmsk(n: ArrayLike, sample_rate_hz: float, offset_hz: float, amplitude: 
     start_cycles = np.angle(draws[:, -1]) / (2 * np.pi)
     # settled[r, k]: sum of the symbols before padded column k (their pulses are complete).
     settled = np.concatenate([np.zeros((symbols.shape[0], 1)), np.cumsum(symbols, axis=1)], axis=1)
+    # pattern[r, k]: the 2 * span + 1 symbols around burst symbol k as bits (see _gmsk_partials).
+    ones = (symbols > 0).astype(np.int64)
+    pattern = sum(ones[:, bit:bit + GSM_BURST_SYMBOLS] << bit for bit in range(2 * span + 1))
 
-    pulse_x, pulse_g = _gmsk_phase_pulse()
     cycles = np.empty(indices.size)
     envelope = np.empty(indices.size)
     _gmsk_kernel(int(indices[0]), samples_per_slot, GSM_SYMBOL_RATE_HZ / sample_rate_hz, busy,
-                 first_slot, symbols, settled, start_cycles, pulse_g, pulse_x[0],
-                 pulse_x[1] - pulse_x[0], offset_hz / sample_rate_hz, amplitude, cycles, envelope)
+                 first_slot, pattern, settled, start_cycles, _gmsk_partials(),
+                 offset_hz / sample_rate_hz, amplitude, cycles, envelope)
     out = phasor(cycles)
     out *= envelope
     return out
 
 
+_GMSK_GRID = 128  # points per symbol of the tabulated partial phases
+
+
+@functools.lru_cache(maxsize=1)
+def _gmsk_partials() -> NDArray[np.float64]:
+    """Phase, in quarter cycles, still being added by the symbols around a sample.
+
+    Row ``p`` is a pattern of the ``2 * span + 1`` symbols ``k - span .. k + span`` around the
+    sample's symbol ``k`` (bit ``b`` set: symbol ``k - span + b`` is +1, else -1); column ``j``
+    is the sample's offset ``j / _GMSK_GRID`` symbols into symbol ``k``. Linear interpolation
+    between columns is accurate to ~1e-5 of a quarter cycle.
+    """
+    span = _GMSK_SPAN_SYMBOLS
+    pulse_x, pulse_g = _gmsk_phase_pulse()
+    offsets = np.arange(_GMSK_GRID + 1) / _GMSK_GRID
+    table = np.zeros((2 ** (2 * span + 1), offsets.size))
+    for pattern in range(table.shape[0]):
+        for bit in range(2 * span + 1):
+            sign = 1.0 if pattern >> bit & 1 else -1.0
+            table[pattern] += sign * np.interp(offsets - (bit - span + 0.5), pulse_x, pulse_g,
+                                               left=0.0, right=1.0)
+    table.setflags(write=False)
+    return table
+
+
 @numba.njit(cache=True, nogil=True)
-def _gmsk_kernel(first_index, samples_per_slot, symbols_per_sample, busy, first_slot, symbols,
-                 settled, start_cycles, pulse, pulse_x0, pulse_dx, carrier_cycles_per_sample,
-                 amplitude, cycles, envelope):  # pragma: no cover - compiled
+def _gmsk_kernel(first_index, samples_per_slot, symbols_per_sample, busy, first_slot, pattern,
+                 settled, start_cycles, partials, carrier_cycles_per_sample, amplitude, cycles,
+                 envelope):  # pragma: no cover - compiled
     """Phase (in cycles, carrier included, reduced to [0, 1)) and envelope of `tdma_gmsk`.
 
     Per sample: its slot and position in symbols; silent outside a busy slot's burst; else the
     phase is the settled sum of the earlier symbols plus the partial phase pulses of the
-    ``2 * span + 1`` symbols around it, looked up in the uniformly sampled ``pulse`` (linear
-    interpolation, as ``np.interp``, 0 before the pulse and 1 after it).
+    ``2 * span + 1`` symbols around it, read from the `_gmsk_partials` table.
     """
-    span = _GMSK_SPAN_SYMBOLS
-    last = pulse.size - 1
+    grid = partials.shape[1] - 1
     for i in range(cycles.size):
         index = first_index + i
         slot = math.floor(index / samples_per_slot)
@@ -529,17 +554,11 @@ def _gmsk_kernel(first_index, samples_per_slot, symbols_per_sample, busy, first_
             continue
         row = slot - first_slot
         symbol = max(math.floor(position), 0)  # max: rounding may put position at -1e-12
-        quarters = settled[row, symbol]  # symbols more than `span` before this one
-        for shift in range(-span, span + 1):
-            x = (position - (symbol + shift + 0.5) - pulse_x0) / pulse_dx
-            if x <= 0.0:
-                continue  # this symbol's pulse has not started: partial phase 0
-            if x >= last:
-                partial = 1.0
-            else:
-                k = int(x)
-                partial = pulse[k] + (x - k) * (pulse[k + 1] - pulse[k])
-            quarters += symbols[row, symbol + shift + span] * partial
+        u = min(position - symbol, 1.0) * grid
+        j = min(int(u), grid - 1)
+        around = pattern[row, symbol]
+        partial = partials[around, j] + (u - j) * (partials[around, j + 1] - partials[around, j])
+        quarters = settled[row, symbol] + partial  # + the symbols more than `span` before
         # h = 1/2: ±pi/2, a quarter cycle, per symbol.
         phase = 0.25 * quarters + start_cycles[row] + index * carrier_cycles_per_sample
         cycles[i] = phase - math.floor(phase)
