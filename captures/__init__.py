@@ -50,7 +50,9 @@ def open_capture(
     ----------
     path : str or os.PathLike
         ``.sigmf-meta``, ``.sigmf-data``, a SigMF base name (a sibling ``.sigmf-meta`` exists),
-        or a raw file (``.cu8 .cs8 .cs16 .cf32 .bin``, or any name with ``fmt``).
+        an HDF5 capture (``.h5``/``.hdf5``, see :mod:`captures.hdf5`; ``fmt`` and the tuning
+        arguments are ignored, the file records its own), or a raw file (``.cu8 .cs8 .cs16
+        .cf32 .bin``, or any name with ``fmt``).
     fmt : str, optional
         Raw sample format (``cu8``, ``cs8``, ``cs16``, ``cf32``). For SigMF it must agree with
         ``core:datatype`` if given.
@@ -73,7 +75,9 @@ def open_capture(
     p = Path(path)
     name = p.name.lower()
     if name.endswith(keys.HDF5_EXTS):
-        raise CaptureError(f"{p}: HDF5 captures are not supported yet")
+        from captures.hdf5 import open_hdf5  # imports h5py only when an HDF5 file is opened
+
+        return open_hdf5(p)
     if name.endswith(keys.SIGMF_ARCHIVE_EXT):
         raise CaptureError(
             f"{p}: SigMF archives (.sigmf) are not supported; extract it with 'tar xf' and open "

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 KINDS = ("wideband_noise", "tone", "swept", "pulsed", "new_emitter", "overload", "sensor_fault")
+# kinds that say something is on the air; overload and sensor_fault describe the sensor itself
+INTERFERENCE_KINDS = frozenset(KINDS[:5])
 SEVERITIES = ("info", "warning", "critical")
 
 
@@ -86,4 +88,4 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-__all__ = ["Event", "KINDS", "SEVERITIES"]
+__all__ = ["Event", "INTERFERENCE_KINDS", "KINDS", "SEVERITIES"]

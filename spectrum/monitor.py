@@ -19,6 +19,13 @@ Sensor faults are events too (kind ``sensor_fault``, ``fault`` in the extra fiel
 ``dropped_samples``, ``retune_failed``, ``antenna`` (a hop's floor far below the floor it
 had when learning: a disconnected antenna or a dead LNA) and ``sample_rate`` (delivered rate
 off the nominal by more than ``rate_error_ppm_max``).
+
+Uplink (optional, any object with ``send_events``, ``send_heartbeat``, ``send_spectrum`` and
+``queue_size``, i.e. :class:`spectrum.uplink.Uplink`): each event goes out as it opens and as
+it closes; a heartbeat (the health fields) every ``heartbeat_interval_s``; and every
+``spectrum_interval_s`` one PSD summary per band (the mean power since the last summary,
+averaged down to at most ``spectrum_bins`` bins, dBFS) for the desk's waterfalls. The uplink
+only writes to its on-disk queue here; its own thread does the network.
 """
 
 from __future__ import annotations
@@ -62,6 +69,9 @@ class MonitorOptions:
     rate_window_s: float = 10.0
     rate_error_ppm_max: float = 2000.0
     fft_backend: str = "auto"
+    heartbeat_interval_s: float = 5.0  # uplink: health to the service this often
+    spectrum_interval_s: float = 2.0  # uplink: one PSD summary per band this often
+    spectrum_bins: int = 256  # uplink: most bins in a summary
 
 
 class _Fault:
@@ -130,6 +140,8 @@ class _HopState:
         self.acc = np.zeros(band.fft_size)
         self.acc_rows = 0
         self.suppressed: set[str] = set()
+        self.psd_acc = np.zeros(band.fft_size)  # uplink summary: linear power since the last one
+        self.psd_rows = 0
 
     def mark(self, session_s: float) -> None:
         """The next row starts at ``session_s``."""
@@ -147,6 +159,17 @@ class _HopState:
         k = max(0, bisect.bisect_right(self.clock_rows, row + 1e-6) - 1)
         return self.clock_s[k] + (row - self.clock_rows[k]) * self.row_s
 
+    def earliest_onset(self, detected_s: float) -> float:
+        """Start of the dwell before the one an event was detected in (session seconds).
+
+        A detector's onset estimate looks back over its recent rows; when sweeping those
+        span several dwells, and a jammer seen before the previous dwell would have been
+        detected there. In a fixed tuning there is one segment and no limit.
+        """
+        row = detected_s / self.row_s
+        k = max(0, bisect.bisect_right(self.clock_rows, row - 1e-6) - 1)
+        return self.clock_s[k - 1] if k >= 1 and len(self.clock_rows) > 1 else -math.inf
+
 
 class Monitor:
     """Run the live pipeline over a source and a plan.
@@ -163,11 +186,14 @@ class Monitor:
     options : MonitorOptions
     status : callable, optional
         Called every ``status_interval_s`` with :meth:`health`.
+    uplink : Uplink, optional
+        Also send events, heartbeats and PSD summaries to the service (see the module notes).
     """
 
     def __init__(self, source, plan: BandPlan, emit: Callable[[Event], None],
                  options: MonitorOptions | None = None,
-                 status: Callable[[dict], None] | None = None) -> None:
+                 status: Callable[[dict], None] | None = None, uplink=None) -> None:
+        self.uplink = uplink
         self.source = source
         self.plan = plan
         self.options = options or MonitorOptions()
@@ -219,18 +245,29 @@ class Monitor:
         """
         self.sweeper = Sweeper(self.source, self.plan, self._samples_per_row, self.stop)
         next_status = time.monotonic() + self.options.status_interval_s
+        next_beat = next_spectrum = time.monotonic()
         try:
             for hop, block, first in self.sweeper.blocks():
                 self._process(hop, block, first)
                 if self.options.duration_s is not None and self.now_s >= self.options.duration_s:
                     break
-                if time.monotonic() >= next_status:
+                now = time.monotonic()
+                if now >= next_status:
                     next_status += self.options.status_interval_s
                     self._periodic()
+                if self.uplink is not None and now >= next_spectrum:
+                    next_spectrum = now + self.options.spectrum_interval_s
+                    self._send_spectra()
+                if self.uplink is not None and now >= next_beat:
+                    next_beat = now + self.options.heartbeat_interval_s
+                    self._send_heartbeat()
         except EndOfStream:
             pass
         finally:
             self._finish()
+            if self.uplink is not None:
+                self._send_spectra()
+                self._send_heartbeat()
         return self.health()
 
     def _samples_per_row(self, band) -> int:
@@ -276,8 +313,12 @@ class Monitor:
             for event in state.detector.process(rows, clipped):
                 self._detector_event(state, event)
             state.rows += n
-            state.acc += rows.mean.sum(axis=0)
+            row_sum = rows.mean.sum(axis=0)
+            state.acc += row_sum
             state.acc_rows += n
+            if self.uplink is not None:
+                state.psd_acc += row_sum
+                state.psd_rows += n
             self.stitcher.update(hop, state.acc / state.acc_rows)
             self._antenna(state, rows.mean, session_s)
 
@@ -334,11 +375,14 @@ class Monitor:
             if event.ongoing:
                 state.suppressed.add(event.id)
             return
-        event.offset_start_s = state.session_time(event.offset_start_s)
+        start_s = state.session_time(event.offset_start_s)
+        detected = event.extra.get("detected_offset_s")
+        if detected is not None:
+            start_s = max(start_s, state.earliest_onset(detected))
+            event.extra["detected_offset_s"] = round(state.session_time(detected), 4)
+        event.offset_start_s = start_s
         if event.offset_end_s is not None:
             event.offset_end_s = max(state.session_time(event.offset_end_s), event.offset_start_s)
-        if "detected_offset_s" in event.extra:
-            event.extra["detected_offset_s"] = round(state.session_time(event.extra["detected_offset_s"]), 4)
         event.session_start = self.session_start
         event.extra.setdefault("band", state.hop.band.name)
         event.extra.setdefault("center_freq_hz", state.hop.center_freq_hz)
@@ -352,6 +396,82 @@ class Monitor:
             self.counts["events_closed"] += 1
             self.open_events.pop(event.id, None)
         self._emit_cb(event)
+        if self.uplink is not None:
+            self.uplink.send_events([event.to_dict()])
+
+    # ------------------------------------------------------------------ uplink
+    def _session_iso(self) -> str:
+        moment = self.session_start.timestamp() + self.now_s if self.session_start else time.time()
+        return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def spectrum_summaries(self) -> list[dict]:
+        """One PSD summary per band from the rows since the last call (and reset them).
+
+        Each hop's kept bins (DC bin interpolated), in frequency order, averaged in linear
+        power over groups of ``k`` adjacent bins so a band has at most ``spectrum_bins``;
+        ``power_dbfs`` is ``10 log10`` of that (the detector's and the stitcher's scale).
+        """
+        per_band: dict[str, list[tuple]] = {}
+        for state in self._states.values():
+            if state.psd_rows == 0:
+                continue
+            hop, band = state.hop, state.hop.band
+            p = state.psd_acc / state.psd_rows
+            n = p.size
+            f = hop.center_freq_hz + (np.arange(n) - n // 2) * band.sample_rate_hz / n
+            dc = np.abs(f - hop.center_freq_hz) <= self.options.config.dc_guard_hz
+            if dc.any() and (~dc).any():
+                p = p.copy()
+                p[dc] = np.interp(f[dc], f[~dc], p[~dc])
+            keep = (f >= hop.keep_low_hz) & (f < hop.keep_high_hz)
+            per_band.setdefault(band.name, []).append((f[keep], p[keep], band.sample_rate_hz / n))
+            state.psd_acc[:] = 0.0
+            state.psd_rows = 0
+        out = []
+        when = self._session_iso()
+        for name, parts in per_band.items():
+            f = np.concatenate([x[0] for x in parts])
+            p = np.concatenate([x[1] for x in parts])
+            order = np.argsort(f, kind="stable")
+            f, p = f[order], p[order]
+            k = max(1, math.ceil(f.size / max(1, self.options.spectrum_bins)))
+            m = f.size // k
+            if m == 0:
+                continue
+            p = p[: m * k].reshape(m, k).mean(axis=1)
+            f = f[: m * k].reshape(m, k).mean(axis=1)
+            step = parts[0][2] * k
+            out.append({"band": name, "time": when, "freq_start_hz": round(float(f[0]), 1),
+                        "freq_step_hz": round(float(step), 3),
+                        "power_dbfs": np.round(10 * np.log10(np.maximum(p, 1e-20)), 2).tolist()})
+        return out
+
+    def _send_spectra(self) -> None:
+        for summary in self.spectrum_summaries():
+            self.uplink.send_spectrum(summary)
+
+    def heartbeat(self) -> dict:
+        """The heartbeat sent to the service: its named fields plus the health counters."""
+        from spectrum import __version__
+
+        h = self.health()
+        overload_now = self.overload_s > getattr(self, "_overload_sent_s", 0.0)
+        self._overload_sent_s = self.overload_s
+        beat = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "drops_total": int(h["dropped_samples"]), "overload": bool(overload_now),
+                "software_version": __version__}
+        if self.options.site:
+            beat["site"] = self.options.site
+        if self.options.sensor:
+            beat["sensor"] = self.options.sensor
+        if h.get("sweeps") and h["session_s"] > 0:
+            beat["sweep_rate_hz"] = round(h["sweeps"] / h["session_s"], 4)
+        beat.update({k: h[k] for k in ("session_s", "msps", "cpu_percent", "open_events", "hops_learning",
+                                       "antenna_suspect", "rate_error_ppm", "overload_s") if k in h})
+        return beat
+
+    def _send_heartbeat(self) -> None:
+        self.uplink.send_heartbeat(self.heartbeat())
 
     def _periodic(self) -> None:
         now = self.now_s
@@ -409,6 +529,7 @@ class Monitor:
             "open_events": len(self.open_events),
             "events_closed": self.counts["events_closed"],
             "hops_learning": sum(1 for s in self._states.values() if not s.detector.has_baseline),
+            **({"uplink_queue": self.uplink.queue_size} if self.uplink is not None else {}),
             **sweep,
         }
 

@@ -12,9 +12,11 @@ import traceback
 from collections.abc import Sequence
 
 from spectrum import __version__
-from spectrum.cli import bench, bench_service, monitor, replay, rtltcp, serve, simulate, token
+from spectrum.cli import bench, bench_detect, bench_service, demo, monitor, replay, rtltcp, serve, simulate, token
+from spectrum.cli import convert, export_csv, plot, record, verify  # capture commands
 
-COMMANDS = (replay, simulate, monitor, rtltcp, bench, serve, token, bench_service)
+COMMANDS = (replay, simulate, monitor, rtltcp, bench, bench_detect, serve, token, bench_service,
+            record, convert, plot, verify, export_csv, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,11 @@
 Events go to stdout as they start and as they end (``--json``: one JSON object per line, the
 event contract; otherwise one readable line each). A status line goes to stderr every few
 seconds. Ctrl-C (or SIGTERM) ends cleanly: ongoing events are closed and printed, exit 0.
+
+With ``--uplink URL --token T`` the events, a heartbeat every few seconds and a PSD summary
+per band every few seconds also go to the central service, through a durable on-disk queue
+(``--queue``); the status line shows what waits in it, and stopping delivers what it can for
+``--flush-timeout`` seconds (the rest stays queued for the next start).
 """
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
     p.add_argument("--status-interval", type=float, default=5.0, metavar="S", help="seconds between status lines (default 5)")
     p.add_argument("--status-json", action="store_true", help="status lines on stderr as JSON (heartbeat fields)")
+    p.add_argument("--band", metavar="NAME", default="fixed",
+                   help="name of the band of a fixed tuning (no --plan), as the desk shows it (default fixed)")
+    up = p.add_argument_group("uplink to the central service (spectrum serve)")
+    up.add_argument("--uplink", metavar="URL", help="service URL, e.g. http://127.0.0.1:8000")
+    up.add_argument("--token", metavar="T", default=None,
+                    help="sensor token (default $SPECTRUM_TOKEN; the environment keeps it out of `ps`)")
+    up.add_argument("--queue", metavar="PATH", default="spectrum-uplink.db",
+                    help="on-disk queue file, resumed on restart (default ./spectrum-uplink.db)")
+    up.add_argument("--flush-timeout", type=float, default=10.0, metavar="S",
+                    help="on stop, keep delivering the queue for up to S seconds (default 10)")
     p.set_defaults(run=run)
 
 
@@ -64,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
     if args.rate is not None and args.freq is None and args.plan is None:
         raise ConfigError("--rate needs --freq")
+    uplink = _open_uplink(args)
     plan = load_plan(args.plan) if args.plan else None
     first_hop = plan.hops()[0] if plan else None
     rate = first_hop.band.sample_rate_hz if plan else args.rate
@@ -86,18 +102,24 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     stop = threading.Event()
-    if live:
-        source = ResilientSource(lambda: open_source(args.source, **kwargs), on_fault=on_fault, stop=stop)
-    else:
-        source = open_source(args.source, **kwargs)
+    try:
+        if live:
+            source = ResilientSource(lambda: open_source(args.source, **kwargs), on_fault=on_fault, stop=stop)
+        else:
+            source = open_source(args.source, **kwargs)
+    except BaseException:
+        if uplink is not None:
+            uplink.close(timeout_s=0)
+        raise
     with source:
         if plan is None:
-            plan = single_band(source.center_freq_hz, source.sample_rate_hz)
+            plan = single_band(source.center_freq_hz, source.sample_rate_hz, name=args.band)
             plan = _with_fft(plan, args.fft_size)
         options = MonitorOptions(config=DetectorConfig(fft_size=args.fft_size), site=args.site,
                                  sensor=args.sensor, duration_s=args.duration,
                                  status_interval_s=args.status_interval)
-        monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json))
+        monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json, uplink),
+                          uplink=uplink)
         monitor.stop = stop
         monitor_ref.append(monitor)
         _describe(args.source, source, plan)
@@ -112,9 +134,37 @@ def run(args: argparse.Namespace) -> int:
         finally:
             for s, handler in old.items():
                 signal.signal(s, handler)
+            left = uplink.close(timeout_s=args.flush_timeout) if uplink is not None else 0
     sys.stdout.flush()
     print("spectrum monitor: stopped; " + _status_text(health), file=sys.stderr)
+    if uplink is not None:
+        if left:
+            print(f"spectrum monitor: uplink: {left} item(s) not delivered yet; kept in {args.queue} for the "
+                  "next start", file=sys.stderr)
+        else:
+            print("spectrum monitor: uplink: everything delivered", file=sys.stderr)
     return 0
+
+
+def _open_uplink(args: argparse.Namespace):
+    """The uplink of ``--uplink/--token/--queue``, or None without ``--uplink``."""
+    import os
+
+    from spectrum.errors import ConfigError
+
+    token = args.token or os.environ.get("SPECTRUM_TOKEN")
+    if args.uplink is None:
+        if args.token:
+            raise ConfigError("--token needs --uplink URL (the service to send to)")
+        return None
+    if not token:
+        raise ConfigError("--uplink needs a sensor token: --token T or $SPECTRUM_TOKEN "
+                          "(create one with `spectrum token create --role sensor --site S --sensor X`)")
+    if args.flush_timeout < 0:
+        raise ConfigError(f"--flush-timeout {args.flush_timeout}: must be >= 0 seconds")
+    from spectrum.uplink import Uplink
+
+    return Uplink(args.uplink, token, args.queue)
 
 
 def _with_fft(plan, fft_size: int):
@@ -165,9 +215,12 @@ def _status_text(h: dict) -> str:
     return " | ".join(parts)
 
 
-def _status(as_json: bool):
+def _status(as_json: bool, uplink=None):
     def show(health: dict) -> None:
-        text = json.dumps(health, separators=(",", ":")) if as_json else "status: " + _status_text(health)
+        if as_json:
+            text = json.dumps(health, separators=(",", ":"))
+        else:
+            text = "status: " + _status_text(health) + (" | " + uplink.status_line() if uplink is not None else "")
         print(text, file=sys.stderr, flush=True)
 
     return show

@@ -114,10 +114,15 @@ class _progress:
         if not self.enabled:
             return None
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+        from rich.text import Text
+
+        class SampleRate(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text("" if task.speed is None else f"{task.speed / 1e6:.0f} MS/s")
 
         self.bar = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                            TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                            SampleRate(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
         self.bar.start()
         task = self.bar.add_task("replay", total=self.total)
         return lambda done: self.bar.update(task, completed=done)

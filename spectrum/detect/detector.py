@@ -118,9 +118,7 @@ class BandDetector:
         self.free_book = TrackBook(max(config.confirm_rows, 3), self.hold_rows, tolerance_bins=self.fft_size,
                                    kind_hint="baseline_free")
         self._overload: Track | None = None
-        self._overload_last = -10**9
         self.events: list[Event] = []  # every event closed so far, in order of closing
-        self.learned_from_capture = baseline is None
 
     # ---------------------------------------------------------------- public
     @property

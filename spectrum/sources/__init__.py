@@ -7,7 +7,8 @@
 ``rtltcp://HOST:PORT``                 an rtl_tcp server
 ``file:PATH``                          a capture (SigMF or raw; raw needs ``fmt``/rate/freq or
                                        an rtl_433-style name)
-``sim:SCENARIO[?fast&loop=S&seed=N]``  a simulated scenario, paced in real time unless ``fast``
+``sim:SCENARIO[?fast&loop=S&seed=N]``  a simulated scenario, paced in real time unless ``fast``;
+                                       ``&clean=S`` first jammer at S s, ``&hold`` it stays on
 =====================================  ===========================================================
 
 Importing this package loads no driver; pyrtlsdr is imported when an ``rtlsdr:`` source opens.
@@ -122,7 +123,8 @@ def open_source(spec: str, *, sample_rate_hz: float | None = None,
         body, opts = _options(spec.removeprefix("sim:"))
         pace = not _flag(opts, "fast") if realtime is None else realtime
         source = SimSource(body, realtime=pace, loop_s=_number(spec, opts, "loop"),
-                           seed=_number(spec, opts, "seed", int) or 0)
+                           seed=_number(spec, opts, "seed", int) or 0,
+                           clean_s=_number(spec, opts, "clean"), hold=_flag(opts, "hold"))
         if sample_rate_hz is not None and abs(sample_rate_hz - source.sample_rate_hz) > 1:
             source.close()
             raise ConfigError(f"--source {spec}: the scenario runs at {source.sample_rate_hz:.0f} "

@@ -101,11 +101,12 @@ class RtlSdrSource(SourceBase):
     rtl_agc : bool
         The RTL2832's digital AGC (off by default: it too moves the floor).
     buffer_samples : int
-        Samples per USB transfer (a multiple of 256); the stale samples after a retune are up
-        to ``ASYNC_BUFFERS`` of these.
+        Samples per USB transfer (a multiple of 256). The stale samples after a retune are up
+        to ``ASYNC_BUFFERS`` of these (15 × 8192 = 51 ms at 2.4 MS/s), so small transfers
+        keep sweeping cheap; ~290 callbacks a second cost well under 1 % of a core.
     queue_buffers : int
-        Transfers the queue holds before dropping (bounded memory: ``2*buffer_samples`` bytes
-        each).
+        Transfers the queue holds before dropping the oldest (bounded: 128 × 16 KiB = 2 MiB,
+        0.44 s at 2.4 MS/s).
     driver : callable, optional
         ``RtlSdr``-like class; tests pass a stand-in. Default: :func:`load_driver`.
 
@@ -122,7 +123,7 @@ class RtlSdrSource(SourceBase):
     def __init__(self, device: int | str = 0, sample_rate_hz: float = 2.4e6,
                  center_freq_hz: float = 100e6, gain_db: float | str | None = None,
                  ppm: int = 0, bias_tee: bool = False, direct_sampling: int = 0,
-                 rtl_agc: bool = False, buffer_samples: int = 16384, queue_buffers: int = 64,
+                 rtl_agc: bool = False, buffer_samples: int = 8192, queue_buffers: int = 128,
                  driver: Callable[..., Any] | None = None) -> None:
         super().__init__(sample_rate_hz, center_freq_hz)
         self.name = f"rtlsdr:{device}"

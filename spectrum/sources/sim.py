@@ -11,6 +11,11 @@ The scenario lives at its own centre frequency. Tuned anywhere else, the source 
 scenario's dongle (noise floor and impairments) without its signals, from one shared loop of
 ``noise_loop_s`` seconds. The scene's clock runs on while the source is tuned away (a jammer
 seen on return is where the loop's time says). Retuning is instant and needs no settling.
+
+Two options shape a demonstration without rendering more: ``clean_s`` keeps the scene clean
+until then (its clean opening, before the first jammer, repeats) so the first jammer switches
+on at ``clean_s`` seconds; ``hold`` then keeps the jammer on (the loop's jammed stretch
+repeats) instead of switching it off and on again every loop.
 """
 
 from __future__ import annotations
@@ -63,6 +68,11 @@ class SimSource(SourceBase):
         Length of the noise-only loop served away from the scenario's frequency, seconds.
     seed : int
         Seed of the rendering.
+    clean_s : float, optional
+        The first jammer switches on at this many seconds (not before its usual ``0.4 T``);
+        until then the scene's clean opening repeats. Ignored for clean scenes.
+    hold : bool
+        Once on, the jammer stays on (its stretch of the loop repeats).
 
     Raises
     ------
@@ -74,7 +84,8 @@ class SimSource(SourceBase):
     can_retune = True
 
     def __init__(self, scenario: str, realtime: bool = True, loop_s: float | None = None,
-                 noise_loop_s: float = 1.0, seed: int = 0) -> None:
+                 noise_loop_s: float = 1.0, seed: int = 0, clean_s: float | None = None,
+                 hold: bool = False) -> None:
         from spectrum.sim.scenarios import get_scenario
 
         self.scenario = get_scenario(scenario)
@@ -87,6 +98,16 @@ class SimSource(SourceBase):
         self.noise_loop_s = noise_loop_s
         self.seed = seed
         self._quiet = dataclasses.replace(self.scenario, background=(), events=())
+        if clean_s is not None and not (math.isfinite(clean_s) and clean_s >= 0):
+            raise ConfigError(f"{self.name}: clean={clean_s!r} must be a number of seconds >= 0")
+        labels = self.scenario.labels(self.loop_s)
+        fs = self.sample_rate_hz
+        # Stretches of the loop in interleaved values (2 per sample): the clean opening ends
+        # at on_v, the jammer at off_v; clean_v values of clean opening come before the loop.
+        self._on_v = 2 * int(round(min(lb.start_s for lb in labels) * fs)) if labels else 0
+        self._off_v = 2 * int(round(max(lb.end_s for lb in labels) * fs)) if labels else 0
+        self._clean_v = 2 * int(round(max(0.0, (clean_s or 0.0) - self._on_v / 2 / fs) * fs)) if self._on_v else 0
+        self._hold = bool(hold) and self._off_v > self._on_v > 0
         self._stop = threading.Event()
         self._index = 0
         self._select()
@@ -97,7 +118,24 @@ class SimSource(SourceBase):
             self._loop = render_loop(self.scenario, self.loop_s, self.seed)
         else:
             self._loop = render_loop(self._quiet, min(self.noise_loop_s, self.loop_s), self.seed)
-        self._pos = (2 * self._index) % self._loop.size  # the scene's clock runs on while away
+        self._scene = math.isclose(self.center_freq_hz, self.scenario.center_freq_hz, abs_tol=1.0)
+
+    def _position(self, index: int) -> tuple[int, int]:
+        """Where sample ``index`` is in the current loop, and where its stretch ends (values).
+
+        The scene's clock runs on while the source is tuned away.
+        """
+        v = 2 * index
+        size = self._loop.size
+        if not self._scene or not (self._clean_v or self._hold):
+            return v % size, size
+        if v < self._clean_v:  # the clean opening, repeated
+            p = v % self._on_v
+            return p, min(self._on_v, p + self._clean_v - v)
+        v -= self._clean_v
+        if self._hold and v >= self._on_v:  # the jammer's stretch, repeated
+            return self._on_v + (v - self._on_v) % (self._off_v - self._on_v), self._off_v
+        return v % size, size
 
     def tune(self, center_freq_hz: float) -> None:
         self._check_open()
@@ -110,9 +148,9 @@ class SimSource(SourceBase):
         self._check_open()
         n_values = 2 * int(num_samples)
         loop = self._loop
-        take = min(n_values, loop.size - self._pos)
-        samples = loop[self._pos:self._pos + take].copy()
-        self._pos = (self._pos + take) % loop.size
+        pos, end = self._position(self._index)
+        take = min(n_values, end - pos)
+        samples = loop[pos:pos + take].copy()
         n = take // 2
         if self.realtime:
             stamp = self._pacer.wait(n, self._stop)

@@ -83,7 +83,7 @@ def test_open_capture_dispatch(tmp_path: Path) -> None:
         open_capture(tmp_path / "absent.cu8")
     assert str(tmp_path / "absent.cu8") in str(err.value)
     (tmp_path / "x.h5").write_bytes(b"")
-    with pytest.raises(CaptureError, match="HDF5 captures are not supported yet"):
+    with pytest.raises(CaptureError, match="not a readable HDF5 file"):
         open_capture(tmp_path / "x.h5")
     with pytest.raises(CaptureError, match="no such file"):
         open_capture(tmp_path / "absent.sigmf-meta")

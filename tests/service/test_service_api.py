@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, make_event
+from service_helpers import REPO, make_event
 
 API = "/api/v1"
 
@@ -174,3 +174,39 @@ def test_health_metrics_docs_index(desk):
     assert plain.get("/docs").status_code == 200
     assert "/api/v1/events" in plain.get("/openapi.json").json()["paths"]
     assert "<html" in plain.get("/").text
+
+
+def test_group_commit_keeps_jobs_apart(tmp_path):
+    """Write jobs that share one SQLite commit stay all-or-nothing each."""
+    import threading
+
+    from sqlalchemy import select
+
+    from service.db import Database
+    from service.models import TokenRow
+
+    db = Database(f"sqlite:///{tmp_path / 'g.db'}")
+    errors, barrier = [], threading.Barrier(8)
+
+    def job(i):
+        def work(session):
+            session.add(TokenRow(id=f"t{i}", token_hash=f"h{i}", role="viewer", created_us=0))
+            session.flush()
+            if i == 3:
+                raise ValueError("job 3 fails")
+            return i
+        barrier.wait()
+        try:
+            assert db.transact(work) == i
+        except ValueError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with db.read() as session:
+        ids = sorted(session.scalars(select(TokenRow.id)))
+    db.dispose()
+    assert errors == ["job 3 fails"] and ids == [f"t{i}" for i in range(8) if i != 3]

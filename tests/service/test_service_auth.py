@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_event
+from service_helpers import make_event
 
 API = "/api/v1"
 SPECTRUM = {"band": "b", "time": "2024-06-09T07:00:00Z", "freq_start_hz": 1e8, "freq_step_hz": 1e3,

@@ -11,7 +11,6 @@ import pytest
 from spectrum.cli import main
 
 REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
-JAMMING_KINDS = {"wideband_noise", "tone", "swept", "pulsed", "new_emitter"}
 
 
 @dataclass

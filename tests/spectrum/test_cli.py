@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import JAMMING_KINDS
+from spectrum.events import INTERFERENCE_KINDS as JAMMING_KINDS
 
 CONTRACT_FIELDS = {
     "id", "kind", "start", "end", "offset_start_s", "offset_end_s", "freq_low_hz", "freq_high_hz",

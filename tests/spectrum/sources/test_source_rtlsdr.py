@@ -15,7 +15,7 @@ from spectrum.errors import SourceError
 from spectrum.sources import ResilientSource, SourceLost, SourceStalled, open_source
 from spectrum.sources.rtlsdr import RtlSdrSource, load_driver, parse_device
 
-from conftest import FakeWorld, make_driver
+from source_helpers import FakeWorld, make_driver
 
 
 def source(world, **kw):

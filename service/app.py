@@ -1,0 +1,128 @@
+"""The app factory: ``create_app(settings)`` builds one independent service instance.
+
+No engine, settings or broadcaster exists at import time; everything lives on the app
+(``app.state.ctx``), so tests and benchmarks can build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from service.broadcast import Broadcaster
+from service.db import Database
+from service.deps import AppContext
+from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
+from service.routes import events, health, metrics, sensors, spectra, stream, tokens
+from service.settings import Settings
+from service.store import prune_spectra
+
+STATIC_DIR = Path(__file__).parent / "static"
+RETENTION_EVERY_S = 60.0  # how often spectra retention runs
+
+log = logging.getLogger("spectrum.service")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to ``Settings()`` (environment variables ``SPECTRUM_*``).
+
+    Raises
+    ------
+    service.errors.StorageError
+        The database URL is invalid or the database cannot be opened or written.
+    """
+    settings = settings or Settings()
+    from spectrum import __version__
+
+    db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)  # fails here, before serving, on a bad URL or path
+    broadcaster = Broadcaster(settings.sse_queue_size)
+    from service.status import StatusTracker
+
+    ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
+                     status=StatusTracker(db, settings, broadcaster))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        broadcaster.attach(asyncio.get_running_loop())
+        await asyncio.to_thread(ctx.status.prime)
+        task = asyncio.create_task(_housekeeping(ctx))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            broadcaster.close()
+            db.dispose()
+
+    app = FastAPI(
+        title="spectrum desk",
+        version=__version__,
+        summary="Jamming events from field sensors: authenticated ingest, query, live stream.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
+    )
+    app.state.ctx = ctx
+    for module in (events, sensors, spectra, stream, tokens):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    return app
+
+
+MAX_ERRORS_LISTED = 20
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 listing where and what (``loc``, ``msg``, ``type``), without echoing the input back
+    (it may be megabytes, or hold NaN that JSON cannot carry); ``message`` sums it up."""
+    errors = exc.errors()
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+              for e in errors[:MAX_ERRORS_LISTED]]
+    first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    message = f"{where}: {first['msg']}{more}; nothing was stored"
+    return JSONResponse({"message": message, "detail": detail}, status_code=422)
+
+
+async def _housekeeping(ctx: AppContext) -> None:
+    """Announce sensor status changes; apply spectra retention now and then."""
+    since_prune_s = RETENTION_EVERY_S
+    period_s = ctx.settings.status_check_s
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await asyncio.to_thread(ctx.status.check)
+            since_prune_s += period_s
+            if since_prune_s >= RETENTION_EVERY_S:
+                since_prune_s = 0.0
+                pruned = await asyncio.to_thread(prune_spectra, ctx.db, ctx.settings.spectra_keep_per_band,
+                                                 ctx.settings.spectra_max_age_s)
+                ctx.metrics.inc("spectrum_spectra_pruned_total", pruned)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a transient database error must not end the loop
+            log.exception("housekeeping failed; retrying in %.0f s", period_s)

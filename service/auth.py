@@ -1,0 +1,98 @@
+"""Bearer tokens: creation, lookup and revocation (no HTTP here; see ``service.deps``).
+
+A token is ``secrets.token_urlsafe(32)``: 256 random bits. Only its SHA-256 is stored. A
+slow password hash (bcrypt, argon2) defends low-entropy secrets against guessing after a
+database leak; a 256-bit random secret cannot be guessed, so one fast hash is as safe and
+keeps the per-request check to one indexed lookup. Lookup is by the hash, so timing reveals
+nothing about the token, and the final comparison is constant-time anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from service.db import Database, now_us
+from service.errors import ServiceError
+from service.models import TokenRow
+
+ROLES = ("sensor", "viewer", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's id, role, and (sensor tokens only) its site and sensor."""
+
+    token_id: str
+    role: str
+    site: str | None = None
+    sensor: str | None = None
+
+
+def hash_token(token: str) -> str:
+    """Hex SHA-256 of a token's secret."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(db: Database, role: str, site: str | None = None, sensor: str | None = None,
+                 label: str | None = None) -> tuple[str, TokenRow]:
+    """Create a token; return its secret (shown once) and its stored row.
+
+    Raises
+    ------
+    ServiceError
+        Unknown role; a sensor token without both site and sensor; site/sensor on another role.
+    """
+    if role not in ROLES:
+        raise ServiceError(f"--role {role!r}: expected one of {', '.join(ROLES)}")
+    if role == "sensor" and not (site and sensor):
+        raise ServiceError("a sensor token needs --site and --sensor (it may write only for them)")
+    if role != "sensor" and (site or sensor):
+        raise ServiceError(f"--site/--sensor apply to sensor tokens only, not to role {role!r}")
+    secret = secrets.token_urlsafe(32)
+    row = TokenRow(id=secrets.token_hex(6), token_hash=hash_token(secret), role=role, site=site, sensor=sensor,
+                   label=label, created_us=now_us(), revoked_us=None)
+    with db.write() as session:
+        session.add(row)
+        if role == "sensor":
+            from service.store import ensure_sensors
+
+            ensure_sensors(db, session, {(site, sensor)}, event_us=None)
+    return secret, row
+
+
+def list_tokens(db: Database) -> list[TokenRow]:
+    """All tokens, oldest first (revoked ones included, marked)."""
+    with db.read() as session:
+        return list(session.scalars(select(TokenRow).order_by(TokenRow.created_us)))
+
+
+def revoke_token(db: Database, token_id: str) -> TokenRow:
+    """Revoke a token by its public id (idempotent).
+
+    Raises
+    ------
+    ServiceError
+        No token has this id.
+    """
+    with db.write() as session:
+        row = session.get(TokenRow, token_id)
+        if row is None:
+            raise ServiceError(f"no token with id {token_id!r} (see `spectrum token list`)")
+        if row.revoked_us is None:
+            row.revoked_us = now_us()
+        return row
+
+
+def authenticate(db: Database, token: str) -> Principal | None:
+    """The principal of a valid, unrevoked token, else None."""
+    digest = hash_token(token)
+    with db.read() as session:
+        row = session.scalars(select(TokenRow).where(TokenRow.token_hash == digest)).one_or_none()
+    if row is None or row.revoked_us is not None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    return Principal(token_id=row.id, role=row.role, site=row.site, sensor=row.sensor)

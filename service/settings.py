@@ -1,0 +1,34 @@
+"""Service settings: one pydantic-settings object, passed to :func:`service.app.create_app`.
+
+Every field can be set from the environment with the ``SPECTRUM_`` prefix, e.g.
+``SPECTRUM_DB_URL=postgresql+psycopg://desk@127.0.0.1/spectrum``. Nothing here is read at
+import time: callers build a :class:`Settings` and hand it over.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one service instance."""
+
+    model_config = SettingsConfigDict(env_prefix="SPECTRUM_", extra="ignore")
+
+    db_url: str = Field("sqlite:///spectrum-service.db", description="SQLAlchemy URL; SQLite file by default")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL", description="FULL: durable on power loss before answering; NORMAL: durable on crashes, faster")
+    max_body_bytes: int = Field(4_000_000, ge=1024, description="larger request bodies get 413")
+    max_batch_events: int = Field(5000, ge=1, description="most events in one POST /events")
+    max_spectrum_bins: int = Field(8192, ge=16, description="most PSD bins in one spectrum")
+    online_s: float = Field(30.0, gt=0, description="a sensor heard from within this is online")
+    stale_s: float = Field(300.0, gt=0, description="... within this stale, else offline")
+    status_check_s: float = Field(5.0, gt=0, description="how often status changes are looked for")
+    spectra_keep_per_band: int = Field(720, ge=1, description="newest spectra kept per sensor and band (1 h at 5 s)")
+    spectra_max_age_s: float = Field(3600.0, gt=0, description="older spectra are deleted")
+    sse_queue_size: int = Field(1000, ge=1, description="messages buffered per SSE client before it is dropped")
+    sse_heartbeat_s: float = Field(15.0, gt=0, description="comment line sent on an idle stream")
+    page_limit_max: int = Field(1000, ge=1, description="largest page of GET /events")

@@ -1,0 +1,172 @@
+"""Fixtures: a real service on a free loopback port over a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.auth import create_token
+from service.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = datetime(2024, 6, 9, 7, 0, tzinfo=timezone.utc)
+
+
+def make_event(i: int = 0, *, site: str | None = "s1", sensor: str | None = "a", kind: str = "tone",
+               severity: str = "warning", start_s: float | None = None, duration_s: float | None = 2.0,
+               freq_hz: float = 935e6, event_id: str | None = None, **extra) -> dict:
+    """An event in the contract shape (as ``Event.to_dict`` makes it)."""
+    start_s = float(i) if start_s is None else start_s
+    start = T0 + timedelta(seconds=start_s)
+    end = None if duration_s is None else start + timedelta(seconds=duration_s)
+    iso = lambda t: None if t is None else t.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+    event = {
+        "id": event_id or str(uuid.uuid4()), "kind": kind, "start": iso(start), "end": iso(end),
+        "offset_start_s": start_s, "offset_end_s": None if duration_s is None else start_s + duration_s,
+        "freq_low_hz": freq_hz - 1e5, "freq_high_hz": freq_hz + 1e5, "peak_dbfs": -20.0, "rise_db": 15.0,
+        "severity": severity, "confidence": 0.9, "site": site, "sensor": sensor,
+        "detector": {"version": "0.1.0", "config_hash": "abc123"},
+    }
+    event.update(extra)
+    return event
+
+
+@dataclass
+class Desk:
+    url: str
+    db_url: str
+    tokens: dict[str, str]
+    app: object = None
+    extra: dict = field(default_factory=dict)
+
+    def client(self, role: str | None = None, headers: dict | None = None, **kw) -> httpx.Client:
+        headers = dict(headers or {})
+        if role:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10, **kw)
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with free_socket() as sock:
+        return sock.getsockname()[1]
+
+
+def make_tokens(db_url: str) -> dict[str, str]:
+    from service.db import Database
+
+    db = Database(db_url)
+    tokens = {
+        "sensor": create_token(db, "sensor", "s1", "a")[0],
+        "sensor2": create_token(db, "sensor", "s2", "b")[0],
+        "viewer": create_token(db, "viewer")[0],
+        "admin": create_token(db, "admin")[0],
+    }
+    db.dispose()
+    return tokens
+
+
+class ThreadServer:
+    """uvicorn in a thread, on an already-bound loopback socket (no port race)."""
+
+    def __init__(self, app) -> None:
+        self.sock = free_socket()
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture
+def desk_factory(tmp_path):
+    """Start a threaded server with given settings overrides; stopped at teardown."""
+    started = []
+
+    def start(**overrides) -> Desk:
+        db_url = f"sqlite:///{tmp_path / f'desk{len(started)}.db'}"
+        tokens = make_tokens(db_url)
+        settings = Settings(db_url=db_url, **overrides)
+        app = create_app(settings)
+        server = ThreadServer(app).__enter__()
+        started.append(server)
+        return Desk(url=f"http://127.0.0.1:{server.port}", db_url=db_url, tokens=tokens, app=app)
+
+    yield start
+    for server in started:
+        server.__exit__()
+
+
+@pytest.fixture
+def desk(desk_factory) -> Desk:
+    return desk_factory(status_check_s=0.2, sse_heartbeat_s=0.3)
+
+
+class ProcessServer:
+    """``python -m spectrum serve`` in a subprocess (for SIGKILL and restart)."""
+
+    def __init__(self, db_url: str, port: int, log_path: Path) -> None:
+        self.db_url, self.port, self.log_path = db_url, port, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ProcessServer:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "spectrum", "serve", "--db", self.db_url,
+                                      "--port", str(self.port), "--log-level", "warning"],
+                                     cwd=REPO, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not come up")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL: no shutdown handlers run
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -1,0 +1,104 @@
+"""Live stream (SSE): delivery of new/updated events and status changes, heartbeats, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import httpx
+from service_helpers import make_event
+
+from service.broadcast import Broadcaster
+
+
+class StreamReader:
+    """Reads an SSE stream in a thread, collecting ``(event, data)`` pairs and comment lines."""
+
+    def __init__(self, url: str, token: str, via_query: bool = False) -> None:
+        self.messages: list[tuple[str, dict]] = []
+        self.comments: list[str] = []
+        self.status_code: int | None = None
+        params = {"access_token": token} if via_query else {}
+        headers = {} if via_query else {"Authorization": f"Bearer {token}"}
+        self._client = httpx.Client(timeout=httpx.Timeout(10, read=5))
+        self._args = (f"{url}/api/v1/stream", params, headers)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        url, params, headers = self._args
+        try:
+            with self._client.stream("GET", url, params=params, headers=headers) as r:
+                self.status_code = r.status_code
+                kind = None
+                for line in r.iter_lines():
+                    if line.startswith(":"):
+                        self.comments.append(line)
+                    elif line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: "):
+                        self.messages.append((kind, json.loads(line[6:])))
+        except httpx.HTTPError:
+            pass
+
+    def wait_for(self, predicate, timeout_s: float = 5.0):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if predicate(m)]
+            if found:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"not seen in {timeout_s} s; got {self.messages}")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def test_stream_delivers_events_and_status(desk):
+    reader = StreamReader(desk.url, desk.tokens["viewer"])
+    reader2 = StreamReader(desk.url, desk.tokens["admin"], via_query=True)
+    try:
+        deadline = time.monotonic() + 5
+        while desk.app.state.ctx.broadcaster.clients < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sensor = desk.client("sensor")
+        ongoing = make_event(0, duration_s=None)
+        sensor.post("/api/v1/events", json={"events": [ongoing]})
+        sensor.post("/api/v1/events", json={"events": [ongoing]})  # a retry: no message
+        closed = dict(ongoing, end="2024-06-09T07:00:03.000Z", offset_end_s=3.0)
+        sensor.post("/api/v1/events", json={"events": [closed]})
+        sensor.post("/api/v1/heartbeats", json={"sweep_rate_hz": 1.0})
+        for r in (reader, reader2):
+            r.wait_for(lambda m: m[0] == "status" and m[1]["sensor"] == "a" and m[1]["status"] == "online")
+            events = [m[1] for m in r.messages if m[0] == "event"]
+            assert [(e["change"], e["event"]["end"]) for e in events] == [
+                ("created", None), ("updated", "2024-06-09T07:00:03.000Z")]
+        reader.wait_for(lambda m: True)
+        time.sleep(0.4)  # sse_heartbeat_s = 0.3 in the fixture
+        assert ": heartbeat" in reader.comments
+        assert reader.status_code == 200
+    finally:
+        reader.close()
+        reader2.close()
+
+
+def test_stream_needs_a_reader_token(desk):
+    assert desk.client().get("/api/v1/stream").status_code == 401
+    assert desk.client("sensor").get("/api/v1/stream").status_code == 403
+
+
+def test_slow_client_is_dropped_with_a_notice():
+    async def scenario():
+        hub = Broadcaster(queue_size=3)
+        hub.attach(asyncio.get_running_loop())
+        slow, fast = hub.subscribe(), hub.subscribe()
+        for i in range(5):
+            hub.publish("event", {"i": i})
+            if fast.queue.qsize():
+                fast.queue.get_nowait()
+        assert slow.dropped and not fast.dropped
+        assert hub.clients == 1 and hub.dropped_clients_total == 1
+
+    asyncio.run(scenario())
