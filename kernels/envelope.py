@@ -19,11 +19,19 @@ WINDOW_SAMPLES = 32  # 13 µs at 2.4 MS/s: short against a pulse, long enough to
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _envelope_kurtosis(raw, bias_i, bias_q, scale, frame_samples, frame_stride, window, out):
+def _envelope_kurtosis(raw, scale, frame_samples, frame_stride, window, out):
     for j in range(out.shape[0]):
         weight = 0.0
         fourth = 0.0
         base = 2 * j * frame_stride * frame_samples
+        # the frame's own mean is its DC offset (removed, as the front end does)
+        sum_i = 0.0
+        sum_q = 0.0
+        for n in range(frame_samples):
+            sum_i += raw[base + 2 * n]
+            sum_q += raw[base + 2 * n + 1]
+        bias_i = np.float32(sum_i / frame_samples)
+        bias_q = np.float32(sum_q / frame_samples)
         for w0 in range(0, frame_samples, window):
             m2 = np.float32(0.0)
             m4 = np.float32(0.0)
@@ -69,13 +77,10 @@ def envelope_kurtosis(
     needed = 2 * frame_samples * num_frames
     if raw.ndim != 1 or raw.size < needed:
         raise ValueError(f"raw holds {raw.size} values, {num_frames} frames need {needed}")
-    offset, scale, _, _ = SCALING[datatype]
+    _, scale, _, _ = SCALING[datatype]
     raw = np.ascontiguousarray(raw[:needed])
-    mean_i = float(raw[0::2].mean(dtype=np.float64)) if raw.size else offset
-    mean_q = float(raw[1::2].mean(dtype=np.float64)) if raw.size else offset
     if frame_stride < 1:
         raise ValueError(f"frame_stride must be ≥ 1, got {frame_stride}")
     out = np.empty((num_frames + frame_stride - 1) // frame_stride, np.float32)
-    _envelope_kurtosis(raw, np.float32(mean_i), np.float32(mean_q), np.float32(scale), frame_samples, frame_stride,
-                       WINDOW_SAMPLES, out)
+    _envelope_kurtosis(raw, np.float32(scale), frame_samples, frame_stride, WINDOW_SAMPLES, out)
     return out

@@ -4,6 +4,10 @@ For each new row and each pair of scales (K rows, W bins) the mean z over the K-
 W-bin box centred on a bin is compared with a threshold in units of that box mean's
 standard deviation; the mean level excess (dB) over the same box must also clear a floor.
 A wide, weak barrage wins at large W and K = 1; a weak tone at W = 1 and large K.
+
+The K-row sums are running sums the caller keeps between calls (``sums_z``, ``sums_e``):
+each new row is added and the row K back subtracted, so the cost per row does not grow
+with the longest K.
 """
 
 from __future__ import annotations
@@ -14,35 +18,32 @@ from numpy.typing import NDArray
 
 
 @njit(cache=True, nogil=True)
-def _multiscale(z_hist, e_hist, first_new, valid_rows, time_scales, freq_scales, inv_std, z_threshold, min_rise_db, hot, score):
+def _multiscale(z_hist, e_hist, first_new, valid_before, time_scales, freq_scales, inv_std, z_threshold,
+                min_rise_db, sums_z, sums_e, hot, score):
     num_hist, n = z_hist.shape
-    zk = np.empty(n, np.float32)
-    ek = np.empty(n, np.float32)
     cz = np.empty(n + 1, np.float64)
     ce = np.empty(n + 1, np.float64)
     for i in range(num_hist - first_new):
         h = first_new + i
+        valid = valid_before + i + 1  # baseline-normalised rows up to and including h
         hot[i, :] = False
         score[i, :] = 0.0
-        zk[:] = 0.0
-        ek[:] = 0.0
-        # walk back one row at a time; when the running sums span K rows, test scale K
-        # (time_scales ascending), so all K cost one pass over the longest
-        a = 0
-        for depth in range(1, time_scales[-1] + 1):
-            j = h - depth + 1
-            if j < 0 or depth > valid_rows - (num_hist - 1 - h):
-                break  # no more baseline-normalised rows
+        for a in range(time_scales.shape[0]):
+            kk = time_scales[a]
             for k in range(n):
-                zk[k] += z_hist[j, k]
-                ek[k] += e_hist[j, k]
-            if depth != time_scales[a]:
-                continue
+                sums_z[a, k] += z_hist[h, k]
+                sums_e[a, k] += e_hist[h, k]
+            if valid > kk:  # the row K back leaves the window
+                for k in range(n):
+                    sums_z[a, k] -= z_hist[h - kk, k]
+                    sums_e[a, k] -= e_hist[h - kk, k]
+            if valid < kk:
+                continue  # not enough rows yet for this K
             cz[0] = 0.0
             ce[0] = 0.0
             for k in range(n):
-                cz[k + 1] = cz[k] + zk[k] / depth
-                ce[k + 1] = ce[k] + ek[k] / depth
+                cz[k + 1] = cz[k] + sums_z[a, k] / kk
+                ce[k + 1] = ce[k] + sums_e[a, k] / kk
             for b in range(freq_scales.shape[0]):
                 w = freq_scales[b]
                 if w > n:
@@ -61,21 +62,20 @@ def _multiscale(z_hist, e_hist, first_new, valid_rows, time_scales, freq_scales,
                         hot[i, k] = True
                         if s > score[i, k]:
                             score[i, k] = s
-            a += 1
-            if a == time_scales.shape[0]:
-                break
 
 
 def multiscale_excess(
     z_hist: NDArray[np.float32],
     excess_db_hist: NDArray[np.float32],
     num_new: int,
-    valid_rows: int,
+    valid_before: int,
     time_scales: NDArray[np.int64],
     freq_scales: NDArray[np.int64],
     inv_std: NDArray[np.float32],
     z_threshold: float,
     min_rise_db: float,
+    sums_z: NDArray[np.float64],
+    sums_e: NDArray[np.float64],
 ) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
     """Flag bins whose box-averaged excess is significant at any (K rows, W bins) scale.
 
@@ -83,9 +83,10 @@ def multiscale_excess(
     ----------
     z_hist, excess_db_hist : NDArray[np.float32]
         ``(rows, bins)``: per-bin z-scores and level excess in dB over the baseline; the last
-        ``num_new`` rows are tested, earlier ones serve as history for the K-row means.
-    valid_rows : int
-        How many of the last rows of the history hold baseline-normalised data.
+        ``num_new`` rows are tested, and at least ``max(time_scales)`` rows before them must be
+        present once that many valid rows exist (they are subtracted from the running sums).
+    valid_before : int
+        Baseline-normalised rows fed before these ``num_new`` (0 for the first call).
     time_scales, freq_scales : NDArray[np.int64]
         K and W values; ``time_scales`` ascending.
     inv_std : NDArray[np.float32]
@@ -94,6 +95,9 @@ def multiscale_excess(
         Threshold on the normalised box mean.
     min_rise_db : float
         The box's mean excess must also exceed this (slow drift stays below it).
+    sums_z, sums_e : NDArray[np.float64]
+        ``(len(time_scales), bins)`` running K-row sums, zero before the first call; updated
+        in place (the caller keeps them, the kernel keeps nothing).
 
     Returns
     -------
@@ -108,16 +112,22 @@ def multiscale_excess(
         raise ValueError("z_hist and excess_db_hist must be 2-D arrays of one shape")
     if not 0 <= num_new <= z_hist.shape[0]:
         raise ValueError(f"num_new={num_new} does not fit a history of {z_hist.shape[0]} rows")
-    inv_std = np.ascontiguousarray(inv_std, dtype=np.float32)
+    time_scales = np.asarray(time_scales, np.int64)
     if np.any(np.diff(time_scales) <= 0):
         raise ValueError(f"time_scales must be strictly ascending, got {list(time_scales)}")
+    needed_back = min(valid_before, int(time_scales.max()))
+    if z_hist.shape[0] - num_new < needed_back:
+        raise ValueError(f"the history holds {z_hist.shape[0] - num_new} earlier rows, the running sums need {needed_back}")
+    inv_std = np.ascontiguousarray(inv_std, dtype=np.float32)
     if inv_std.shape != (len(time_scales), len(freq_scales)):
         raise ValueError("inv_std must have shape (len(time_scales), len(freq_scales))")
+    if sums_z.shape != (len(time_scales), z_hist.shape[1]) or sums_e.shape != sums_z.shape:
+        raise ValueError("sums_z and sums_e must have shape (len(time_scales), bins)")
     hot = np.empty((num_new, z_hist.shape[1]), np.bool_)
     score = np.empty((num_new, z_hist.shape[1]), np.float32)
     _multiscale(
-        z_hist, excess_db_hist, z_hist.shape[0] - num_new, valid_rows,
-        np.asarray(time_scales, np.int64), np.asarray(freq_scales, np.int64), inv_std,
-        np.float32(z_threshold), np.float32(min_rise_db), hot, score,
+        z_hist, excess_db_hist, z_hist.shape[0] - num_new, valid_before, time_scales,
+        np.asarray(freq_scales, np.int64), inv_std, np.float32(z_threshold), np.float32(min_rise_db),
+        sums_z, sums_e, hot, score,
     )
     return hot, score

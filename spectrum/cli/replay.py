@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-baseline", metavar="FILE", help="save the learned baseline (.npz) for later runs")
     p.add_argument("--site", help="site id stamped on events")
     p.add_argument("--sensor", help="sensor id stamped on events")
-    p.add_argument("--fft-size", type=int, default=1024, help="bins per spectrum (power of two, default 1024)")
+    p.add_argument("--fft-size", type=int, help="bins per spectrum (power of two; default: the detector's, 2048)")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     p.set_defaults(run=run)
 
@@ -33,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.errors import ConfigError
     from spectrum.pipeline import ReplayResult, replay_events
 
-    if args.fft_size < 16 or args.fft_size & (args.fft_size - 1):
-        raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
-    config = DetectorConfig(fft_size=args.fft_size)
+    config = DetectorConfig()
+    if args.fft_size is not None:
+        if args.fft_size < 64 or args.fft_size & (args.fft_size - 1):
+            raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 64")
+        config = DetectorConfig(fft_size=args.fft_size)
     baseline = Baseline.load(args.baseline) if args.baseline else None
     started = time.perf_counter()
     with open_capture(args.path, fmt=args.fmt, sample_rate_hz=args.rate, center_freq_hz=args.freq) as reader:

@@ -37,6 +37,9 @@ class DetectorConfig:
         Rows with a detection before an event opens.
     baseline_tau_s : float
         Time constant with which the baseline follows slow drift in quiet bins.
+    gain_slew_db_per_s : float
+        Fastest common-mode gain change followed (tuner drift is slower; a jammer's step
+        is faster and is caught before the gain tracker could absorb it).
     dc_guard_hz : float
         Half-width around the centre excluded (the tuner's DC spike).
     overload_fraction : float
@@ -45,16 +48,17 @@ class DetectorConfig:
         A detection this much weaker than one at the mirrored frequency is an IQ image.
     """
 
-    fft_size: int = 1024
+    fft_size: int = 2048
     row_s: float = 0.025
     learn_s: float = 1.5
     z_threshold: float = 7.0
     min_rise_db: float = 0.8
     time_scales: tuple[int, ...] = (1, 4, 16, 64)
-    freq_scales: tuple[int, ...] = (1, 4, 16, 64, 256)
+    freq_scales: tuple[int, ...] = (1, 2, 4, 16, 64, 256, 512)
     hold_s: float = 0.6
     confirm_rows: int = 2
     baseline_tau_s: float = 3.0
+    gain_slew_db_per_s: float = 2.0
     dc_guard_hz: float = 3000.0
     overload_fraction: float = 1e-3
     image_rejection_db: float = 20.0

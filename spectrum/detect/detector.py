@@ -30,9 +30,11 @@ from spectrum.events import Event
 
 TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 TONE_HALF_WIDTH_HZ = 500.0
+NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
-EXTENT_FRACTION = 0.3  # bins at ≥ this share of the region's typical excess (−5 dB) count  # per-bin significance (in box stds) for a bin to count in an extent
+OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
+OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count  # per-bin significance (in box stds) for a bin to count in an extent
 
 
 def _half_power_share(excess: NDArray) -> float:
@@ -110,14 +112,22 @@ class BandDetector:
         self._z_hist = np.zeros((0, self.fft_size), np.float32)
         self._e_hist = np.zeros((0, self.fft_size), np.float32)
         self._valid_rows = 0
+        self._sums_z = np.zeros((len(self.time_scales), self.fft_size), np.float64)  # running K-row sums
+        self._sums_e = np.zeros_like(self._sums_z)
         self._hist_keep = keep + 16  # rows kept for K-row means and onset estimates
         self.rows_done = 0
+        # sidebands of a jammer that came on with it: weak lines need up to ~0.5 s of boxes to
+        # show, and their onset estimates jitter, so "together" means within a second
         self.book = TrackBook(config.confirm_rows, self.hold_rows, tolerance_bins=self.merge_gap_bins,
-                              memory_rows=int(self.time_scales.max()) + self.hold_rows)
+                              memory_rows=int(self.time_scales.max()) + self.hold_rows,
+                              co_onset_rows=max(1, math.ceil(1.0 / self.row_s)),
+                              neighbourhood_bins=math.ceil(NEIGHBOURHOOD_HZ / self.bin_hz))
         self.baseline_free = BaselineFreeDetector(self.fft_size, self.frames_per_row, self.dc_slice)
         self.free_book = TrackBook(max(config.confirm_rows, 3), self.hold_rows, tolerance_bins=self.fft_size,
                                    kind_hint="baseline_free")
         self._overload: Track | None = None
+        self._gain_db = 0.0  # common-mode gain offset against the baseline (see _track_gain)
+        self._frozen = np.zeros(self.fft_size, bool)  # bins under detections (last batch)
         self.events: list[Event] = []  # every event closed so far, in order of closing
 
     # ---------------------------------------------------------------- public
@@ -145,12 +155,14 @@ class BandDetector:
             self.rows_done += len(level_db)
             return updates
         baseline = self.baseline
-        excess = level_db - baseline.level_db
+        gain_db = self._track_gain(level_db)
+        excess = level_db - baseline.level_db - gain_db[:, None]
         z = excess / baseline.spread_db
+        valid_before = self._valid_rows
         self._push_history(z, excess)
         hot, score = multiscale_excess(
-            self._z_hist, self._e_hist, len(z), self._valid_rows, self.time_scales, self.freq_scales,
-            self._inv_box_std, self.config.z_threshold, self.config.min_rise_db,
+            self._z_hist, self._e_hist, len(z), valid_before, self.time_scales, self.freq_scales,
+            self._inv_box_std, self.config.z_threshold, self.config.min_rise_db, self._sums_z, self._sums_e,
         )
         hot[:, self.dc_slice] = False
         sk = None
@@ -171,7 +183,8 @@ class BandDetector:
         frozen = hot.any(axis=0)
         for track in self.book.tracks:
             frozen[max(track.lo_bin - self.merge_gap_bins, 0) : track.hi_bin + self.merge_gap_bins + 1] = True
-        baseline.follow(level_db, frozen, self.alpha_per_row)
+        self._frozen = frozen
+        baseline.follow(level_db - gain_db[:, None], frozen, self.alpha_per_row)
         self.rows_done += len(z)
         return updates
 
@@ -196,14 +209,40 @@ class BandDetector:
         return updates
 
     # --------------------------------------------------------------- learning
+    def _track_gain(self, level_db: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Common-mode gain offset (dB) of each row: the median over quiet bins of the level
+        against the baseline, followed at no more than ``gain_slew_db_per_s``.
+
+        A tuner's gain drift moves every bin at once and slowly; a jammer switches on within
+        a row and is soon frozen out of the median (its bins are under a detection), so the
+        slew limit keeps it from being taken for gain in the rows before that.
+        """
+        quiet = ~self._frozen
+        quiet[self.dc_slice] = False
+        quiet[1::4] = quiet[2::4] = quiet[3::4] = False  # every 4th bin is plenty for a median
+        if quiet.sum() < self.fft_size // 32:  # nearly the whole band is under detections: hold
+            return np.full(len(level_db), self._gain_db, np.float32)
+        slew = self.config.gain_slew_db_per_s * self.row_s
+        out = np.empty(len(level_db), np.float32)
+        for r, row in enumerate(level_db):
+            measured = float(np.median(row[quiet] - self.baseline.level_db[quiet]))
+            self._gain_db += float(np.clip(measured - self._gain_db, -slew, slew))
+            out[r] = self._gain_db
+        return out
+
     def _learn_from(self, level_db: NDArray[np.float32], pulsing: NDArray[np.float64]) -> None:
         self._learn.extend(level_db)
         self._learn_pulsing.extend(pulsing.tolist())
         if len(self._learn) < self.learn_rows:
             return
         rows_db = np.asarray(self._learn, np.float32)
+        # learn the spectrum's shape without the gain drift of the learning rows; the gain
+        # tracker starts from the last row's offset
+        row_gain = np.median(rows_db, axis=1)
+        rows_db = rows_db - (row_gain - row_gain.mean())[:, None]
         if self.baseline is None:
             self.baseline = Baseline.learn(rows_db, self.center_freq_hz, self.sample_rate_hz, self.frames_per_row)
+            self._gain_db = float(row_gain[-1] - row_gain.mean())
         self._pulsing_ref = max(float(np.median(self._learn_pulsing)), 1e-3)
         self.baseline.box_std = self._calibrate_box_std(rows_db)
         self._inv_box_std = 1.0 / self.baseline.box_std
@@ -296,26 +335,28 @@ class BandDetector:
         return ratio, significance
 
     def _refine(self, lo: int, hi: int, profiles) -> tuple[int, int, bool]:
-        """Fit a run to the significant bins within 5 dB of its typical excess.
-
-        5 dB rather than 3: the edge lines of a fast sweep's comb sit ~6 dB under the middle
-        ones, and a barrage's filter skirts fall fast enough that the extent barely grows.
+        """Fit a run to its occupied bandwidth: the span holding 99 % of the excess power of
+        its significant bins (ITU-R SM.328's definition, 0.5 % left out on each side), counting
+        only bins within 8 dB of its strong ones.
 
         Bursty legitimate carriers nearby have large excess ratios in single rows but low
-        significance (their learned spread is wide), so significance gates the ratio. After a
+        significance (their learned spread is wide), so significance gates the power. After a
         jammer stops only long boxes still see it; then nothing is significant at 4 rows and
         the run is kept as detected but marked unrefined (it does not widen the event).
         """
         pad = 8
         a, b = max(lo - pad, 0), min(hi + pad, self.fft_size - 1)
         for ratio, significance in profiles:
-            ok = significance[a : b + 1] >= REFINE_SIGNIFICANCE
-            if not ok.any():
+            power = np.where(significance[a : b + 1] >= REFINE_SIGNIFICANCE, ratio[a : b + 1], 0.0)
+            if not power.any():
                 continue
-            level = np.percentile(ratio[a : b + 1][ok], 90)
-            above = np.flatnonzero(ok & (ratio[a : b + 1] >= EXTENT_FRACTION * level))
-            if above.size:
-                return a + int(above[0]), a + int(above[-1]), True
+            # a jammer's weak sidebands (a fast sweep's comb past its span) are not its band
+            power[power < OBW_FLOOR * np.percentile(power[power > 0], 90)] = 0.0
+            total = power.sum()
+            cumulative = np.cumsum(power) / total
+            first = int(np.searchsorted(cumulative, OBW_TAIL))
+            last = int(np.searchsorted(cumulative, 1.0 - OBW_TAIL))
+            return a + first, a + min(last, len(power) - 1), True
         return lo, hi, False
 
     def _drop_images(self, regions: list[Region]) -> list[Region]:
@@ -384,9 +425,10 @@ class BandDetector:
 
     def _event(self, track: Track, ongoing: bool) -> Event:
         start_row = track.onset_row if track.onset_row is not None else track.first_row
-        lo_hz = self.center_freq_hz + (track.lo_bin - self.fft_size / 2 - 0.5) * self.bin_hz
-        hi_hz = self.center_freq_hz + (track.hi_bin - self.fft_size / 2 + 0.5) * self.bin_hz
-        share = (track.hi_bin - track.lo_bin + 1) / self.fft_size
+        lo_bin, hi_bin = track.extent()
+        lo_hz = self.center_freq_hz + (lo_bin - self.fft_size / 2 - 0.5) * self.bin_hz
+        hi_hz = self.center_freq_hz + (hi_bin - self.fft_size / 2 + 0.5) * self.bin_hz
+        share = (hi_bin - lo_bin + 1) / self.fft_size
         detected_row = track.opened_row if track.opened_row is not None else track.last_row
         if track.kind_hint == "baseline_free":
             kind = "pulsed" if track.mean_envelope_kurtosis > 1.5 else "swept"
@@ -409,6 +451,7 @@ class BandDetector:
             extra = {
                 "spectral_kurtosis": round(track.mean_sk, 3),
                 "unreliable": track.unreliable_rows > 0,
+                "sidebands": len(track.sidebands),
             }
             conf = confidence(track.score_max, self.config.z_threshold, track.hits, track.unreliable_rows / max(track.hits, 1))
         extra["detected_offset_s"] = round((detected_row + 1) * self.row_s, 4)

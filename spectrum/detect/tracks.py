@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SATELLITE_DB = 10.0  # a region this much weaker than a nearby track is its sideband or spur
+SIDEBAND_DB = 3.0  # … and this much weaker, if it came on with the track
 ECHO_DB = 3.0
 STRONG_ROW_SIGNIFICANCE = 3.0  # a row shows the signal on its own when its excess is this clear
 RECENT_SIGNIFICANCE = 4.0  # … or 4 (16) rows together do  # after a track closes, weaker regions at its place are long-box echoes of it
@@ -64,9 +65,11 @@ class Track:
     centroids: deque = field(default_factory=lambda: deque(maxlen=512))
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
     peak_bins: deque = field(default_factory=lambda: deque(maxlen=512))
+    row_extents: deque = field(default_factory=lambda: deque(maxlen=4096))  # refined (lo, hi) per row
     opened: bool = False
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
     onset_row: int | None = None
+    sidebands: list = field(default_factory=list)  # (lo, hi) bins of its weaker sidebands
     last_strong_row: int | None = None  # last row whose own (unsmoothed) rise was clear
 
     @property
@@ -76,11 +79,7 @@ class Track:
         return self.last_strong_row if self.last_strong_row is not None else self.last_row
 
     def add(self, region: Region) -> None:
-        """Take one row's region: sidebands and spurs far weaker than the track only keep it
-        alive; other regions update its extent, levels, features and end estimate."""
-        if self.hits and region.rise_db < self.mean_rise_db - SATELLITE_DB:
-            self.last_row = max(self.last_row, region.row)
-            return
+        """Take one row's region: update extent, levels, features and the end estimate."""
         if self.hits == 0 and region.start_row is not None:
             self.onset_row = region.start_row
         # the end of the event is the last row that still showed the signal by itself, or the
@@ -97,6 +96,7 @@ class Track:
             self.lo_bin = min(self.lo_bin, region.lo_bin)
             self.hi_bin = max(self.hi_bin, region.hi_bin)
             self.peak_bins.append(region.peak_bin)
+            self.row_extents.append((region.lo_bin, region.hi_bin))
         self.score_max = max(self.score_max, region.score)
         self.rise_max_db = max(self.rise_max_db, region.rise_db)
         self.rise_sum_db += region.rise_db
@@ -127,6 +127,8 @@ class Track:
         self.unreliable_rows += other.unreliable_rows
         self.centroids.extend(other.centroids)
         self.peak_bins.extend(other.peak_bins)
+        self.sidebands.extend(other.sidebands)
+        self.row_extents.extend(other.row_extents)
         self.widths.extend(other.widths)
         self.opened = self.opened or other.opened
         if other.opened_row is not None:
@@ -156,6 +158,18 @@ class Track:
     def mean_pulsing(self) -> float:
         return self.pulsing_sum / max(self.hits, 1)
 
+    def extent(self) -> tuple[int, int]:
+        """Reported band: the 5th percentile of the rows' lower edges to the 95th of their
+        upper edges — a sweep's span, but not a stray row's excursion (the union is kept for
+        matching, where a wide net is wanted)."""
+        if len(self.row_extents) < 5:
+            return self.lo_bin, self.hi_bin
+        edges = np.asarray(self.row_extents)
+        return int(np.floor(np.percentile(edges[:, 0], 5))), int(np.ceil(np.percentile(edges[:, 1], 95)))
+
+    def has_sideband_at(self, lo: int, hi: int, tolerance_bins: int) -> bool:
+        return any(lo <= b + tolerance_bins and hi >= a - tolerance_bins for a, b in self.sidebands)
+
     def overlaps(self, lo: int, hi: int, tolerance_bins: int) -> bool:
         return lo <= self.hi_bin + tolerance_bins and hi >= self.lo_bin - tolerance_bins
 
@@ -164,8 +178,10 @@ class TrackBook:
     """Open tracks of one band; returns tracks as they open and as they close."""
 
     def __init__(self, confirm_rows: int, hold_rows: int, tolerance_bins: int, memory_rows: int = 0,
-                 kind_hint: str = "band") -> None:
+                 kind_hint: str = "band", co_onset_rows: int = 40, neighbourhood_bins: int = 0) -> None:
         self.kind_hint = kind_hint
+        self.neighbourhood_bins = max(neighbourhood_bins, tolerance_bins)  # the least "nearby" for spurs
+        self.co_onset_rows = co_onset_rows
         self.confirm_rows = confirm_rows
         self.hold_rows = hold_rows
         self.tolerance_bins = tolerance_bins
@@ -176,20 +192,30 @@ class TrackBook:
     def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
         """Feed one row's regions; return (tracks that opened, tracks that closed)."""
         self.recent = [t for t in self.recent if row - t.last_row <= self.memory_rows]
-        for region in regions:
-            matches = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self._tolerance(t, region))]
-            if not matches and self._remembered(region):
-                continue
-            if matches:
-                keep = matches[0]
-                for other in matches[1:]:
-                    keep.absorb(other)
-                    self.tracks.remove(other)
+        # strongest first, so a jammer's main band claims its track before its sidebands look
+        for region in sorted(regions, key=lambda r: -r.rise_db):
+            direct = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self.tolerance_bins)]
+            if direct:
+                # a region bridging tracks joins them
+                keep = max(direct, key=lambda t: t.mean_rise_db)
+                for other in direct:
+                    if other is not keep:
+                        keep.absorb(other)
+                        self.tracks.remove(other)
                 keep.add(region)
-            elif allow_new:
+                continue
+            near = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self._tolerance(t, region))
+                    or t.has_sideband_at(region.lo_bin, region.hi_bin, self.tolerance_bins)]
+            if near:
+                owner = max(near, key=lambda t: t.mean_rise_db)
+                owner.last_row = max(owner.last_row, region.row)  # a sideband keeps its jammer alive
+                if not owner.has_sideband_at(region.lo_bin, region.hi_bin, self.tolerance_bins):
+                    owner.sidebands.append((region.lo_bin, region.hi_bin))
+            elif allow_new and not self._remembered(region):
                 track = Track(self.kind_hint, region.row, region.row, region.lo_bin, region.hi_bin)
                 track.add(region)
                 self.tracks.append(track)
+        self._absorb_sidebands()
         opened = []
         for track in self.tracks:
             if not track.opened and track.hits >= self.confirm_rows:
@@ -203,19 +229,49 @@ class TrackBook:
         return opened, closed
 
     def _tolerance(self, track: Track, region: Region) -> int:
-        """Bins of gap across which a region still belongs to a track: a weak region within one
-        track-width of a much stronger track is its sideband (a fast sweep's comb lines)."""
-        if track.hits and region.rise_db < track.mean_rise_db - SATELLITE_DB:
-            return max(self.tolerance_bins, track.hi_bin - track.lo_bin + 1)
+        """Bins of gap across which a region still belongs to a track. A region near a track
+        and clearly weaker is its sideband or spur (a fast sweep's comb lines past its span):
+        within one track-width when it is far weaker (it may show up any time), within two
+        when it came on together with the track."""
+        if not track.hits:
+            return self.tolerance_bins
+        width = max(track.hi_bin - track.lo_bin + 1, self.neighbourhood_bins)
+        if region.rise_db < track.mean_rise_db - SATELLITE_DB:
+            return width
+        onset = region.start_row if region.start_row is not None else region.row
+        track_onset = track.onset_row if track.onset_row is not None else track.first_row
+        if region.rise_db < track.mean_rise_db - SIDEBAND_DB and abs(onset - track_onset) <= self.co_onset_rows:
+            return 2 * width
         return self.tolerance_bins
 
+    def _absorb_sidebands(self) -> None:
+        """Fold young tracks that came on with a stronger neighbour (within two of its widths,
+        ≥ SIDEBAND_DB weaker) into it: they are its sidebands, not separate emitters. Their
+        extent and features stay out of the stronger track's."""
+        for strong in sorted(self.tracks, key=lambda t: -t.mean_rise_db):
+            if strong not in self.tracks or not strong.hits:
+                continue
+            width = strong.hi_bin - strong.lo_bin + 1
+            onset = strong.onset_row if strong.onset_row is not None else strong.first_row
+            for weak in list(self.tracks):
+                if weak is strong or not weak.hits or weak.opened and not strong.opened:
+                    continue
+                weak_onset = weak.onset_row if weak.onset_row is not None else weak.first_row
+                if (weak.mean_rise_db < strong.mean_rise_db - SIDEBAND_DB
+                        and abs(weak_onset - onset) <= self.co_onset_rows
+                        and strong.overlaps(weak.lo_bin, weak.hi_bin, 2 * width)):
+                    strong.last_row = max(strong.last_row, weak.last_row)
+                    strong.sidebands.append((weak.lo_bin, weak.hi_bin))
+                    self.tracks.remove(weak)
+
     def _remembered(self, region: Region) -> bool:
-        """A region much weaker than a just-closed track at its place is that track's echo in
-        the long boxes (its skirts and sidebands), not a new signal."""
+        """A region much weaker than a track that just stopped (closed, or in its hold time)
+        at its place is that track's echo in the long boxes (skirts, sidebands), not a new signal."""
+        stopped = [t for t in self.tracks if t.last_strong_row is not None and region.row - t.last_strong_row > 2]
         return any(
-            t.overlaps(region.lo_bin, region.hi_bin, max(self.tolerance_bins, t.hi_bin - t.lo_bin + 1))
+            t.overlaps(region.lo_bin, region.hi_bin, max(self.neighbourhood_bins, t.hi_bin - t.lo_bin + 1))
             and region.rise_db < t.mean_rise_db - ECHO_DB
-            for t in self.recent
+            for t in self.recent + stopped
         )
 
     def close_all(self) -> list[Track]:

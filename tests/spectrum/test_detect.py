@@ -45,11 +45,13 @@ def test_jammer_is_found_once_with_its_kind_times_and_band(name, scenario_captur
     assert score.detected, events
     assert score.detected_kind == score.kind
     assert not unmatched, unmatched
-    assert abs(score.start_error_s) < (0.6 if name == "tone_weak" else 0.15)
+    assert abs(score.start_error_s) < 0.15
     if name != "new_emitter_fm":  # it stays on to the end of the capture
         assert abs(score.end_error_s) < 0.2
-    assert score.latency_s < (1.0 if name == "tone_weak" else 0.3)
-    assert score.freq_iou > (0.4 if name == "tone_weak" else 0.7)
+    assert score.latency_s < (0.5 if name == "tone_weak" else 0.15)
+    # an FM emitter's label is its 12.5 kHz channel; the event reports its occupied bandwidth
+    # (±2.5 kHz deviation of a 1 kHz tone: Carson's rule gives 7 kHz), so IoU ~0.56 is right
+    assert score.freq_iou > (0.5 if name == "new_emitter_fm" else 0.7)
     assert len([e for e in events if e["kind"] == score.kind]) == 1  # a pulsed jammer is one event
 
 
@@ -90,9 +92,11 @@ def test_multiscale_false_alarm_matches_design():
         half = len(z) // 2
         calib, _ = _box_means(z[:half], k, w)
         inv_std = np.array([[1.0 / (1.4826 * np.median(np.abs(calib - np.median(calib))))]], np.float32)
-        hot, _ = multiscale_excess(z[half:], z[half:] * 0, len(z) - half - k + 1, len(z) - half,
-                                   np.array([k]), np.array([w]), inv_std, 3.0, -np.inf)
-        rate = hot[:, w // 2 : hot.shape[1] - w // 2].mean()
+        test_rows = z[half:]
+        sums = np.zeros((1, z.shape[1])), np.zeros((1, z.shape[1]))
+        hot, _ = multiscale_excess(test_rows, test_rows * 0, len(test_rows), 0, np.array([k]), np.array([w]),
+                                   inv_std, 3.0, -np.inf, *sums)
+        rate = hot[k - 1 :, w // 2 : hot.shape[1] - w // 2].mean()  # rows with a full K-row box
         assert design / 2 < rate < design * 2, (k, w, rate, design)
 
 
@@ -140,4 +144,6 @@ def test_short_clip_runs_only_baseline_free_detectors(cli, scenario_capture, tmp
 def test_config_hash_tracks_settings():
     assert DetectorConfig().config_hash() == DetectorConfig().config_hash()
     assert DetectorConfig(z_threshold=6.5).config_hash() != DetectorConfig().config_hash()
-    assert math.isclose(DetectorConfig().frames_per_row(2.4e6) * 1024 / 2.4e6, 0.025, rel_tol=0.05)
+    config = DetectorConfig()
+    assert math.isclose(config.frames_per_row(2.4e6) * config.fft_size / 2.4e6, config.row_s, rel_tol=0.05)
+    assert DetectorConfig(fft_size=1024).frames_per_row(250e3) == 8  # never fewer frames than SK needs
