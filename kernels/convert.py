@@ -28,28 +28,54 @@ RAW_DTYPES: dict[str, type] = {
 }
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _sums_iq(raw):
-    # starts as int64: integer data sums exactly (and vectorises); float data unifies to float64
-    acc_i = 0
-    acc_q = 0
-    for k in range(raw.shape[0] // 2):
-        acc_i += raw[2 * k]
-        acc_q += raw[2 * k + 1]
-    return acc_i, acc_q
+# The DC estimate averages every 16th sample of a row: its error (σ/√3700 at 2.4 MS/s rows)
+# is far below the noise, and with a Hann window DC only ever reaches bins 0 and ±1, which
+# the detector guards anyway; the strided sum costs 1/16 of a full pass.
+DC_STRIDE = 16
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _convert_frames(raw, bias2, scaled_window2, rail_lo, rail_hi, out):
-    num_frames, width = out.shape  # width = 2 * fft_size (interleaved I, Q)
-    at_rail = 0
+def _group_bias(raw, first, count, offset, remove_dc):
+    if not remove_dc:
+        return offset, offset
+    sum_i = 0.0
+    sum_q = 0.0
+    n = 0
+    for k in range(first, first + count, 2 * DC_STRIDE):
+        sum_i += raw[k]
+        sum_q += raw[k + 1]
+        n += 1
+    return sum_i / n, sum_q / n
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _convert_block(raw, bias2, scaled_window2, rail_lo, rail_hi, out):
+    # loops bounded by the arrays' own shapes: LLVM vectorises this form (measured 7x faster
+    # than the same loop over an offset range)
+    num_frames, width = out.shape
+    rails = 0
     for f in range(num_frames):
         base = f * width
         for k in range(width):
             v = raw[base + k]
-            at_rail += (v <= rail_lo) | (v >= rail_hi)
+            rails += (v <= rail_lo) | (v >= rail_hi)
             out[f, k] = (np.float32(v) - bias2[k]) * scaled_window2[k]
-    return at_rail
+    return rails
+
+
+@njit(cache=True, nogil=True)
+def _convert_groups(raw, offset, scaled_window2, rail_lo, rail_hi, frames_per_group, remove_dc, out, at_rail):
+    num_frames, width = out.shape  # width = 2 * fft_size (interleaved I, Q)
+    bias2 = np.empty(width, np.float32)
+    for g in range(num_frames // frames_per_group):
+        first_frame = g * frames_per_group
+        bias_i, bias_q = _group_bias(raw, first_frame * width, frames_per_group * width, offset, remove_dc)
+        for k in range(0, width, 2):
+            bias2[k] = bias_i
+            bias2[k + 1] = bias_q
+        first, last = first_frame * width, (first_frame + frames_per_group) * width
+        at_rail[g] = _convert_block(raw[first:last], bias2, scaled_window2, rail_lo, rail_hi,
+                                    out[first_frame : first_frame + frames_per_group])
 
 
 def convert_frames(
@@ -57,8 +83,9 @@ def convert_frames(
     datatype: str,
     window: NDArray[np.float32],
     out: NDArray[np.complex64],
+    frames_per_group: int | None = None,
     remove_dc: bool = True,
-) -> int:
+) -> NDArray[np.int64]:
     """Convert raw interleaved IQ into windowed complex64 frames, in place in `out`.
 
     Parameters
@@ -72,14 +99,17 @@ def convert_frames(
         Window of length ``fft_size`` (``out.shape[1]``).
     out : NDArray[np.complex64]
         Frames to fill, shape ``(num_frames, fft_size)``, C-contiguous.
+    frames_per_group : int, optional
+        Frames that share one DC estimate and one clip count (the detector's rows);
+        ``num_frames`` must be a multiple of it. Default: all frames are one group.
     remove_dc : bool
-        Subtract the mean of the samples converted (the tuner's DC offset) before windowing.
+        Subtract each group's mean (the tuner's DC offset) before windowing.
 
     Returns
     -------
-    int
-        Number of I or Q values at a converter rail (clipping); a sample with both I and Q
-        at a rail counts twice, so divide by ``2 * out.size`` for the clipped fraction.
+    NDArray[np.int64]
+        Per group, the I or Q values at a converter rail (clipping); a sample with both at a
+        rail counts twice, so divide by ``2 * fft_size * frames_per_group`` for the share.
 
     Raises
     ------
@@ -95,17 +125,17 @@ def convert_frames(
     num_frames, fft_size = out.shape
     if window.shape != (fft_size,):
         raise ValueError(f"window has shape {window.shape}, frames need ({fft_size},)")
+    group = num_frames if frames_per_group is None else frames_per_group
+    if group < 1 or num_frames % group:
+        raise ValueError(f"{num_frames} frames do not split into groups of {group}")
     needed = 2 * num_frames * fft_size
     if raw.ndim != 1 or raw.shape[0] < needed:
         raise ValueError(f"raw holds {raw.size} values, {num_frames} frames of {fft_size} need {needed}")
     raw = np.ascontiguousarray(raw[:needed])
     offset, scale, rail_lo, rail_hi = SCALING[datatype]
-    # value_fs = (raw - offset)*scale - dc  ==  (raw - bias)*scale  with bias = offset + dc/scale
-    bias_i = bias_q = offset
-    if remove_dc:
-        sum_i, sum_q = _sums_iq(raw)
-        bias_i, bias_q = sum_i / (needed // 2), sum_q / (needed // 2)
-    bias2 = np.empty(2 * fft_size, np.float32)
-    bias2[0::2], bias2[1::2] = bias_i, bias_q
+    rail_lo, rail_hi = raw.dtype.type(rail_lo), raw.dtype.type(rail_hi)  # compare in the raw type
+    # value_fs = ((raw - bias) * scale) * window, bias = offset + DC in raw units
     scaled_window2 = np.repeat(np.asarray(window, dtype=np.float32) * np.float32(scale), 2)
-    return int(_convert_frames(raw, bias2, scaled_window2, rail_lo, rail_hi, out.view(np.float32)))
+    at_rail = np.empty(num_frames // group, np.int64)
+    _convert_groups(raw, offset, scaled_window2, rail_lo, rail_hi, group, remove_dc, out.view(np.float32), at_rail)
+    return at_rail

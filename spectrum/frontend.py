@@ -58,10 +58,28 @@ class SpectralFrontEnd:
         self.window = scipy.signal.get_window(window, fft_size, fftbins=True).astype(np.float32)
         # tone scale and equivalent noise bandwidth, fixed for the window
         self.tone_scale, self.enbw_bins = window_gains(self.window)
-        self.batch_frames = frames_per_row * rows_per_batch
-        self._fft, self._frames = make_batched_fft(self.batch_frames, fft_size, fft_backend)
+        self.rows_per_batch = rows_per_batch
+        # FFT plans for a full batch and for a single row (short batches loop over the latter)
+        self._batch_fft = make_batched_fft(frames_per_row * rows_per_batch, fft_size, fft_backend)
+        self._row_fft = make_batched_fft(frames_per_row, fft_size, fft_backend)
         self._pending = np.empty(0, dtype=RAW_DTYPES[datatype])
         self.samples_in = 0
+
+    def _rows(self, chunk: NDArray, rows: int) -> tuple[PowerRows, NDArray[np.int64]]:
+        """Rows of statistics for ``rows`` whole rows of raw samples (1 or a full batch)."""
+        fft, frames = self._batch_fft if rows == self.rows_per_batch else self._row_fft
+        # one DC estimate and one clip count per row
+        clipped = convert_frames(chunk, self.datatype, self.window, frames, self.frames_per_row)
+        power = power_rows(fft(frames), self.frames_per_row, self.window)
+        power.envelope_kurtosis = self._envelope_per_row(chunk, rows)
+        return power, clipped
+
+    def _envelope_per_row(self, chunk: NDArray, rows: int) -> NDArray[np.float32]:
+        """Envelope kurtosis of every ENVELOPE_STRIDE-th frame, averaged per row."""
+        frames = rows * self.frames_per_row
+        kappa = envelope_kurtosis(chunk, self.datatype, self.fft_size, frames, ENVELOPE_STRIDE)
+        row_of = np.arange(len(kappa)) * ENVELOPE_STRIDE // self.frames_per_row
+        return (np.bincount(row_of, kappa, rows) / np.maximum(np.bincount(row_of, minlength=rows), 1)).astype(np.float32)
 
     @property
     def samples_per_row(self) -> int:
@@ -76,28 +94,22 @@ class SpectralFrontEnd:
             ``clipped_per_row[r]`` counts samples at a converter rail in row ``r``.
         """
         self.samples_in += raw.size // 2
-        if self._pending.size:
-            raw = np.concatenate([self._pending, raw])
         values_per_row = 2 * self.samples_per_row
-        rows_per_batch = self.batch_frames // self.frames_per_row
         out = []
+        if self._pending.size:
+            # complete the pending row with the head of this block (no copy of the whole block)
+            need = values_per_row - self._pending.size
+            head = np.concatenate([self._pending, raw[:need]])
+            raw = raw[need:]
+            if head.size < values_per_row:
+                self._pending = head
+                return out
+            out.append(self._rows(head, 1))
         pos = 0
         while raw.size - pos >= values_per_row:
-            rows = min((raw.size - pos) // values_per_row, rows_per_batch)
-            clipped = np.empty(rows, np.int64)
-            kappa = np.empty(rows, np.float32)
-            # one convert call per row: DC is removed per row and clipping counted per row
-            for r in range(rows):
-                seg = raw[pos + r * values_per_row : pos + (r + 1) * values_per_row]
-                frames = self._frames[r * self.frames_per_row : (r + 1) * self.frames_per_row]
-                clipped[r] = convert_frames(seg, self.datatype, self.window, frames)
-                kappa_frames = envelope_kurtosis(seg, self.datatype, self.fft_size, self.frames_per_row, ENVELOPE_STRIDE)
-                kappa[r] = kappa_frames.mean()
-            # a short last batch transforms stale frames too; only its own rows are kept
-            spectra = self._fft(self._frames)[: rows * self.frames_per_row]
-            power = power_rows(spectra, self.frames_per_row, self.window)
-            power.envelope_kurtosis = kappa
-            out.append((power, clipped))
+            rows = (raw.size - pos) // values_per_row
+            rows = self.rows_per_batch if rows >= self.rows_per_batch else 1
+            out.append(self._rows(raw[pos : pos + rows * values_per_row], rows))
             pos += rows * values_per_row
         self._pending = raw[pos:].copy()
         return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.convert import SCALING
+from kernels.convert import DC_STRIDE, SCALING
 
 
 def naive_convert(raw: np.ndarray, datatype: str, window: np.ndarray, num_frames: int) -> tuple[np.ndarray, int]:
@@ -12,7 +12,7 @@ def naive_convert(raw: np.ndarray, datatype: str, window: np.ndarray, num_frames
     n = window.size
     vals = raw[: 2 * n * num_frames].astype(np.float64)
     x = (vals[0::2] - offset) * scale + 1j * (vals[1::2] - offset) * scale
-    x = x - x.mean()
+    x = x - x[::DC_STRIDE].mean()  # the kernel's DC estimate: every DC_STRIDE-th sample
     frames = x.reshape(num_frames, n) * window
     at_rail = int(np.count_nonzero((vals <= lo) | (vals >= hi)))
     return frames, at_rail
