@@ -5,7 +5,8 @@ W-bin box centred on a bin is compared with a threshold in units of that box mea
 standard deviation; the mean level excess (dB) over the same box must also clear a floor.
 A wide, weak barrage wins at large W and K = 1; a weak tone at W = 1 and large K.
 
-The K-row sums are running sums the caller keeps between calls (``sums_z``, ``sums_e``):
+Boxes wider than 8 bins are evaluated every W/8 bins (their neighbours overlap by 7/8), and
+a hit marks the step's bins. The K-row sums are running sums the caller keeps between calls (``sums_z``, ``sums_e``):
 each new row is added and the row K back subtracted, so the cost per row does not grow
 with the longest K.
 """
@@ -17,7 +18,31 @@ from numba import njit
 from numpy.typing import NDArray
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
+def _test_boxes(cz, ce, n, w, z_scale, rise_needed, z_threshold, hot_row, score_row):
+    """Test the W-bin box around every bin (every W/8 bins for wide boxes) of one K."""
+    lo_off = w // 2
+    if w <= 8:
+        # every centre; the interior is a branch-free loop LLVM vectorises
+        for k in range(n):
+            lo = min(max(k - lo_off, 0), n - w)
+            s = (cz[lo + w] - cz[lo]) * z_scale
+            hit = (s > z_threshold) & (ce[lo + w] - ce[lo] > rise_needed)
+            hot_row[k] |= hit
+            score_row[k] = max(score_row[k], s if hit else 0.0)
+        return
+    step = w // 8  # wide boxes move in steps of w/8: neighbours overlap by 7/8
+    for k0 in range(0, n, step):
+        k = min(k0 + step // 2, n - 1)
+        lo = min(max(k - lo_off, 0), n - w)
+        s = (cz[lo + w] - cz[lo]) * z_scale
+        if s > z_threshold and ce[lo + w] - ce[lo] > rise_needed:
+            for kk in range(k0, min(k0 + step, n)):
+                hot_row[kk] = True
+                score_row[kk] = max(score_row[kk], s)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def _multiscale(z_hist, e_hist, first_new, valid_before, time_scales, freq_scales, inv_std, z_threshold,
                 min_rise_db, sums_z, sums_e, hot, score):
     num_hist, n = z_hist.shape
@@ -30,38 +55,27 @@ def _multiscale(z_hist, e_hist, first_new, valid_before, time_scales, freq_scale
         score[i, :] = 0.0
         for a in range(time_scales.shape[0]):
             kk = time_scales[a]
-            for k in range(n):
-                sums_z[a, k] += z_hist[h, k]
-                sums_e[a, k] += e_hist[h, k]
             if valid > kk:  # the row K back leaves the window
                 for k in range(n):
-                    sums_z[a, k] -= z_hist[h - kk, k]
-                    sums_e[a, k] -= e_hist[h - kk, k]
+                    sums_z[a, k] += z_hist[h, k] - z_hist[h - kk, k]
+                    sums_e[a, k] += e_hist[h, k] - e_hist[h - kk, k]
+            else:
+                for k in range(n):
+                    sums_z[a, k] += z_hist[h, k]
+                    sums_e[a, k] += e_hist[h, k]
             if valid < kk:
                 continue  # not enough rows yet for this K
+            # prefix sums of the K-row sums; the 1/K and 1/W go into the thresholds
             cz[0] = 0.0
             ce[0] = 0.0
             for k in range(n):
-                cz[k + 1] = cz[k] + sums_z[a, k] / kk
-                ce[k + 1] = ce[k] + sums_e[a, k] / kk
+                cz[k + 1] = cz[k] + sums_z[a, k]
+                ce[k + 1] = ce[k] + sums_e[a, k]
             for b in range(freq_scales.shape[0]):
                 w = freq_scales[b]
-                if w > n:
+                if w > n or inv_std[a, b] == 0.0:  # 0 marks a (K, W) pair the caller skips
                     continue
-                lo_off = w // 2
-                for k in range(n):
-                    lo = k - lo_off
-                    if lo < 0:
-                        lo = 0
-                    hi = lo + w
-                    if hi > n:
-                        hi = n
-                        lo = n - w
-                    s = (cz[hi] - cz[lo]) / w * inv_std[a, b]
-                    if s > z_threshold and (ce[hi] - ce[lo]) / w > min_rise_db:
-                        hot[i, k] = True
-                        if s > score[i, k]:
-                            score[i, k] = s
+                _test_boxes(cz, ce, n, w, inv_std[a, b] / (w * kk), min_rise_db * w * kk, z_threshold, hot[i], score[i])
 
 
 def multiscale_excess(
@@ -90,7 +104,8 @@ def multiscale_excess(
     time_scales, freq_scales : NDArray[np.int64]
         K and W values; ``time_scales`` ascending.
     inv_std : NDArray[np.float32]
-        ``(len(time_scales), len(freq_scales))``: 1 / std of the box-mean z under noise alone.
+        ``(len(time_scales), len(freq_scales))``: 1 / std of the box-mean z under noise alone;
+        0 skips that (K, W) pair.
     z_threshold : float
         Threshold on the normalised box mean.
     min_rise_db : float

@@ -132,7 +132,8 @@ def run_demo(seconds: float | None = None, port: int = 8000, jam_after_s: float 
     Returns
     -------
     dict
-        ``url`` (without the token), ``events`` and ``spectra`` stored, ``sensors``,
+        ``url`` (without the token), ``events`` and ``spectra`` stored, ``events_by_site``,
+        ``sensors_heard`` (sent a heartbeat), ``sensors``,
         ``wall_s``, ``cpu_s`` (this process and its sensors), ``exit_codes`` of the sensors.
 
     Raises
@@ -209,10 +210,13 @@ def run_demo(seconds: float | None = None, port: int = 8000, jam_after_s: float 
             t.join(2)
         if server is not None:
             try:
-                from service.store import count_events
+                from service.store import count_events, list_sensors
 
-                summary["events"] = count_events(app.state.ctx.db)
-                summary["spectra"] = _count_spectra(app.state.ctx.db)
+                db = app.state.ctx.db
+                summary["events"] = count_events(db)
+                summary["spectra"] = _count_spectra(db)
+                summary["events_by_site"] = _events_by_site(db)
+                summary["sensors_heard"] = sorted(s["sensor"] for s in list_sensors(db, 3600, 7200) if s["last_seen"])
             except Exception:  # the summary is a courtesy; never fail the clean-up for it
                 pass
             server.stop()
@@ -249,3 +253,12 @@ def _count_spectra(db) -> int:
 
     with db.read() as session:
         return int(session.scalar(select(func.count()).select_from(SpectrumRow)) or 0)
+
+
+def _events_by_site(db) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from service.models import EventRow
+
+    with db.read() as session:
+        return {site: int(n) for site, n in session.execute(select(EventRow.site, func.count()).group_by(EventRow.site))}

@@ -33,6 +33,7 @@ TONE_HALF_WIDTH_HZ = 500.0
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
+STALE_SHARE = 0.3  # a region whose recent excess fell under this share of its past is a memory
 OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
 OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count  # per-bin significance (in box stds) for a bin to count in an extent
 
@@ -107,7 +108,7 @@ class BandDetector:
         self._learn: list[NDArray[np.float32]] = []
         self._learn_pulsing: list[float] = []
         self._pulsing_ref = 1.0
-        self._inv_box_std = None if baseline is None or baseline.box_std is None else 1.0 / baseline.box_std
+        self._inv_box_std = None if baseline is None or baseline.box_std is None else self._box_weights(baseline.box_std)
         keep = int(self.time_scales.max())
         self._z_hist = np.zeros((0, self.fft_size), np.float32)
         self._e_hist = np.zeros((0, self.fft_size), np.float32)
@@ -223,10 +224,11 @@ class BandDetector:
         if quiet.sum() < self.fft_size // 32:  # nearly the whole band is under detections: hold
             return np.full(len(level_db), self._gain_db, np.float32)
         slew = self.config.gain_slew_db_per_s * self.row_s
+        idx = np.flatnonzero(quiet)
+        measured = np.median(level_db[:, idx] - self.baseline.level_db[idx], axis=1)
         out = np.empty(len(level_db), np.float32)
-        for r, row in enumerate(level_db):
-            measured = float(np.median(row[quiet] - self.baseline.level_db[quiet]))
-            self._gain_db += float(np.clip(measured - self._gain_db, -slew, slew))
+        for r, m in enumerate(measured):
+            self._gain_db += float(np.clip(m - self._gain_db, -slew, slew))
             out[r] = self._gain_db
         return out
 
@@ -245,8 +247,19 @@ class BandDetector:
             self._gain_db = float(row_gain[-1] - row_gain.mean())
         self._pulsing_ref = max(float(np.median(self._learn_pulsing)), 1e-3)
         self.baseline.box_std = self._calibrate_box_std(rows_db)
-        self._inv_box_std = 1.0 / self.baseline.box_std
+        self._inv_box_std = self._box_weights(self.baseline.box_std)
         self._learn = []
+
+    def _box_weights(self, box_std: NDArray[np.float32]) -> NDArray[np.float32]:
+        """1/std per (K rows, W bins), with 0 for pairs not worth testing: single rows need
+        no 1–2-bin boxes (a line strong enough to show in one row fills a 4-bin box too) and
+        64-row boxes no boxes over 16 bins (a band that weak is found by 16 rows first)."""
+        weights = (1.0 / box_std).astype(np.float32)
+        for a, k in enumerate(self.time_scales):
+            for b, w in enumerate(self.freq_scales):
+                if (k == 1 and w < 4) or (k >= 64 and w > 16):
+                    weights[a, b] = 0.0
+        return weights
 
     def _calibrate_box_std(self, rows_db: NDArray[np.float32]) -> NDArray[np.float32]:
         """Robust std of the box-mean z for every (K, W), measured on the learning rows.
@@ -288,10 +301,18 @@ class BandDetector:
         breaks = np.flatnonzero(np.diff(bins) > self.merge_gap_bins)
         starts = np.concatenate([[bins[0]], bins[breaks + 1]])
         ends = np.concatenate([bins[breaks], [bins[-1]]])
-        profiles = [self._excess_profile(hist_row, k) for k in (4, 16) if k <= self._valid_rows]
+        cache: dict[int, tuple[NDArray, NDArray]] = {}
+
+        def profiles():  # 4-row profile first; the 16-row one only for runs the first misses
+            for k in (4, 16):
+                if k <= self._valid_rows:
+                    if k not in cache:
+                        cache[k] = self._excess_profile(hist_row, k)
+                    yield cache[k]
+
         regions = []
         for lo, hi in zip(starts, ends):
-            lo, hi, refined = self._refine(int(lo), int(hi), profiles)
+            lo, hi, refined = self._refine(int(lo), int(hi), profiles())
             sl = slice(lo, hi + 1)
             row_ratio = 10.0 ** (self._e_hist[hist_row, sl] / 10.0)
             # this row alone: mean z over the region, in units of its std under noise
@@ -386,9 +407,9 @@ class BandDetector:
         c = 0.5 * float(np.mean(recent))
         tail_sums = np.cumsum((m - c)[::-1])[::-1]
         onset = row - (len(m) - 1 - int(np.argmax(tail_sums)))
-        # stale: the last rows hold under 30 % of the strongest 4-row stretch seen
+        # stale: the last rows hold under STALE_SHARE of the strongest 4-row stretch seen
         strongest = float(np.max(np.convolve(m, np.ones(4) / 4, mode="valid"))) if len(m) >= 4 else float(np.max(m))
-        stale = strongest > 0 and float(np.mean(recent)) < 0.3 * strongest
+        stale = strongest > 0 and float(np.mean(recent)) < STALE_SHARE * strongest
         return onset, stale
 
     def _overload_row(self, row: int, clip_share: float, level_db: NDArray[np.float32]) -> list[Event]:

@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 const FEED_ROWS = 300; // rows drawn in the feed; the count says how many match
 const MAX_WATERFALLS = 6;
 const SPECTRA_POLL_MS = 2000;
-const SITES_POLL_MS = 10000;
+const SITES_POLL_MS = 5000;
 const WF_SPAN_S = 180;
 
 const state = {
@@ -34,7 +34,7 @@ const pad = (n) => String(n).padStart(2, "0");
 const hms = (ms) => { const d = new Date(ms); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
 const dayHms = (ms) => {
   const d = new Date(ms), today = new Date();
-  return d.toDateString() === today.toDateString() ? hms(ms) : `${d.getMonth() + 1}/${d.getDate()} ${hms(ms)}`;
+  return d.toDateString() === today.toDateString() ? hms(ms) : `${d.getMonth() + 1}/${d.getDate()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 };
 function dur(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -47,6 +47,7 @@ const mhz = (hz) => (hz / 1e6).toFixed(3);
 // ---------------------------------------------------------------- login
 async function start() {
   state.token = takeToken();
+  window.addEventListener("hashchange", () => { if (/token=/.test(location.hash)) { takeToken(); location.reload(); } });
   $("login").addEventListener("submit", async (e) => {
     e.preventDefault();
     const token = $("token-input").value.trim();
@@ -247,6 +248,13 @@ function render() {
   metrics.renders++;
 }
 
+const lastHTML = new WeakMap();
+function setHTML(el, html) { // skip the DOM work when nothing changed (most renders of a filter change or tick)
+  if (lastHTML.get(el) === html) return;
+  lastHTML.set(el, html);
+  el.innerHTML = html;
+}
+
 function renderSummary(ongoing) {
   let crit = 0, warn = 0;
   for (const o of ongoing.values()) { if (o.worst === "critical") crit++; else if (o.worst === "warning") warn++; }
@@ -275,7 +283,7 @@ function renderSites(ongoing, f, now) {
       `<div class="name"><span>${esc(s.site)}</span><span class="status ${esc(s.status)}">${esc(s.status)}</span></div>` +
       `<div class="meta">${s.sensors.size} sensor${s.sensors.size === 1 ? "" : "s"} · ${seen}${o ? "" : " · clear"}</div>${jam}</div>`);
   }
-  $("sites").innerHTML = html.join("");
+  setHTML($("sites"), html.join(""));
   $("sites-count").textContent = `${sites.length}`;
 }
 
@@ -289,13 +297,13 @@ function renderFeed(f, now) {
     if (rows.length >= FEED_ROWS) continue;
     const fresh = state.fresh.get(ev.id);
     const cls = `${ev.end ? "" : "ongoing"}${fresh && now - fresh < 3000 ? " fresh" : ""}${ev.id === state.selectedId ? " selected" : ""}`;
-    rows.push(`<tr class="${cls}" data-id="${esc(ev.id)}" tabindex="0"><td>${dayHms(ev._s)}</td><td title="${esc(ev.site)}">${esc(ev.site)}</td>` +
-      `<td>${esc(bandOf(ev))}</td><td>${esc(ev.kind)}</td><td class="sev ${esc(ev.severity)}">${esc(ev.severity)}</td>` +
-      `<td>${mhz(ev.freq_low_hz)}–${mhz(ev.freq_high_hz)}</td><td>${Number(ev.rise_db).toFixed(1)} dB</td>` +
-      `<td>${ev.end ? dur(ev._e - ev._s) : `<b>${dur(now - ev._s)}…</b>`}</td></tr>`);
+    rows.push(`<tr class="${cls}" data-id="${esc(ev.id)}" tabindex="0"><td title="${esc(ev.start)}">${dayHms(ev._s)}</td><td title="${esc(ev.site)}">${esc(ev.site)}</td>` +
+      `<td title="${mhz(ev.freq_low_hz)}–${mhz(ev.freq_high_hz)} MHz">${esc(bandOf(ev))}</td><td>${esc(ev.kind)}</td>` +
+      `<td class="sev ${esc(ev.severity)}">${esc(ev.severity)}</td><td>${Number(ev.rise_db).toFixed(1)}</td>` +
+      `<td>${ev.end ? dur(ev._e - ev._s) : `<b>${dur(now - ev._s)} on</b>`}</td></tr>`);
     if (fresh && !metrics.shownAt[ev.id]) metrics.shownAt[ev.id] = Date.now();
   }
-  $("feed-body").innerHTML = rows.join("") + (n > rows.length ? `<tr><td colspan="8" class="more">${n - rows.length} more match; narrow the filters</td></tr>` : "");
+  setHTML($("feed-body"), rows.join("") + (n > rows.length ? `<tr><td colspan="7" class="more">${n - rows.length} more match; narrow the filters</td></tr>` : ""));
   $("feed-count").textContent = n === state.events.list.length ? `${n}` : `${n} of ${state.events.list.length}`;
 }
 
@@ -321,7 +329,7 @@ function chosenWaterfalls() {
   return { wfs, ongoing };
 }
 
-let shownKeys = "";
+let shownKeys = null;
 function renderWaterfalls(structureChanged) {
   const { wfs, ongoing } = chosenWaterfalls();
   const keys = wfs.map((w) => keyOf(w)).join("|");
@@ -404,7 +412,7 @@ async function showDetail(id) {
     for (const sp of rows) wf.add(sp);
     wfBox.innerHTML = `<p class="note">Spectrum from 1 min before to 1 min after the event (top: ${dayHms(until)}); ` +
       `evidence clips stay on the sensor.</p><div class="wf"><canvas></canvas><div class="axis"><span>${mhz(wf.fLow)} MHz</span><span>${mhz(wf.fHigh)} MHz</span></div></div>`;
-    wf.draw(wfBox.querySelector("canvas"), until, [ev], id);
+    wf.draw(wfBox.querySelector("canvas"), until, [ev], id, hms(until));
   } catch (e) {
     wfBox.innerHTML = `<p class="note">Spectra unavailable: ${esc(e.message)}</p>`;
   }

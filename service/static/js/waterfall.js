@@ -43,9 +43,9 @@ export class Waterfall {
       this.bins = n; this.f0 = sp.freq_start_hz; this.df = sp.freq_step_hz;
       this.rows = []; this.ids = new Set(); this.next = 0; this.lo = null;
     }
-    if (this.lo === null) { // scale from the first row: floor a little below its median, 40 dB span
+    if (this.lo === null) { // scale from the first row: the floor (its median) dark, 30 dB above it bright
       const sorted = Float64Array.from(p).sort();
-      this.lo = sorted[Math.floor(n / 2)] - 4; this.hi = this.lo + 40;
+      this.lo = sorted[Math.floor(n / 2)] - 6; this.hi = this.lo + 36;
     }
     const img = new ImageData(n, 1), d = img.data, scale = 255 / (this.hi - this.lo);
     for (let i = 0; i < n; i++) {
@@ -64,7 +64,7 @@ export class Waterfall {
   }
 
   /** Draw into ``canvas`` at ``nowMs``; ``events`` are this sensor's events (boxes). */
-  draw(canvas, nowMs, events, selectedId) {
+  draw(canvas, nowMs, events, selectedId, topLabel = "now") {
     const dpr = window.devicePixelRatio || 1;
     const W = Math.max(1, Math.round(canvas.clientWidth * dpr)), H = Math.max(1, Math.round(canvas.clientHeight * dpr));
     if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
@@ -103,10 +103,10 @@ export class Waterfall {
       this.boxes.push({ ev, x0: x0 / dpr, x1: x1 / dpr, y0: yTop / dpr, y1: yBot / dpr });
     }
     ctx.fillStyle = "rgba(0,0,0,.6)";
-    ctx.fillRect(W - 60 * dpr, 0, 60 * dpr, 14 * dpr); ctx.fillRect(W - 60 * dpr, H - 14 * dpr, 60 * dpr, 14 * dpr);
+    ctx.fillRect(W - 70 * dpr, 0, 70 * dpr, 14 * dpr); ctx.fillRect(W - 70 * dpr, H - 14 * dpr, 70 * dpr, 14 * dpr);
     ctx.fillStyle = "#c9d1d9"; ctx.textAlign = "right";
-    ctx.fillText("now", W - 4 * dpr, 1.5 * dpr);
-    ctx.fillText(`−${Math.round(this.spanS / 60)} min`, W - 4 * dpr, H - 12.5 * dpr);
+    ctx.fillText(topLabel, W - 4 * dpr, 1.5 * dpr);
+    ctx.fillText(`−${(this.spanS / 60).toFixed(this.spanS < 600 ? 1 : 0)} min`, W - 4 * dpr, H - 12.5 * dpr);
     ctx.textAlign = "left";
   }
 

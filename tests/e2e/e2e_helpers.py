@@ -1,0 +1,142 @@
+"""Browser-test helpers: a real service on a free loopback port, seeding through the API,
+headless Debian chromium driven by Playwright (never `playwright install`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def find_chromium() -> tuple[str | None, str]:
+    """Path of Debian's chromium, installing it with scripts/install-chromium.sh if missing."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path, ""
+    try:
+        done = subprocess.run(["bash", str(REPO / "scripts" / "install-chromium.sh")], capture_output=True,
+                              text=True, timeout=900)
+        reason = (done.stdout.strip().splitlines() or ["no output"])[-1]
+    except (OSError, subprocess.SubprocessError) as exc:
+        reason = f"scripts/install-chromium.sh failed to run: {exc}"
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    return path, reason
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event(site: str, sensor: str, start: datetime, *, end: datetime | None = None, kind: str = "wideband_noise",
+          severity: str = "critical", band: str = "GSM-900 DL", low_hz: float = 941.4e6, high_hz: float = 943.0e6,
+          rise_db: float = 12.0, event_id: str | None = None) -> dict:
+    return {"id": event_id or str(uuid.uuid4()), "kind": kind, "start": iso(start), "end": None if end is None else iso(end),
+            "offset_start_s": 0.0, "offset_end_s": None if end is None else (end - start).total_seconds(),
+            "freq_low_hz": low_hz, "freq_high_hz": high_hz, "peak_dbfs": -21.5, "rise_db": rise_db,
+            "severity": severity, "confidence": 0.93, "site": site, "sensor": sensor,
+            "detector": {"version": "0.1.0", "config_hash": "e2e"}, "band": band}
+
+
+def spectrum(t: datetime, jam: bool, band: str = "GSM-900 DL", bins: int = 256) -> dict:
+    """A synthetic PSD summary: noise floor, two carriers, and a barrage over the middle when jammed."""
+    f0, step = 941.0e6, 2.4e6 / bins
+    level = []
+    for k in range(bins):
+        v = -62.0 + 1.5 * math.sin(k * 1.7 + t.second)  # floor with some texture
+        if k in (40, 41, 200, 201):
+            v = -38.0
+        if jam and 40 <= k < 210:
+            v = max(v, -50.0 + 0.8 * math.sin(k))
+        level.append(round(v, 2))
+    return {"id": str(uuid.uuid4()), "band": band, "time": iso(t), "freq_start_hz": f0, "freq_step_hz": step,
+            "power_dbfs": level}
+
+
+@dataclass
+class LiveDesk:
+    url: str
+    viewer: str
+    sensors: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def post(self, site: str, sensor: str, path: str, body: dict) -> httpx.Response:
+        r = httpx.post(self.url + "/api/v1" + path, json=body, timeout=30,
+                       headers={"Authorization": f"Bearer {self.sensors[(site, sensor)]}"})
+        r.raise_for_status()
+        return r
+
+
+class ThreadServer:
+    """uvicorn in a thread on an already-bound loopback socket (no port race)."""
+
+    def __init__(self, app) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def start_desk(tmp_path: Path, sites: list[tuple[str, str]], **settings):
+    """A service over a fresh SQLite file with a viewer token and one sensor token per (site, sensor)."""
+    from service.app import create_app
+    from service.auth import create_token
+    from service.db import Database
+    from service.settings import Settings
+
+    db_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    db = Database(db_url)
+    viewer = create_token(db, "viewer")[0]
+    sensors = {(s, x): create_token(db, "sensor", s, x)[0] for s, x in sites}
+    db.dispose()
+    app = create_app(Settings(db_url=db_url, sqlite_synchronous="NORMAL", **settings))
+    server = ThreadServer(app).__enter__()
+    return server, LiveDesk(url=f"http://127.0.0.1:{server.port}", viewer=viewer, sensors=sensors)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ago(seconds: float) -> datetime:
+    return now_utc() - timedelta(seconds=seconds)
+
+
+def record(name: str, figures: dict) -> None:
+    """Merge measured figures into test-artifacts/e2e-metrics.json (read by people, not asserted)."""
+    path = ARTIFACTS / "e2e-metrics.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[name] = figures
+    path.write_text(json.dumps(data, indent=2) + "\n")
