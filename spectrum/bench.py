@@ -6,7 +6,9 @@ complex is part of every contender's work, since a receiver delivers bytes):
   → |X|², Welch mean, Σ|X|⁴ and max-hold (numba);
 - scipy.signal.welch with its default 50 % overlap and with ``noverlap=0``;
 - a plain NumPy Welch (reshape, window, numpy.fft, mean);
-- the full replay of a SigMF cu8 file: read → kernels → detector → events.
+- the full replay of a SigMF cu8 file: read → kernels → detector → events, on a busy
+  GSM-900 scene and on the same scene with a barrage jammer on 40 % of the time (the
+  detector does more work while something is detected).
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ def _best_of(repeat: int, fn) -> float:
     return best
 
 
-def _bench_data(seconds: float) -> np.ndarray:
-    """A busy GSM-900 scene with a barrage jammer, as cu8 (rendered 10 s, then tiled)."""
+def _bench_data(seconds: float, scenario_name: str) -> np.ndarray:
+    """A scenario as cu8 (rendered for up to 10 s, then tiled to ``seconds``)."""
     from spectrum.sim.scenarios import get_scenario, render_cu8
 
-    scenario = get_scenario("barrage_wide")
+    scenario = get_scenario(scenario_name)
     piece = np.concatenate(list(render_cu8(scenario, min(seconds, 10.0), seed=7, chunk_samples=1 << 20)))
     reps = int(np.ceil(seconds * RATE_HZ * 2 / piece.size))
     return np.tile(piece, reps)[: int(seconds * RATE_HZ) * 2]
@@ -121,8 +123,9 @@ def run_bench(seconds: float, repeat: int, memory: bool) -> int:
     from rich.table import Table
 
     err = Console(stderr=True)
-    err.print(f"preparing {seconds:g} s of cu8 at {RATE_HZ / 1e6:g} MS/s (busy GSM-900 scene, barrage jammer) …")
-    raw = _bench_data(seconds)
+    err.print(f"preparing {seconds:g} s of cu8 at {RATE_HZ / 1e6:g} MS/s: a busy GSM-900 scene, and one with a barrage jammer …")
+    raw = _bench_data(seconds, "barrage_wide")
+    clean_raw = _bench_data(seconds, "clean_busy")
     samples = raw.size // 2
     _frontend(raw[: 1 << 22], "auto")  # compile / load the kernels outside the timing
     _frontend(raw[: 1 << 22], "scipy")
@@ -141,9 +144,13 @@ def run_bench(seconds: float, repeat: int, memory: bool) -> int:
     measure("scipy.signal.welch (default 50 %)", lambda: _welch(raw, None))
     measure("plain NumPy Welch", lambda: _numpy_welch(raw))
     with tempfile.TemporaryDirectory() as tmp:
-        meta = _write_sigmf(Path(tmp) / "bench", [raw])
-        _replay(meta)
-        measure("spectrum replay, SigMF cu8 (read → kernels → detector → events)", lambda: _replay(meta))
+        clean_meta = _write_sigmf(Path(tmp) / "clean", [clean_raw])
+        jammed_meta = _write_sigmf(Path(tmp) / "jammed", [raw])
+        _replay(clean_meta)
+        measure("spectrum replay, SigMF cu8, busy GSM-900 scene (read → kernels → detector → events)",
+                lambda: _replay(clean_meta))
+        measure("spectrum replay, SigMF cu8, same with a barrage jammer on 40 % of the time",
+                lambda: _replay(jammed_meta))
 
         memory_rows = []
         if memory:

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         result = ReplayResult()
         with _progress(reader, args) as progress:
             for event in replay_events(reader, config, baseline, args.site, args.sensor, progress, result=result):
-                if args.json and not event.ongoing:
+                # final events only: ongoing updates and sidebands folded into another are for live use
+                if args.json and not event.ongoing and "merged_into" not in event.extra:
                     print(event.to_json(), flush=False)
         elapsed = time.perf_counter() - started
         _summary(reader, result, elapsed)

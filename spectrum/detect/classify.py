@@ -31,7 +31,7 @@ def classify(track: Track, bin_hz: float) -> str:
     span_bins = track.hi_bin - track.lo_bin + 1
     # motion is judged against the span, but never below 2 bins: the centroid of a weak
     # narrow line jitters by about a bin from row to row
-    moving = len(centroids) >= 3 and (
+    moving = len(centroids) >= 8 and (  # motion needs a few rows to be told from noise
         np.std(centroids) > max(MOTION * span_bins, 2.0) or np.median(widths) < 0.5 * span_bins - 2
     )
     sk = track.mean_sk

@@ -25,11 +25,13 @@ from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector
 from spectrum.detect.classify import classify, confidence, severity
 from spectrum.detect.config import DetectorConfig
+from spectrum.detect.history import RowHistory
 from spectrum.detect.tracks import Region, Track, TrackBook
 from spectrum.events import Event
 
 TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 TONE_HALF_WIDTH_HZ = 500.0
+RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent if changed
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
@@ -110,8 +112,9 @@ class BandDetector:
         self._pulsing_ref = 1.0
         self._inv_box_std = None if baseline is None or baseline.box_std is None else self._box_weights(baseline.box_std)
         keep = int(self.time_scales.max())
-        self._z_hist = np.zeros((0, self.fft_size), np.float32)
-        self._e_hist = np.zeros((0, self.fft_size), np.float32)
+        self._z_history = RowHistory(keep + 16, self.fft_size, np.float32)  # K-row means, onsets
+        self._e_history = RowHistory(keep + 16, self.fft_size, np.float32)
+        self._ce_history = RowHistory(keep + 16, self.fft_size + 1, np.float64)
         self._valid_rows = 0
         self._sums_z = np.zeros((len(self.time_scales), self.fft_size), np.float64)  # running K-row sums
         self._sums_e = np.zeros_like(self._sums_z)
@@ -119,6 +122,7 @@ class BandDetector:
         self.rows_done = 0
         # sidebands of a jammer that came on with it: weak lines need up to ~0.5 s of boxes to
         # show, and their onset estimates jitter, so "together" means within a second
+        self.reclassify_rows = max(1, math.ceil(RECLASSIFY_S / self.row_s))
         self.book = TrackBook(config.confirm_rows, self.hold_rows, tolerance_bins=self.merge_gap_bins,
                               memory_rows=int(self.time_scales.max()) + self.hold_rows,
                               co_onset_rows=max(1, math.ceil(1.0 / self.row_s)),
@@ -132,6 +136,18 @@ class BandDetector:
         self.events: list[Event] = []  # every event closed so far, in order of closing
 
     # ---------------------------------------------------------------- public
+    @property
+    def _z_hist(self) -> NDArray[np.float32]:
+        return self._z_history.rows
+
+    @property
+    def _e_hist(self) -> NDArray[np.float32]:
+        return self._e_history.rows
+
+    @property
+    def _ce_hist(self) -> NDArray[np.float64]:
+        return self._ce_history.rows
+
     @property
     def has_baseline(self) -> bool:
         return self.baseline is not None and self._inv_box_std is not None
@@ -179,8 +195,11 @@ class BandDetector:
                                         pulsing[r] / self._pulsing_ref, clip_share[r] > self.config.overload_fraction,
                                         float(kappa[r]))
             opened, closed = self.book.update(row, regions, allow_new=clip_share[r] <= self.config.overload_fraction)
-            updates += [self._event(t, ongoing=True) for t in opened]
+            updates += [self._announce(t) for t in opened]
             updates += [self._close(t) for t in closed]
+            updates += self._drain_merged(row)
+            if row % self.reclassify_rows == 0:
+                updates += self._reannounce_changed()
         frozen = hot.any(axis=0)
         for track in self.book.tracks:
             frozen[max(track.lo_bin - self.merge_gap_bins, 0) : track.hi_bin + self.merge_gap_bins + 1] = True
@@ -225,7 +244,9 @@ class BandDetector:
             return np.full(len(level_db), self._gain_db, np.float32)
         slew = self.config.gain_slew_db_per_s * self.row_s
         idx = np.flatnonzero(quiet)
-        measured = np.median(level_db[:, idx] - self.baseline.level_db[idx], axis=1)
+        offsets = level_db[:, idx] - self.baseline.level_db[idx]
+        middle = offsets.shape[1] // 2
+        measured = np.partition(offsets, middle, axis=1)[:, middle]  # the median, without np.median's overhead
         out = np.empty(len(level_db), np.float32)
         for r, m in enumerate(measured):
             self._gain_db += float(np.clip(m - self._gain_db, -slew, slew))
@@ -251,13 +272,14 @@ class BandDetector:
         self._learn = []
 
     def _box_weights(self, box_std: NDArray[np.float32]) -> NDArray[np.float32]:
-        """1/std per (K rows, W bins), with 0 for pairs not worth testing: single rows need
-        no 1–2-bin boxes (a line strong enough to show in one row fills a 4-bin box too) and
-        64-row boxes no boxes over 16 bins (a band that weak is found by 16 rows first)."""
+        """1/std per (K rows, W bins), with 0 for pairs not worth testing: up to 4 rows need
+        no 1-bin boxes and single rows no 2-bin boxes (a line strong enough to show that fast
+        fills a wider box too), and 64-row boxes no boxes over 16 bins (a band that weak is
+        found by 16 rows first)."""
         weights = (1.0 / box_std).astype(np.float32)
         for a, k in enumerate(self.time_scales):
             for b, w in enumerate(self.freq_scales):
-                if (k == 1 and w < 4) or (k >= 64 and w > 16):
+                if (k <= 4 and w == 1) or (k == 1 and w == 2) or (k >= 64 and w > 16):
                     weights[a, b] = 0.0
         return weights
 
@@ -291,9 +313,13 @@ class BandDetector:
 
     # ----------------------------------------------------------------- rows
     def _push_history(self, z: NDArray[np.float32], excess: NDArray[np.float32]) -> None:
-        self._z_hist = np.vstack([self._z_hist, z])[-(self._hist_keep + len(z)) :]
-        self._e_hist = np.vstack([self._e_hist, excess])[-(self._hist_keep + len(z)) :]
-        self._valid_rows = min(self._valid_rows + len(z), self._z_hist.shape[0])
+        self._z_history.append(z)
+        self._e_history.append(excess)
+        # running sums across bins of each row's excess: any band's mean in O(1) per row
+        cumulative = np.zeros((len(z), self.fft_size + 1), np.float64)
+        np.cumsum(excess, axis=1, out=cumulative[:, 1:])
+        self._ce_history.append(cumulative)
+        self._valid_rows = min(self._valid_rows + len(z), len(self._z_history))
 
     def _regions(self, row, hist_row, hot, score, level_db, sk, pulsing, unreliable, kappa) -> list[Region]:
         bins = np.flatnonzero(hot)
@@ -372,7 +398,9 @@ class BandDetector:
             if not power.any():
                 continue
             # a jammer's weak sidebands (a fast sweep's comb past its span) are not its band
-            power[power < OBW_FLOOR * np.percentile(power[power > 0], 90)] = 0.0
+            strong = power[power > 0]
+            p90 = np.partition(strong, int(0.9 * (len(strong) - 1)))[int(0.9 * (len(strong) - 1))]
+            power[power < OBW_FLOOR * p90] = 0.0
             total = power.sum()
             cumulative = np.cumsum(power) / total
             first = int(np.searchsorted(cumulative, OBW_TAIL))
@@ -400,7 +428,8 @@ class BandDetector:
         """CUSUM change point of the region's mean excess over the recent rows, and whether
         the excess has already died away (a long box still remembering a signal that ended)."""
         first = max(0, hist_row - self._valid_rows + 1, hist_row - self._hist_keep)
-        m = self._e_hist[first : hist_row + 1, region.lo_bin : region.hi_bin + 1].mean(axis=1)
+        rows = self._ce_hist[first : hist_row + 1]
+        m = (rows[:, region.hi_bin + 1] - rows[:, region.lo_bin]) / (region.hi_bin - region.lo_bin + 1)
         if len(m) < 2:
             return row, False
         recent = m[-min(4, len(m)) :]
@@ -439,6 +468,35 @@ class BandDetector:
         return out
 
     # ---------------------------------------------------------------- events
+    def _announce(self, track: Track) -> Event:
+        event = self._event(track, ongoing=True)
+        track.announced = (event.kind, event.severity)
+        return event
+
+    def _reannounce_changed(self) -> list[Event]:
+        """Ongoing events whose kind or severity changed as evidence grew (an event opens on
+        a few rows; its classification settles over the next second): report them again."""
+        out = []
+        for track in self.book.tracks:
+            if track.opened:
+                event = self._event(track, ongoing=True)
+                if (event.kind, event.severity) != track.announced:
+                    track.announced = (event.kind, event.severity)
+                    out.append(event)
+        return out
+
+    def _drain_merged(self, row: int) -> list[Event]:
+        """Close announced events that turned out to be sidebands of a stronger one: a live
+        listener gets the close (``merged_into``); replay results leave them out."""
+        out = []
+        for weak, strong in self.book.merged:
+            event = self._event(weak, ongoing=False)
+            event.offset_end_s = max((row + 1) * self.row_s, event.offset_start_s)
+            event.extra["merged_into"] = strong.id
+            out.append(event)
+        self.book.merged.clear()
+        return out
+
     def _close(self, track: Track) -> Event:
         event = self._event(track, ongoing=False)
         self.events.append(event)

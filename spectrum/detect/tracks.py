@@ -67,6 +67,7 @@ class Track:
     peak_bins: deque = field(default_factory=lambda: deque(maxlen=512))
     row_extents: deque = field(default_factory=lambda: deque(maxlen=4096))  # refined (lo, hi) per row
     opened: bool = False
+    announced: tuple[str, str] | None = None  # (kind, severity) last reported while ongoing
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
     onset_row: int | None = None
     sidebands: list = field(default_factory=list)  # (lo, hi) bins of its weaker sidebands
@@ -188,6 +189,7 @@ class TrackBook:
         self.memory_rows = memory_rows
         self.tracks: list[Track] = []
         self.recent: list[Track] = []  # closed tracks the longest box may still remember
+        self.merged: list[tuple[Track, Track]] = []  # (announced track, track it joined), to drain
 
     def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
         """Feed one row's regions; return (tracks that opened, tracks that closed)."""
@@ -240,7 +242,7 @@ class TrackBook:
             return width
         onset = region.start_row if region.start_row is not None else region.row
         track_onset = track.onset_row if track.onset_row is not None else track.first_row
-        if region.rise_db < track.mean_rise_db - SIDEBAND_DB and abs(onset - track_onset) <= self.co_onset_rows:
+        if region.level_db < track.level_max_db - SIDEBAND_DB and abs(onset - track_onset) <= self.co_onset_rows:
             return 2 * width
         return self.tolerance_bins
 
@@ -248,21 +250,24 @@ class TrackBook:
         """Fold young tracks that came on with a stronger neighbour (within two of its widths,
         ≥ SIDEBAND_DB weaker) into it: they are its sidebands, not separate emitters. Their
         extent and features stay out of the stronger track's."""
-        for strong in sorted(self.tracks, key=lambda t: -t.mean_rise_db):
+        for strong in sorted(self.tracks, key=lambda t: -t.level_max_db):
             if strong not in self.tracks or not strong.hits:
                 continue
             width = strong.hi_bin - strong.lo_bin + 1
             onset = strong.onset_row if strong.onset_row is not None else strong.first_row
             for weak in list(self.tracks):
-                if weak is strong or not weak.hits or weak.opened and not strong.opened:
+                if weak is strong or not weak.hits:
                     continue
                 weak_onset = weak.onset_row if weak.onset_row is not None else weak.first_row
-                if (weak.mean_rise_db < strong.mean_rise_db - SIDEBAND_DB
+                # peak levels, not mean rises: a comb's mean over its troughs understates it
+                if (weak.level_max_db < strong.level_max_db - SIDEBAND_DB
                         and abs(weak_onset - onset) <= self.co_onset_rows
                         and strong.overlaps(weak.lo_bin, weak.hi_bin, 2 * width)):
                     strong.last_row = max(strong.last_row, weak.last_row)
                     strong.sidebands.append((weak.lo_bin, weak.hi_bin))
                     self.tracks.remove(weak)
+                    if weak.opened:  # it was announced already: say what became of it
+                        self.merged.append((weak, strong))
 
     def _remembered(self, region: Region) -> bool:
         """A region much weaker than a track that just stopped (closed, or in its hold time)
