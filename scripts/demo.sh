@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: a polling site's GSM-900 downlink where a barrage
-# jammer switches on after 4 s; simulate the capture, replay it, print the events.
+# The main job on an embedded default, bounded: the central service and dashboard with three
+# simulated polling-site sensors (one jammed by a barrage after 20 s, one by a pulsed jammer
+# after 60 s). Runs for DEMO_SECONDS (default 180) and exits by itself; the dashboard URL is
+# printed at the start. Without a limit: .venv/bin/spectrum demo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-$PWD/.venv/numba-cache}
-mkdir -p out/demo
-.venv/bin/spectrum simulate barrage_wide --seconds 10 --out out/demo/polling_site >/dev/null
-echo "replaying out/demo/polling_site.sigmf-meta (labels: out/demo/polling_site.labels.json)" >&2
-.venv/bin/spectrum replay out/demo/polling_site.sigmf-meta
-.venv/bin/spectrum replay out/demo/polling_site.sigmf-meta --json
+exec .venv/bin/spectrum demo --seconds "${DEMO_SECONDS:-180}"

@@ -21,6 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-baseline", metavar="FILE", help="save the learned baseline (.npz) for later runs")
     p.add_argument("--site", help="site id stamped on events")
     p.add_argument("--sensor", help="sensor id stamped on events")
+    p.add_argument("--evidence", metavar="DIR", help="write a SigMF clip (and a waterfall PNG) around each event")
+    p.add_argument("--evidence-severity", choices=["info", "warning", "critical"], default="warning",
+                   help="least severity that gets a clip (default warning)")
+    p.add_argument("--evidence-pre", type=float, default=1.0, metavar="S", help="seconds kept before an event (default 1)")
+    p.add_argument("--evidence-post", type=float, default=1.0, metavar="S", help="seconds kept after an event (default 1)")
+    p.add_argument("--plot", metavar="PNG", help="save a waterfall of the capture with the events boxed")
     p.add_argument("--fft-size", type=int, help="bins per spectrum (power of two; default: the detector's, 2048)")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     p.set_defaults(run=run)
@@ -31,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.detect.baseline import Baseline
     from spectrum.detect.config import DetectorConfig
     from spectrum.errors import ConfigError
+    from spectrum.evidence import FeedingReader
     from spectrum.pipeline import ReplayResult, replay_events
+    from spectrum.waterfall import WaterfallSink
 
     config = DetectorConfig()
     if args.fft_size is not None:
@@ -42,12 +50,23 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with open_capture(args.path, fmt=args.fmt, sample_rate_hz=args.rate, center_freq_hz=args.freq) as reader:
         result = ReplayResult()
+        keeper = _evidence_keeper(reader, args)
+        sink = WaterfallSink() if args.plot else None
+        source = FeedingReader(reader, keeper) if keeper else reader
         with _progress(reader, args) as progress:
-            for event in replay_events(reader, config, baseline, args.site, args.sensor, progress, result=result):
+            for event in replay_events(source, config, baseline, args.site, args.sensor, progress, result=result,
+                                       on_rows=sink):
+                if keeper:
+                    keeper.on_event(event.to_dict())
                 # final events only: ongoing updates and sidebands folded into another are for live use
                 if args.json and not event.ongoing and "merged_into" not in event.extra:
                     print(event.to_json(), flush=False)
         elapsed = time.perf_counter() - started
+        if keeper:
+            keeper.close()
+            print(keeper.summary(), file=sys.stderr)
+        if sink:
+            _save_plot(sink, result, args.plot, reader)
         _summary(reader, result, elapsed)
         if args.save_baseline:
             _save_baseline(result, args.save_baseline)
@@ -55,6 +74,29 @@ def run(args: argparse.Namespace) -> int:
         _table(result.events)
     sys.stdout.flush()
     return 0
+
+
+def _evidence_keeper(reader, args):
+    if not args.evidence:
+        return None
+    from spectrum.evidence import EvidenceKeeper
+
+    return EvidenceKeeper(args.evidence, reader.datatype, reader.sample_rate_hz, pre_s=args.evidence_pre,
+                          post_s=args.evidence_post, min_severity=args.evidence_severity,
+                          start_time=reader.start_time)
+
+
+def _save_plot(sink, result, path: str, reader) -> None:
+    from captures.errors import CaptureError
+    from spectrum.plot import save_waterfall_png
+
+    power_db, times_s, freqs_hz = sink.arrays()
+    try:
+        save_waterfall_png(path, power_db, times_s, freqs_hz, [e.to_dict() for e in result.events],
+                           title=str(reader.path.name if reader.path else "capture"), row_s=sink.kept_row_s)
+    except OSError as exc:
+        raise CaptureError(f"--plot {path}: cannot write the PNG: {exc.strerror or exc}") from None
+    print(f"waterfall saved to {path}", file=sys.stderr)
 
 
 def _summary(reader, result, elapsed_s: float) -> None:

@@ -148,3 +148,26 @@ def test_baseline_for_another_tuning_is_refused(cli, tmp_path, scenario_capture)
     baseline = tmp_path / "b.npz"
     cli("replay", scenario_capture("clean_gsm", 3.0), "--save-baseline", baseline)
     assert_one_line_error(cli("replay", scenario_capture("clean_pmr", 3.0), "--baseline", baseline), "b.npz", "centre")
+
+
+def test_replay_writes_evidence_clips_and_a_plot(cli, tmp_path, scenario_capture):
+    meta = scenario_capture("barrage_wide", 5.0)
+    evidence, plot = tmp_path / "evidence", tmp_path / "waterfall.png"
+    result = cli("replay", meta, "--json", "--evidence", evidence, "--plot", plot)
+    assert result.code == 0, result.err
+    (event,) = result.json_lines()
+    clips = sorted(evidence.glob("*.sigmf-meta"))
+    assert len(clips) == 1 and event["id"][:8] in clips[0].name
+    annotation = json.loads(clips[0].read_text())["annotations"][0]
+    assert annotation["core:label"] == "wideband_noise"
+    from captures import open_capture
+
+    with open_capture(clips[0]) as clip:  # the IQ spans the event plus a second either side
+        assert clip.duration_s == pytest.approx(event["offset_end_s"] - event["offset_start_s"] + 2.0, abs=0.1)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(evidence.glob("*.png"))
+
+
+def test_plot_to_an_unwritable_place_is_one_line(cli, tmp_path, scenario_capture):
+    result = cli("replay", scenario_capture("clean_gsm", 3.0), "--plot", tmp_path / "no" / "such" / "dir" / "w.png")
+    assert_one_line_error(result, "--plot")
