@@ -22,7 +22,6 @@ from numpy.typing import NDArray
 from spectrum.errors import SourceError
 from spectrum.sources.base import EndOfStream, Pacer
 from spectrum.sources.rtltcp import (
-    CMD,
     CMD_NAMES,
     COMMAND,
     HEADER,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spectrum.cli.options import add_raw_format_options
+from spectrum.cli.options import add_fft_size_option, add_raw_format_options, fft_size
 
 BLOCK_SAMPLES = 1 << 20
 RAW_OUT = {".cu8": "cu8", ".cs8": "ci8", ".cs16": "ci16_le", ".cf32": "cf32_le"}
@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="HDF5 IQ compression (default none: fastest replay)")
     p.add_argument("--no-analysis", action="store_true",
                    help="HDF5: store IQ only, without the waterfall and events")
-    p.add_argument("--fft-size", type=int, default=1024, help="HDF5 waterfall bins (default 1024)")
+    add_fft_size_option(p, "HDF5 waterfall and detector bins")
     p.add_argument("--site", help="HDF5: site id (stamped on the events too)")
     p.add_argument("--sensor", help="HDF5: sensor id")
     p.set_defaults(run=run)
@@ -192,7 +192,7 @@ def _hdf5_attrs(reader: Any, site: str | None, sensor: str | None) -> dict[str, 
 
 
 def capture_to_hdf5(reader: Any, out: str | os.PathLike[str], *, datatype: str | None = None,
-                    compression: str | None = None, analyse: bool = True, fft_size: int = 1024,
+                    compression: str | None = None, analyse: bool = True, fft_size: int | None = None,
                     site: str | None = None, sensor: str | None = None) -> dict[str, Any]:
     """Write an open capture as an HDF5 capture, with waterfall and events unless ``analyse`` is False.
 
@@ -217,7 +217,7 @@ def capture_to_hdf5(reader: Any, out: str | os.PathLike[str], *, datatype: str |
         tee = _TeeReader(reader, datatype, writer, stats)
         events = 0
         if analyse:
-            config = DetectorConfig(fft_size=fft_size)
+            config = DetectorConfig() if fft_size is None else DetectorConfig(fft_size=fft_size)
             sink = WaterfallSink(writer=writer, keep=False)
             result = ReplayResult()
             for event in replay_events(tee, config, None, site, sensor, result=result, on_rows=sink):
@@ -251,8 +251,7 @@ def convert(args: argparse.Namespace) -> dict[str, Any]:
         raise CaptureError(f"{dst} is a directory; give an output file name")
     if not dst.parent.exists():
         raise CaptureError(f"{dst}: directory {dst.parent} does not exist")
-    if args.fft_size < 16 or args.fft_size & (args.fft_size - 1):
-        raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
+    args.fft_size = fft_size(args.fft_size)
     with open_capture(src, fmt=args.fmt, sample_rate_hz=args.rate, center_freq_hz=args.freq) as reader:
         to = TO_CHOICES[args.to] if args.to else None
         if kind == "raw":

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from spectrum.cli.options import add_raw_format_options
+from spectrum.cli.options import add_fft_size_option, add_raw_format_options, fft_size
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="CSV", required=True, help="output CSV file")
     p.add_argument("--integration", type=float, default=1.0, metavar="S",
                    help="seconds averaged per line (default 1; rtl_power -i)")
-    p.add_argument("--fft-size", type=int, default=1024, help="bins when computing rows (default 1024)")
+    add_fft_size_option(p, "bins when computing rows")
     add_raw_format_options(p)
     p.set_defaults(run=run)
 
@@ -86,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not (math.isfinite(args.integration) and args.integration > 0):
         raise ConfigError(f"--integration {args.integration}: must be a positive number of seconds")
-    if args.fft_size < 16 or args.fft_size & (args.fft_size - 1):
-        raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
+    args.fft_size = fft_size(args.fft_size)
     with open_capture(args.path, fmt=args.fmt, sample_rate_hz=args.rate, center_freq_hz=args.freq) as reader:
         start = reader.start_time
         if start is None:

@@ -17,7 +17,7 @@ import json
 import signal
 import sys
 
-from spectrum.cli.options import hertz
+from spectrum.cli.options import add_fft_size_option, fft_size, hertz
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dongle.add_argument("--bias-tee", action="store_true", help="power an active antenna")
     dongle.add_argument("--direct-sampling", type=int, choices=(0, 1, 2), default=0,
                         help="RTL2832 direct sampling: 1 I branch, 2 Q branch (HF)")
-    p.add_argument("--fft-size", type=int, default=1024, help="bins per spectrum with --freq (default 1024)")
+    add_fft_size_option(p, "bins per spectrum with --freq")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
     p.add_argument("--status-interval", type=float, default=5.0, metavar="S", help="seconds between status lines (default 5)")
     p.add_argument("--status-json", action="store_true", help="status lines on stderr as JSON (heartbeat fields)")
@@ -75,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.monitor import Monitor, MonitorOptions
     from spectrum.sources import ResilientSource, open_source
 
-    if args.fft_size < 16 or args.fft_size & (args.fft_size - 1):
-        raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
+    args.fft_size = fft_size(args.fft_size)
     if args.rate is not None and args.freq is None and args.plan is None:
         raise ConfigError("--rate needs --freq")
     uplink = _open_uplink(args)

@@ -28,3 +28,19 @@ def add_raw_format_options(parser: argparse.ArgumentParser) -> None:
                        help="sample format (default: from the extension; .bin is cu8)")
     group.add_argument("--rate", type=hertz, metavar="HZ", help="sample rate, e.g. 2.4M (default: from an rtl_433-style name)")
     group.add_argument("--freq", type=hertz, metavar="HZ", help="centre frequency, e.g. 942.2M (default: from the name)")
+
+
+def add_fft_size_option(parser: argparse.ArgumentParser, what: str = "bins per spectrum") -> None:
+    parser.add_argument("--fft-size", type=int, metavar="N", help=f"{what} (power of two; default: the detector's, 2048)")
+
+
+def fft_size(value: int | None) -> int:
+    """The --fft-size to use: the detector's default when not given; ConfigError if invalid."""
+    from spectrum.detect.config import DetectorConfig
+    from spectrum.errors import ConfigError
+
+    if value is None:
+        return DetectorConfig().fft_size
+    if value < 64 or value & (value - 1):
+        raise ConfigError(f"--fft-size {value}: must be a power of two ≥ 64")
+    return value

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from spectrum.cli.options import add_raw_format_options
+from spectrum.cli.options import add_fft_size_option, add_raw_format_options, fft_size as resolve_fft_size
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="FILE", help="capture (.h5, .sigmf-meta, raw)")
     p.add_argument("--out", metavar="PNG", help="output picture (default: FILE with .png)")
     add_raw_format_options(p)
-    p.add_argument("--fft-size", type=int, default=1024, help="bins when replaying (default 1024)")
+    add_fft_size_option(p, "bins when replaying")
     p.add_argument("--title", help="picture title (default: the file name)")
     p.set_defaults(run=run)
 
@@ -38,7 +38,7 @@ def default_png(path: str) -> Path:
     return p.with_name(Path(name).stem + ".png" if name == p.name else name + ".png")
 
 
-def capture_waterfall(reader: Any, fft_size: int = 1024, max_rows: int = 4096) -> tuple[Any, list[dict]]:
+def capture_waterfall(reader: Any, fft_size: int | None = None, max_rows: int = 4096) -> tuple[Any, list[dict]]:
     """Waterfall sink and events of an open capture (stored ones if the file has them).
 
     Returns
@@ -50,12 +50,10 @@ def capture_waterfall(reader: Any, fft_size: int = 1024, max_rows: int = 4096) -
     """
     from captures.evidence import annotation_event
     from spectrum.detect.config import DetectorConfig
-    from spectrum.errors import ConfigError
     from spectrum.pipeline import ReplayResult, replay_events
     from spectrum.waterfall import WaterfallSink
 
-    if fft_size < 16 or fft_size & (fft_size - 1):
-        raise ConfigError(f"--fft-size {fft_size}: must be a power of two ≥ 16")
+    fft_size = resolve_fft_size(fft_size)
     sink = WaterfallSink(max_rows=max_rows)
     if getattr(reader, "has_waterfall", False):
         for piece in reader.iter_waterfall():

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spectrum.cli.options import hertz
+from spectrum.cli.options import add_fft_size_option, fft_size, hertz
 
 BLOCK_SAMPLES = 1 << 18  # ~0.1 s at 2.4 MS/s
 
@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sensor", help="sensor id")
     p.add_argument("--lat", type=float, help="sensor latitude, degrees")
     p.add_argument("--lon", type=float, help="sensor longitude, degrees")
-    p.add_argument("--fft-size", type=int, default=1024, help="waterfall/detector bins (default 1024)")
+    add_fft_size_option(p, "waterfall and detector bins")
     p.add_argument("--compression", choices=["none", "gzip", "lzf"], default="none", help="HDF5 IQ compression")
     p.add_argument("--flush-s", type=float, default=5.0, metavar="S", help="HDF5 flush interval (default 5 s)")
     p.add_argument("--fast", action="store_true", help="do not pace file/sim sources in real time")
@@ -158,8 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not (math.isfinite(args.seconds) and args.seconds > 0):
         raise ConfigError(f"--seconds {args.seconds}: must be a positive number")
-    if args.fft_size < 16 or args.fft_size & (args.fft_size - 1):
-        raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 16")
+    args.fft_size = fft_size(args.fft_size)
     if not args.flush_s > 0:
         raise ConfigError(f"--flush-s {args.flush_s}: must be positive")
     out = Path(args.out)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from spectrum.cli.options import add_raw_format_options
+from spectrum.cli.options import add_fft_size_option, add_raw_format_options, fft_size
 
 PROGRESS_MIN_SAMPLES = 50_000_000  # show a bar for captures longer than ~20 s at 2.4 MS/s
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evidence-pre", type=float, default=1.0, metavar="S", help="seconds kept before an event (default 1)")
     p.add_argument("--evidence-post", type=float, default=1.0, metavar="S", help="seconds kept after an event (default 1)")
     p.add_argument("--plot", metavar="PNG", help="save a waterfall of the capture with the events boxed")
-    p.add_argument("--fft-size", type=int, help="bins per spectrum (power of two; default: the detector's, 2048)")
+    add_fft_size_option(p)
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     p.set_defaults(run=run)
 
@@ -36,16 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from captures import open_capture
     from spectrum.detect.baseline import Baseline
     from spectrum.detect.config import DetectorConfig
-    from spectrum.errors import ConfigError
     from spectrum.evidence import FeedingReader
     from spectrum.pipeline import ReplayResult, replay_events
     from spectrum.waterfall import WaterfallSink
 
-    config = DetectorConfig()
-    if args.fft_size is not None:
-        if args.fft_size < 64 or args.fft_size & (args.fft_size - 1):
-            raise ConfigError(f"--fft-size {args.fft_size}: must be a power of two ≥ 64")
-        config = DetectorConfig(fft_size=args.fft_size)
+    config = DetectorConfig(fft_size=fft_size(args.fft_size))
     baseline = Baseline.load(args.baseline) if args.baseline else None
     started = time.perf_counter()
     with open_capture(args.path, fmt=args.fmt, sample_rate_hz=args.rate, center_freq_hz=args.freq) as reader:

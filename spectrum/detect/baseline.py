@@ -19,6 +19,7 @@ import numpy as np
 import scipy.special
 from numpy.typing import NDArray
 
+import kernels.baseline
 from spectrum.errors import DetectorError
 
 DB_PER_NEPER = 10.0 / math.log(10.0)
@@ -52,11 +53,10 @@ class Baseline:
         spread = np.maximum(1.4826 * mad, noise_spread_db(frames_per_row))
         return cls(level.astype(np.float32), spread.astype(np.float32), center_freq_hz, sample_rate_hz, frames_per_row)
 
-    def follow(self, rows_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float) -> None:
-        """Move quiet bins toward ``rows_db`` (``(rows, bins)``) by ``alpha_per_row`` per row."""
-        innovation = np.clip(rows_db - self.level_db, -3 * self.spread_db, 3 * self.spread_db).mean(axis=0)
-        step = min(1.0, alpha_per_row * rows_db.shape[0])
-        self.level_db += np.where(frozen, 0.0, step * innovation).astype(np.float32)
+    def follow(self, row_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float) -> None:
+        """Move quiet bins toward one row's levels by ``alpha_per_row`` of the (clipped) innovation."""
+        kernels.baseline.follow(self.level_db, self.spread_db, row_db.astype(np.float32, copy=False), frozen,
+                                min(1.0, alpha_per_row))
 
     def check_fits(self, center_freq_hz: float, sample_rate_hz: float, fft_size: int, frames_per_row: int) -> None:
         """Raise DetectorError unless this baseline was learned at the same tuning and resolution."""

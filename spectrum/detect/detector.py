@@ -18,6 +18,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from kernels.baseline import quiet_median_offset
 from kernels.kurtosis import spectral_kurtosis
 from kernels.multiscale import multiscale_excess
 from kernels.psd import PowerRows
@@ -58,6 +59,20 @@ def _interpolated_peak(level_db: NDArray[np.float32], lo: int, hi: int) -> float
     a, b, c = (float(v) for v in level_db[k - 1 : k + 2])
     denom = a - 2 * b + c
     return float(k) if denom >= 0 else k + 0.5 * (a - c) / denom
+
+
+class _Lazy:
+    """Compute a value on first call, then return it (spectral kurtosis only for rows that
+    need it)."""
+
+    def __init__(self, make) -> None:
+        self._make = make
+        self._value = None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
 
 
 class BandDetector:
@@ -153,59 +168,63 @@ class BandDetector:
         return self.baseline is not None and self._inv_box_std is not None
 
     def process(self, rows: PowerRows, clipped_per_row: NDArray[np.int64]) -> list[Event]:
-        """Feed a batch of rows; return events that opened (ongoing) or closed in it."""
+        """Feed a batch of rows; return events that opened (ongoing), changed or closed in it.
+
+        Rows are handled one after another, so the results do not depend on how the rows
+        were batched (a capture read in other block sizes gives the same events).
+        """
         if rows.frames_per_row != self.frames_per_row or rows.mean.shape[1] != self.fft_size:
             raise ValueError("rows were not made with this detector's fft_size and frames_per_row")
         level_db = (10.0 * np.log10(rows.mean + np.float32(TINY_POWER))).astype(np.float32)
         fp = rows.frame_power.reshape(-1, self.frames_per_row)
         pulsing = fp.std(axis=1) / np.maximum(fp.mean(axis=1), TINY_POWER)
         clip_share = clipped_per_row / (2.0 * self.fft_size * self.frames_per_row)
-        updates: list[Event] = []
-        first = self.rows_done
         kappa = rows.envelope_kurtosis if rows.envelope_kurtosis is not None else np.full(len(fp), 2.0, np.float32)
-        if not self.has_baseline or self.free_book.tracks:
-            updates += self._baseline_free_rows(rows, fp, level_db, kappa, clip_share)
-        if not self.has_baseline:
-            self._learn_from(level_db, pulsing)
-            for r in range(len(level_db)):
-                updates += self._overload_row(first + r, clip_share[r], level_db[r])
-            self.rows_done += len(level_db)
-            return updates
+        sk_rows = _Lazy(lambda: spectral_kurtosis(rows.mean, rows.s2, self.frames_per_row))
+        updates: list[Event] = []
+        for r in range(len(level_db)):
+            row = self.rows_done
+            clipping = clip_share[r] > self.config.overload_fraction
+            if not self.has_baseline or self.free_book.tracks:
+                updates += self._baseline_free_row(row, sk_rows()[r], fp[r], level_db[r], float(kappa[r]), clipping)
+            updates += self._overload_row(row, clip_share[r], level_db[r])
+            if self.has_baseline:
+                updates += self._detect_row(row, level_db[r], lambda r=r: sk_rows()[r], pulsing[r], clipping,
+                                            float(kappa[r]))
+            else:
+                self._learn_row(level_db[r], float(pulsing[r]))
+            self.rows_done += 1
+        return updates
+
+    def _detect_row(self, row, level_db, sk_row, pulsing, clipping, kappa) -> list[Event]:
+        """The baseline-relative detectors on one row."""
         baseline = self.baseline
         gain_db = self._track_gain(level_db)
-        excess = level_db - baseline.level_db - gain_db[:, None]
+        excess = (level_db - baseline.level_db - gain_db)[None, :]
         z = excess / baseline.spread_db
         valid_before = self._valid_rows
         self._push_history(z, excess)
         hot, score = multiscale_excess(
-            self._z_hist, self._e_hist, len(z), valid_before, self.time_scales, self.freq_scales,
+            self._z_hist, self._e_hist, 1, valid_before, self.time_scales, self.freq_scales,
             self._inv_box_std, self.config.z_threshold, self.config.min_rise_db, self._sums_z, self._sums_e,
         )
-        hot[:, self.dc_slice] = False
-        sk = None
-        for r in range(len(z)):
-            row = first + r
-            updates += self._overload_row(row, clip_share[r], level_db[r])
-            regions: list[Region] = []
-            if hot[r].any():
-                if sk is None:
-                    sk = spectral_kurtosis(rows.mean, rows.s2, self.frames_per_row)
-                hist_row = self._z_hist.shape[0] - len(z) + r
-                regions = self._regions(row, hist_row, hot[r], score[r], level_db[r], sk[r],
-                                        pulsing[r] / self._pulsing_ref, clip_share[r] > self.config.overload_fraction,
-                                        float(kappa[r]))
-            opened, closed = self.book.update(row, regions, allow_new=clip_share[r] <= self.config.overload_fraction)
-            updates += [self._announce(t) for t in opened]
-            updates += [self._close(t) for t in closed]
-            updates += self._drain_merged(row)
-            if row % self.reclassify_rows == 0:
-                updates += self._reannounce_changed()
-        frozen = hot.any(axis=0)
+        hot, score = hot[0], score[0]
+        hot[self.dc_slice] = False
+        regions: list[Region] = []
+        if hot.any():
+            regions = self._regions(row, len(self._z_history) - 1, hot, score, level_db, sk_row(),
+                                    pulsing / self._pulsing_ref, clipping, kappa)
+        opened, closed = self.book.update(row, regions, allow_new=not clipping)
+        updates = [self._announce(t) for t in opened]
+        updates += [self._close(t) for t in closed]
+        updates += self._drain_merged(row)
+        if row % self.reclassify_rows == 0:
+            updates += self._reannounce_changed()
+        frozen = hot.copy()
         for track in self.book.tracks:
             frozen[max(track.lo_bin - self.merge_gap_bins, 0) : track.hi_bin + self.merge_gap_bins + 1] = True
         self._frozen = frozen
-        baseline.follow(level_db - gain_db[:, None], frozen, self.alpha_per_row)
-        self.rows_done += len(z)
+        baseline.follow(level_db - gain_db, frozen, self.alpha_per_row)
         return updates
 
     def finish(self) -> list[Event]:
@@ -216,46 +235,35 @@ class BandDetector:
             self._overload = None
         return closed
 
-    def _baseline_free_rows(self, rows, fp, level_db, kappa, clip_share) -> list[Event]:
-        """Run the baseline-free detector (see spectrum.detect.baseline_free) on a batch."""
-        updates: list[Event] = []
-        sk = spectral_kurtosis(rows.mean, rows.s2, self.frames_per_row)
-        for r in range(len(level_db)):
-            row = self.rows_done + r
-            region = self.baseline_free.row(row, sk[r], fp[r], level_db[r], float(kappa[r]))
-            opened, closed = self.free_book.update(row, [region] if region else [], allow_new=clip_share[r] <= self.config.overload_fraction)
-            updates += [self._event(t, ongoing=True) for t in opened]
-            updates += [self._close(t) for t in closed]
-        return updates
+    def _baseline_free_row(self, row, sk, frame_power, level_db, kappa, clipping) -> list[Event]:
+        """The baseline-free detector (spectrum.detect.baseline_free) on one row."""
+        region = self.baseline_free.row(row, sk, frame_power, level_db, kappa)
+        opened, closed = self.free_book.update(row, [region] if region else [], allow_new=not clipping)
+        return [self._event(t, ongoing=True) for t in opened] + [self._close(t) for t in closed]
 
     # --------------------------------------------------------------- learning
-    def _track_gain(self, level_db: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Common-mode gain offset (dB) of each row: the median over quiet bins of the level
+    def _track_gain(self, level_db: NDArray[np.float32]) -> np.float32:
+        """Common-mode gain offset (dB) of a row: the median over quiet bins of the level
         against the baseline, followed at no more than ``gain_slew_db_per_s``.
 
         A tuner's gain drift moves every bin at once and slowly; a jammer switches on within
         a row and is soon frozen out of the median (its bins are under a detection), so the
         slew limit keeps it from being taken for gain in the rows before that.
         """
-        quiet = ~self._frozen
-        quiet[self.dc_slice] = False
-        quiet[1::4] = quiet[2::4] = quiet[3::4] = False  # every 4th bin is plenty for a median
-        if quiet.sum() < self.fft_size // 32:  # nearly the whole band is under detections: hold
-            return np.full(len(level_db), self._gain_db, np.float32)
+        excluded = self._frozen.copy()
+        excluded[self.dc_slice] = True
+        measured = quiet_median_offset(level_db, self.baseline.level_db, excluded, stride=4,
+                                       min_count=self.fft_size // 128)
+        if np.isnan(measured):  # nearly the whole band is under detections: hold
+            return np.float32(self._gain_db)
         slew = self.config.gain_slew_db_per_s * self.row_s
-        idx = np.flatnonzero(quiet)
-        offsets = level_db[:, idx] - self.baseline.level_db[idx]
-        middle = offsets.shape[1] // 2
-        measured = np.partition(offsets, middle, axis=1)[:, middle]  # the median, without np.median's overhead
-        out = np.empty(len(level_db), np.float32)
-        for r, m in enumerate(measured):
-            self._gain_db += float(np.clip(m - self._gain_db, -slew, slew))
-            out[r] = self._gain_db
-        return out
+        self._gain_db += min(max(measured - self._gain_db, -slew), slew)
+        return np.float32(self._gain_db)
 
-    def _learn_from(self, level_db: NDArray[np.float32], pulsing: NDArray[np.float64]) -> None:
-        self._learn.extend(level_db)
-        self._learn_pulsing.extend(pulsing.tolist())
+    def _learn_row(self, level_db: NDArray[np.float32], pulsing: float) -> None:
+        """Collect one learning row; learn the baseline once exactly ``learn_rows`` are in."""
+        self._learn.append(level_db)
+        self._learn_pulsing.append(pulsing)
         if len(self._learn) < self.learn_rows:
             return
         rows_db = np.asarray(self._learn, np.float32)

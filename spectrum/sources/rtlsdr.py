@@ -55,7 +55,7 @@ def load_driver() -> Callable[..., Any]:
         import rtlsdr
     except ImportError as exc:
         if getattr(exc, "name", None) == "rtlsdr":
-            raise SourceError(f"pyrtlsdr is not installed: `pip install pyrtlsdr pyrtlsdrlib`") from exc
+            raise SourceError("pyrtlsdr is not installed: `pip install pyrtlsdr pyrtlsdrlib`") from exc
         raise SourceError(f"librtlsdr could not be loaded ({exc}); {INSTALL_HINT}") from exc
     except (OSError, AttributeError) as exc:
         text = str(exc)

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from spectrum.events import INTERFERENCE_KINDS as JAMMING_KINDS

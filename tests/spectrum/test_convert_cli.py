@@ -74,7 +74,7 @@ def test_export_csv_is_rtl_power_layout(cli, converted, tmp_path: Path) -> None:
     assert fields[0] == "2026-05-03" and fields[1] == "07:00:00"
     low, high, step, samples = int(fields[2]), int(fields[3]), float(fields[4]), int(fields[5])
     dbs = [float(v) for v in fields[6:]]
-    assert len(dbs) == 1024 and high - low == 2_400_000 and step == 2343.75
+    assert len(dbs) == 2048 and high - low == 2_400_000 and step == pytest.approx(1171.875, abs=0.01)  # the detector's 2048 bins
     assert low == 942_200_000 - 1_200_000 and samples > 2_000_000
     assert ", " in lines[0] and not lines[0].endswith(",")
     # a barrage second (2–3 s) is louder than a quiet one (0–1 s)

@@ -8,7 +8,6 @@ import pytest
 import scipy.stats
 
 from captures import open_capture
-from spectrum.events import INTERFERENCE_KINDS as JAMMING_KINDS
 from kernels.multiscale import multiscale_excess
 from spectrum.detect.config import DetectorConfig
 from spectrum.detect.evaluate import score_labels

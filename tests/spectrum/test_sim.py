@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import signal as sps
 
 from spectrum.errors import ConfigError
 from spectrum.sim import signals
-from spectrum.sim.impairments import Impairments, clip_fraction, iq_imbalance, to_cu8
+from spectrum.sim.impairments import clip_fraction, iq_imbalance, to_cu8
 from spectrum.sim.scenarios import (
     LABEL_KINDS,
     NOISE_POWER,

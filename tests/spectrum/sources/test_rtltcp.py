@@ -5,7 +5,6 @@ source reads it and recovers when the server drops the connection."""
 from __future__ import annotations
 
 import socket
-import struct
 import time
 
 import numpy as np

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import builtins
 import sys
-import threading
 import time
 
-import numpy as np
 import pytest
 
 from spectrum.errors import SourceError
 from spectrum.sources import ResilientSource, SourceLost, SourceStalled, open_source
 from spectrum.sources.rtlsdr import RtlSdrSource, load_driver, parse_device
 
-from source_helpers import FakeWorld, make_driver
+from source_helpers import make_driver
 
 
 def source(world, **kw):
@@ -87,7 +85,8 @@ def test_slow_consumer_drops_with_a_count_never_grows(world):
         later = src.read_block(8192)
         assert later.dropped_samples > 0  # the oldest went; what is read is recent
         assert later.sample_index == first.sample_index + 8192 + later.dropped_samples
-        assert src.health.dropped_samples == later.dropped_samples
+        # the stand-in keeps producing (and dropping) after the read, so the count only grows
+        assert src.health.dropped_samples >= later.dropped_samples
 
 
 def test_retune_discards_old_buffers_and_is_not_a_drop(world):
