@@ -92,8 +92,8 @@ def multiscale_excess(
     inv_std: NDArray[np.float32],
     z_threshold: float,
     min_rise_db: float,
-    sums_z: NDArray[np.float64],
-    sums_e: NDArray[np.float64],
+    sums_z: NDArray[np.float32],
+    sums_e: NDArray[np.float32],
 ) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
     """Flag bins whose box-averaged excess is significant at any (K rows, W bins) scale.
 
@@ -114,9 +114,10 @@ def multiscale_excess(
         Threshold on the normalised box mean.
     min_rise_db : float
         The box's mean excess must also exceed this (slow drift stays below it).
-    sums_z, sums_e : NDArray[np.float64]
+    sums_z, sums_e : NDArray[np.float32]
         ``(len(time_scales), bins)`` running K-row sums, zero before the first call; updated
-        in place (the caller keeps them, the kernel keeps nothing).
+        in place (the caller keeps them, the kernel keeps nothing; float32 rounding gathers
+        slowly, so a long-running caller recomputes them from the rows now and then).
 
     Returns
     -------
@@ -142,6 +143,8 @@ def multiscale_excess(
         raise ValueError("inv_std must have shape (len(time_scales), len(freq_scales))")
     if sums_z.shape != (len(time_scales), z_hist.shape[1]) or sums_e.shape != sums_z.shape:
         raise ValueError("sums_z and sums_e must have shape (len(time_scales), bins)")
+    if sums_z.dtype != np.float32 or sums_e.dtype != np.float32:
+        raise ValueError("sums_z and sums_e must be float32 (updated in place)")
     hot = np.empty((num_new, z_hist.shape[1]), np.bool_)
     score = np.empty((num_new, z_hist.shape[1]), np.float32)
     _multiscale(

@@ -32,6 +32,7 @@ from spectrum.events import Event
 
 TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 TONE_HALF_WIDTH_HZ = 500.0
+RESYNC_ROWS = 4096  # the running box sums are recomputed exactly this often (~100 s)
 RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent if changed
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
@@ -129,9 +130,8 @@ class BandDetector:
         keep = int(self.time_scales.max())
         self._z_history = RowHistory(keep + 16, self.fft_size, np.float32)  # K-row means, onsets
         self._e_history = RowHistory(keep + 16, self.fft_size, np.float32)
-        self._ce_history = RowHistory(keep + 16, self.fft_size + 1, np.float64)
         self._valid_rows = 0
-        self._sums_z = np.zeros((len(self.time_scales), self.fft_size), np.float64)  # running K-row sums
+        self._sums_z = np.zeros((len(self.time_scales), self.fft_size), np.float32)  # running K-row sums
         self._sums_e = np.zeros_like(self._sums_z)
         self._hist_keep = keep + 16  # rows kept for K-row means and onset estimates
         self.rows_done = 0
@@ -158,10 +158,6 @@ class BandDetector:
     @property
     def _e_hist(self) -> NDArray[np.float32]:
         return self._e_history.rows
-
-    @property
-    def _ce_hist(self) -> NDArray[np.float64]:
-        return self._ce_history.rows
 
     @property
     def has_baseline(self) -> bool:
@@ -323,11 +319,17 @@ class BandDetector:
     def _push_history(self, z: NDArray[np.float32], excess: NDArray[np.float32]) -> None:
         self._z_history.append(z)
         self._e_history.append(excess)
-        # running sums across bins of each row's excess: any band's mean in O(1) per row
-        cumulative = np.zeros((len(z), self.fft_size + 1), np.float64)
-        np.cumsum(excess, axis=1, out=cumulative[:, 1:])
-        self._ce_history.append(cumulative)
         self._valid_rows = min(self._valid_rows + len(z), len(self._z_history))
+        if self._valid_rows % RESYNC_ROWS == 0:
+            self._resync_sums()
+
+    def _resync_sums(self) -> None:
+        """Recompute the running K-row sums from the history: float32 running sums gather
+        rounding error over a long session; this bounds it."""
+        for a, k in enumerate(self.time_scales):
+            k = min(int(k), self._valid_rows)
+            self._sums_z[a] = self._z_hist[-k:].sum(axis=0)
+            self._sums_e[a] = self._e_hist[-k:].sum(axis=0)
 
     def _regions(self, row, hist_row, hot, score, level_db, sk, pulsing, unreliable, kappa) -> list[Region]:
         bins = np.flatnonzero(hot)
@@ -436,8 +438,7 @@ class BandDetector:
         """CUSUM change point of the region's mean excess over the recent rows, and whether
         the excess has already died away (a long box still remembering a signal that ended)."""
         first = max(0, hist_row - self._valid_rows + 1, hist_row - self._hist_keep)
-        rows = self._ce_hist[first : hist_row + 1]
-        m = (rows[:, region.hi_bin + 1] - rows[:, region.lo_bin]) / (region.hi_bin - region.lo_bin + 1)
+        m = self._e_hist[first : hist_row + 1, region.lo_bin : region.hi_bin + 1].mean(axis=1)
         if len(m) < 2:
             return row, False
         recent = m[-min(4, len(m)) :]

@@ -92,7 +92,7 @@ def test_multiscale_false_alarm_matches_design():
         calib, _ = _box_means(z[:half], k, w)
         inv_std = np.array([[1.0 / (1.4826 * np.median(np.abs(calib - np.median(calib))))]], np.float32)
         test_rows = z[half:]
-        sums = np.zeros((1, z.shape[1])), np.zeros((1, z.shape[1]))
+        sums = np.zeros((1, z.shape[1]), np.float32), np.zeros((1, z.shape[1]), np.float32)
         hot, _ = multiscale_excess(test_rows, test_rows * 0, len(test_rows), 0, np.array([k]), np.array([w]),
                                    inv_std, 3.0, -np.inf, *sums)
         rate = hot[k - 1 :, w // 2 : hot.shape[1] - w // 2].mean()  # rows with a full K-row box
