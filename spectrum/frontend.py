@@ -59,31 +59,21 @@ class SpectralFrontEnd:
         # tone scale and equivalent noise bandwidth, fixed for the window
         self.tone_scale, self.enbw_bins = window_gains(self.window)
         self.rows_per_batch = rows_per_batch
-        self._row_fft = make_batched_fft(frames_per_row, fft_size, fft_backend)  # one row's frames
+        # FFT plans for a full batch and for a single row (short batches loop over the latter)
+        self._batch_fft = make_batched_fft(frames_per_row * rows_per_batch, fft_size, fft_backend)
+        self._row_fft = make_batched_fft(frames_per_row, fft_size, fft_backend)
         self._pending = np.empty(0, dtype=RAW_DTYPES[datatype])
         self.samples_in = 0
 
     def _rows(self, chunk: NDArray, rows: int) -> tuple[PowerRows, NDArray[np.int64]]:
-        """Rows of statistics for ``rows`` whole rows of raw samples.
-
-        Each row is transformed on its own with one FFT plan, so the numbers never depend on
-        how the source cut its blocks (FFTW may pick other code paths for other batch sizes).
-        """
+        """Rows of statistics for ``rows`` whole rows of raw samples (1 or a full batch)."""
+        fft, frames = self._batch_fft if rows == self.rows_per_batch else self._row_fft
+        # one DC estimate and one clip count per row
+        clipped = convert_frames(chunk, self.datatype, self.window, frames, self.frames_per_row)
+        power = power_rows(fft(frames), self.frames_per_row, self.window)
         values_per_row = 2 * self.samples_per_row
-        fft, frames = self._row_fft
-        parts, clipped = [], np.empty(rows, np.int64)
-        for r in range(rows):
-            raw_row = chunk[r * values_per_row : (r + 1) * values_per_row]
-            clipped[r] = convert_frames(raw_row, self.datatype, self.window, frames)[0]
-            part = power_rows(fft(frames), self.frames_per_row, self.window)
-            part.envelope_kurtosis = self._envelope(raw_row)
-            parts.append(part)
-        if rows == 1:
-            return parts[0], clipped
-        power = PowerRows(
-            np.vstack([p.mean for p in parts]), np.vstack([p.s2 for p in parts]), np.vstack([p.peak for p in parts]),
-            np.concatenate([p.frame_power for p in parts]), self.frames_per_row,
-            np.concatenate([p.envelope_kurtosis for p in parts]),
+        power.envelope_kurtosis = np.concatenate(
+            [self._envelope(chunk[r * values_per_row : (r + 1) * values_per_row]) for r in range(rows)]
         )
         return power, clipped
 
