@@ -19,33 +19,32 @@ def _accumulate_rows(spectra_f32, frames_per_row, power_scale, mean, s2, peak, f
     num_frames, width = spectra_f32.shape
     n = width // 2
     half = n // 2
+    # accumulate in the FFT's natural bin order (one straight loop per frame, vectorised);
+    # the fftshift happens once per row when the results are written
     acc1 = np.zeros(n, dtype=np.float32)  # float32 is exact enough for M ≤ a few hundred
     acc2 = np.zeros(n, dtype=np.float32)
-    p = np.empty(n, dtype=np.float32)
+    mx = np.zeros(n, dtype=np.float32)
     for r in range(num_frames // frames_per_row):
         acc1[:] = 0.0
         acc2[:] = 0.0
-        mx = peak[r]
         mx[:] = 0.0
         for j in range(frames_per_row):
             f = r * frames_per_row + j
             x = spectra_f32[f]
-            # |X|² with the fftshift folded into two straight loops (both vectorise)
-            for k in range(half):
-                p[k + half] = (x[2 * k] * x[2 * k] + x[2 * k + 1] * x[2 * k + 1]) * power_scale
-            for k in range(half, n):
-                p[k - half] = (x[2 * k] * x[2 * k] + x[2 * k + 1] * x[2 * k + 1]) * power_scale
             total = np.float32(0.0)
             for k in range(n):
-                acc1[k] += p[k]
-                acc2[k] += p[k] * p[k]
-                mx[k] = max(mx[k], p[k])
-                total += p[k]
+                p = (x[2 * k] * x[2 * k] + x[2 * k + 1] * x[2 * k + 1]) * power_scale
+                acc1[k] += p
+                acc2[k] += p * p
+                mx[k] = max(mx[k], p)
+                total += p
             frame_power[f] = total
         inv_m = np.float32(1.0 / frames_per_row)
         for k in range(n):
-            mean[r, k] = acc1[k] * inv_m
-            s2[r, k] = acc2[k]
+            dst = k + half if k < half else k - half
+            mean[r, dst] = acc1[k] * inv_m
+            s2[r, dst] = acc2[k]
+            peak[r, dst] = mx[k]
 
 
 @dataclass
