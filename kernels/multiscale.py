@@ -6,7 +6,7 @@ standard deviation; the mean level excess (dB) over the same box must also clear
 A wide, weak barrage wins at large W and K = 1; a weak tone at W = 1 and large K.
 
 Boxes wider than 8 bins are evaluated every W/8 bins (their neighbours overlap by 7/8), and
-a hit marks the step's bins. The K-row sums are running sums the caller keeps between calls (``sums_z``, ``sums_e``):
+a hit marks the step's bins; likewise boxes of K rows are evaluated every K/8 rows. The K-row sums are running sums the caller keeps between calls (``sums_z``, ``sums_e``):
 each new row is added and the row K back subtracted, so the cost per row does not grow
 with the longest K.
 """
@@ -69,6 +69,8 @@ def _multiscale(z_hist, e_hist, first_new, valid_before, time_scales, freq_scale
                     sums_e[a, k] += e_hist[h, k]
             if valid < kk:
                 continue  # not enough rows yet for this K
+            if valid % max(1, kk // 8) != 0:
+                continue  # a K-row mean moves by 1/K a row: long boxes are tested every K/8 rows
             # prefix sums of the K-row sums; the 1/K and 1/W go into the thresholds
             cz[0] = 0.0
             for k in range(n):

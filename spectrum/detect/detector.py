@@ -37,6 +37,7 @@ RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent i
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
+ESTABLISHED_HITS = 8  # a track with this many rows needs no onset search for its regions
 STALE_SHARE = 0.3  # a region whose recent excess fell under this share of its past is a memory
 OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
 OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count  # per-bin significance (in box stds) for a bin to count in an extent
@@ -371,7 +372,16 @@ class BandDetector:
             ))
         regions = self._drop_images(regions)
         for region in regions:
-            region.start_row, region.stale = self._onset(row, hist_row, region)
+            recent = self._e_hist[max(hist_row - 3, 0) : hist_row + 1, region.lo_bin : region.hi_bin + 1]
+            region.recent_excess_db = float(recent.mean())
+            owner = next((t for t in self.book.tracks if t.hits >= ESTABLISHED_HITS
+                          and t.overlaps(region.lo_bin, region.hi_bin, self.merge_gap_bins)), None)
+            if owner is None:
+                region.start_row, region.stale = self._onset(row, hist_row, region)
+            else:
+                # part of an established event: only ask whether it is still there (the
+                # change-point search over the whole history is for new events)
+                region.stale = region.recent_excess_db < STALE_SHARE * owner.peak_recent_excess_db
         # a long box keeps "seeing" a signal for K rows after it ended: such memories are no
         # evidence of anything now (they would stretch the event and smear its features)
         return [region for region in regions if not region.stale]

@@ -42,6 +42,7 @@ class Region:
     recent_significance: list = field(default_factory=list)  # (rows, significance) over recent spans
     start_row: int | None = None  # change-point estimate of the onset (first region only)
     stale: bool = False  # its excess already died away (only a long box still remembers it)
+    recent_excess_db: float = 0.0  # mean level excess over its bins and the last 4 rows
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Track:
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
     onset_row: int | None = None
     sidebands: list = field(default_factory=list)  # (lo, hi) bins of its weaker sidebands
+    peak_recent_excess_db: float = 0.0  # the strongest 4-row mean excess of its regions
     last_strong_row: int | None = None  # last row whose own (unsmoothed) rise was clear
 
     @property
@@ -93,6 +95,7 @@ class Track:
                 self.last_strong_row = max(self.last_strong_row or 0, region.row - span // 2)
         self.hits += 1
         self.last_row = region.row
+        self.peak_recent_excess_db = max(self.peak_recent_excess_db, region.recent_excess_db)
         if region.refined:
             self.lo_bin = min(self.lo_bin, region.lo_bin)
             self.hi_bin = max(self.hi_bin, region.hi_bin)
@@ -129,6 +132,7 @@ class Track:
         self.centroids.extend(other.centroids)
         self.peak_bins.extend(other.peak_bins)
         self.sidebands.extend(other.sidebands)
+        self.peak_recent_excess_db = max(self.peak_recent_excess_db, other.peak_recent_excess_db)
         self.row_extents.extend(other.row_extents)
         self.widths.extend(other.widths)
         self.opened = self.opened or other.opened
