@@ -99,13 +99,19 @@ def _replay(meta: Path) -> int:
 
 
 def _peak_rss_mb(meta: Path) -> float:
-    """Replay in a child process and return its peak resident memory (MB)."""
-    code = "import sys; from spectrum.bench import _replay; from pathlib import Path; _replay(Path(sys.argv[1]))"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(meta)])
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"replay of {meta} failed in the memory benchmark")
-    return usage.ru_maxrss / 1024
+    """Replay in a child process and return its peak resident memory (MB).
+
+    The child reports its own VmHWM (peak RSS since exec). ru_maxrss from wait4 is not used:
+    it can include the forked copy of this (large) parent before exec.
+    """
+    code = (
+        "import sys; from pathlib import Path; from spectrum.bench import _replay; _replay(Path(sys.argv[1])); "
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(meta)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"replay of {meta} failed in the memory benchmark: {proc.stderr.strip()[-300:]}")
+    return int(proc.stdout.split()[-1]) / 1024
 
 
 def _noise_chunks(seconds: float, seed: int):
