@@ -45,6 +45,9 @@ class EventRow(Base):
         Index("ix_events_site_start", "site", "start_us", "id"),
         Index("ix_events_sensor_start", "sensor", "start_us", "id"),
         Index("ix_events_kind_start", "kind", "start_us", "id"),
+        # the desk's usual drill-down, "this site, this kind": without it a site with few
+        # matches is scanned to its end (measured p99 68 ms on 1 M events)
+        Index("ix_events_site_kind_start", "site", "kind", "start_us", "id"),
     )
 
 
