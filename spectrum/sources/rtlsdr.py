@@ -19,6 +19,8 @@ monitor sees them as a sample-rate deficit.
 
 from __future__ import annotations
 
+import importlib
+
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +54,9 @@ def load_driver() -> Callable[..., Any]:
         pyrtlsdr or librtlsdr is missing or they do not match; the message says what to do.
     """
     try:
-        import rtlsdr
+        # imported here, on first use, never at module import: `import spectrum` must work
+        # on machines without librtlsdr
+        rtlsdr = importlib.import_module("rtlsdr")
     except ImportError as exc:
         if getattr(exc, "name", None) == "rtlsdr":
             raise SourceError("pyrtlsdr is not installed: `pip install pyrtlsdr pyrtlsdrlib`") from exc
