@@ -14,7 +14,6 @@ complex is part of every contender's work, since a receiver delivers bytes):
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile

@@ -131,7 +131,8 @@ class BandDetector:
         keep = int(self.time_scales.max())
         self._z_history = RowHistory(keep + 16, self.fft_size, np.float32)  # K-row means, onsets
         self._e_history = RowHistory(keep + 16, self.fft_size, np.float32)
-        self._valid_rows = 0
+        self._valid_rows = 0  # baseline-normalised rows in the history (at most its length)
+        self._rows_detected = 0  # baseline-normalised rows ever (for the periodic resync)
         self._sums_z = np.zeros((len(self.time_scales), self.fft_size), np.float32)  # running K-row sums
         self._sums_e = np.zeros_like(self._sums_z)
         self._hist_keep = keep + 16  # rows kept for K-row means and onset estimates
@@ -207,6 +208,9 @@ class BandDetector:
         )
         hot, score = hot[0], score[0]
         hot[self.dc_slice] = False
+        self._rows_detected += 1
+        if self._rows_detected % RESYNC_ROWS == 0:  # after the kernel has added this row
+            self._resync_sums()
         regions: list[Region] = []
         if hot.any():
             regions = self._regions(row, len(self._z_history) - 1, hot, score, level_db, sk_row(),
@@ -321,8 +325,6 @@ class BandDetector:
         self._z_history.append(z)
         self._e_history.append(excess)
         self._valid_rows = min(self._valid_rows + len(z), len(self._z_history))
-        if self._valid_rows % RESYNC_ROWS == 0:
-            self._resync_sums()
 
     def _resync_sums(self) -> None:
         """Recompute the running K-row sums from the history: float32 running sums gather

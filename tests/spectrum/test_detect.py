@@ -146,3 +146,24 @@ def test_config_hash_tracks_settings():
     config = DetectorConfig()
     assert math.isclose(config.frames_per_row(2.4e6) * config.fft_size / 2.4e6, config.row_s, rel_tol=0.05)
     assert DetectorConfig(fft_size=1024).frames_per_row(250e3) == 8  # never fewer frames than SK needs
+
+
+def test_running_box_sums_stay_the_sums_of_their_rows(monkeypatch):
+    """The float32 running K-row sums match a recount from the history, and the periodic
+    resync (every RESYNC_ROWS rows) leaves them consistent with what the kernel adds next."""
+    import spectrum.detect.detector as detector_module
+    from spectrum.detect.benchmark import noise_false_events
+
+    monkeypatch.setattr(detector_module, "RESYNC_ROWS", 50)
+    seen = []
+    original = detector_module.BandDetector._resync_sums
+
+    def checked(self):
+        before = self._sums_z.copy()
+        original(self)
+        seen.append(float(np.abs(self._sums_z - before).max()))
+
+    monkeypatch.setattr(detector_module.BandDetector, "_resync_sums", checked)
+    events, _ = noise_false_events(0.01, DetectorConfig(), seed=9)
+    assert len(seen) >= 5 and max(seen) < 1e-3
+    assert events == 0
