@@ -57,6 +57,11 @@ HEADER_BYTES_KEY = "core:header_bytes"
 
 # Annotation segment objects (``core:sample_start`` is shared with captures).
 SAMPLE_COUNT_KEY = "core:sample_count"
+
+# Our own extension: a checkpoint of a recording still being written (``NAME.partial.sigmf-meta``
+# next to the data being appended): how many samples were safely on disk at the checkpoint.
+CHECKPOINT_SAMPLES_KEY = "spectrum:checkpoint_samples"
+PARTIAL_META_SUFFIX = ".partial.sigmf-meta"
 FREQ_LOWER_EDGE_KEY = "core:freq_lower_edge"
 FREQ_UPPER_EDGE_KEY = "core:freq_upper_edge"
 LABEL_KEY = "core:label"

@@ -251,6 +251,16 @@ def open_sigmf(
             )
         data_path = meta_path.parent / dataset
     trailing = _get_int(glob, keys.TRAILING_BYTES_KEY, where, default=0)
+    checkpoint = glob.get(keys.CHECKPOINT_SAMPLES_KEY)
+    if checkpoint is not None:
+        # a checkpoint of a recording that may have gone on (or died mid-write) after it:
+        # what lies beyond the checkpointed samples is trailing data
+        dt = resolve_datatype(glob.get(keys.DATATYPE_KEY, ""), where)
+        try:
+            size = data_path.stat().st_size
+        except OSError as exc:
+            raise CaptureError(f"{data_path}: the checkpointed data is missing: {exc.strerror or exc}") from exc
+        trailing = max(size - int(checkpoint) * dt.bytes_per_sample, 0)
     sample_offset = _get_int(glob, keys.OFFSET_KEY, where, default=0)
 
     captures = meta[keys.CAPTURE_KEY] or [{keys.SAMPLE_START_KEY: sample_offset}]
@@ -555,6 +565,7 @@ class SigMFWriter:
             # An older recording of the same name loses its metadata first, so a crash between
             # the two renames can never pair old metadata with new data.
             self.meta_path.unlink(missing_ok=True)
+            self._partial_meta_path.unlink(missing_ok=True)  # it would point at a moved file
             os.replace(self._tmp_data, self.data_path)
             os.replace(tmp_meta, self.meta_path)
         except (OSError, ValueError) as exc:
@@ -567,6 +578,38 @@ class SigMFWriter:
             return
         self._closed = True
         self._remove_temporaries(None)
+        self._partial_meta_path.unlink(missing_ok=True)
+
+    @property
+    def _partial_meta_path(self) -> Path:
+        return self.meta_path.with_name(self.meta_path.name.removesuffix(".sigmf-meta") + keys.PARTIAL_META_SUFFIX)
+
+    def checkpoint(self) -> Path:
+        """Make the samples written so far readable even if this process dies.
+
+        Flushes the data to disk and writes ``NAME.partial.sigmf-meta`` pointing at it
+        (``core:dataset``) with the number of samples on disk; :meth:`close` removes it once
+        the complete recording is in place. Returns the checkpoint's path.
+        """
+        self._check_open()
+        assert self._file is not None and self._tmp_data is not None
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            meta = self.metadata()
+            meta[keys.GLOBAL_KEY].pop(keys.SHA512_KEY, None)  # the hash is of the complete data
+            meta[keys.GLOBAL_KEY][keys.DATASET_KEY] = self._tmp_data.name
+            meta[keys.GLOBAL_KEY][keys.CHECKPOINT_SAMPLES_KEY] = self._num_samples
+            declared = meta[keys.GLOBAL_KEY].setdefault(keys.EXTENSIONS_KEY, [])
+            if not any(isinstance(e, dict) and e.get("name") == "spectrum" for e in declared):
+                declared.append({"name": "spectrum", "version": keys.EXTENSION_VERSION, "optional": True})
+            path = self._partial_meta_path
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+            tmp.write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except (OSError, ValueError) as exc:
+            raise CaptureError(f"{self.meta_path}: cannot checkpoint the recording: {exc}") from exc
+        return path
 
     def _remove_temporaries(self, tmp_meta: Path | None) -> None:
         if self._file is not None:

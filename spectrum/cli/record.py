@@ -7,9 +7,10 @@ waterfall and detecting events on the fly.
   flushed every ``--flush-s`` seconds; it is written as ``NAME.partial.h5`` and renamed to
   ``NAME.h5`` with its hashes when the recording ends. A killed recorder leaves the
   ``.partial.h5``, readable (``replay``, ``plot``, ``convert``) up to its last flush.
-* SigMF output: IQ, with the events as annotations, via :class:`captures.SigMFWriter` (the
-  metadata is written at the end, so a killed SigMF recording leaves only a hidden temporary
-  data file).
+* SigMF output: IQ, with the events as annotations, via :class:`captures.SigMFWriter`; every
+  ``--flush-s`` seconds it checkpoints ``NAME.partial.sigmf-meta`` (pointing at the data being
+  written, with the sample count on disk), so a killed recorder leaves a recording readable
+  up to its last checkpoint; the complete ``NAME.sigmf-meta`` appears only at the end.
 
 Ctrl-C ends the recording early and still finishes the file. The stderr summary reports the
 CPU time spent per second of signal (``time.process_time``).
@@ -48,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lon", type=float, help="sensor longitude, degrees")
     add_fft_size_option(p, "waterfall and detector bins")
     p.add_argument("--compression", choices=["none", "gzip", "lzf"], default="none", help="HDF5 IQ compression")
-    p.add_argument("--flush-s", type=float, default=5.0, metavar="S", help="HDF5 flush interval (default 5 s)")
+    p.add_argument("--flush-s", type=float, default=5.0, metavar="S",
+                   help="seconds between flushes: a killed recorder leaves a readable file up to the last one (default 5)")
     p.add_argument("--fast", action="store_true", help="do not pace file/sim sources in real time")
     p.add_argument("--json", action="store_true", help="print closed events as JSON lines on stdout")
     p.set_defaults(run=run)
@@ -138,8 +140,9 @@ class Recorder:
                     for event in detector.process(rows, clipped):
                         self._event(event)
                 self.samples += block.num_samples
-                if self.is_hdf5 and time.monotonic() - last_flush >= self.flush_s:
-                    self.writer.flush()
+                if time.monotonic() - last_flush >= self.flush_s:
+                    # HDF5 flushes in place; SigMF writes a NAME.partial.sigmf-meta checkpoint
+                    self.writer.flush() if self.is_hdf5 else self.writer.checkpoint()
                     last_flush = time.monotonic()
         except KeyboardInterrupt:
             print("spectrum record: interrupted; finishing the file", file=sys.stderr)

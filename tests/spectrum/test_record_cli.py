@@ -79,3 +79,51 @@ def test_killed_recorder_leaves_a_readable_partial_file(scenario_capture, tmp_pa
     res = subprocess.run([sys.executable, "-m", "spectrum", "verify", str(part)], env=env,
                          capture_output=True, text=True)
     assert res.returncode == 1 and "incomplete" in res.stderr
+
+
+def test_killed_sigmf_recorder_leaves_a_readable_checkpoint(scenario_capture, tmp_path: Path) -> None:
+    meta = scenario_capture("barrage_wide", 5.0)
+    out = tmp_path / "live.sigmf-meta"
+    checkpoint = tmp_path / "live.partial.sigmf-meta"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spectrum", "record", "--source", f"file:{meta}?realtime",
+         "--seconds", "5", "--out", str(out), "--flush-s", "0.3"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not checkpoint.exists():
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists() and not out.exists(), proc.stderr.read().decode()
+    with open_capture(checkpoint) as reader:  # whatever came after the checkpoint is ignored
+        assert reader.num_samples > 0
+        assert reader.read(0, reader.num_samples).size == 2 * reader.num_samples
+
+
+def test_finished_sigmf_recording_removes_its_checkpoint(scenario_capture, tmp_path: Path) -> None:
+    meta = scenario_capture("barrage_wide", 5.0)
+    out = tmp_path / "done.sigmf-meta"
+    from spectrum.cli import main
+
+    assert main(["record", "--source", f"file:{meta}", "--seconds", "2", "--out", str(out), "--flush-s", "0.05"]) == 0
+    assert out.exists() and not (tmp_path / "done.partial.sigmf-meta").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_sigmf_checkpoint_ignores_a_half_written_tail(tmp_path: Path) -> None:
+    import numpy as np
+
+    from captures import SigMFWriter
+
+    writer = SigMFWriter(tmp_path / "rec", "cu8", 2.4e6, 942.2e6, None)
+    writer.write(np.full(2000, 128, np.uint8))
+    checkpoint = writer.checkpoint()
+    writer.write(np.full(500, 130, np.uint8))
+    writer._file.write(b"\x01")  # a crash in the middle of a sample
+    writer._file.flush()
+    with open_capture(checkpoint) as reader:
+        assert reader.num_samples == 1000
+    writer.abort()
+    assert not checkpoint.exists()
