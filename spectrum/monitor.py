@@ -192,8 +192,9 @@ class Monitor:
 
     def __init__(self, source, plan: BandPlan, emit: Callable[[Event], None],
                  options: MonitorOptions | None = None,
-                 status: Callable[[dict], None] | None = None, uplink=None) -> None:
+                 status: Callable[[dict], None] | None = None, uplink=None, evidence=None) -> None:
         self.uplink = uplink
+        self.evidence = evidence  # spectrum.evidence.EvidenceKeeper: IQ clips around events
         self.source = source
         self.plan = plan
         self.options = options or MonitorOptions()
@@ -288,6 +289,8 @@ class Monitor:
         session_s = block.timestamp_s - self._t0_ts
         self.now_s = session_s + block.num_samples / block.sample_rate_hz
         self.counts["samples"] += block.num_samples
+        if self.evidence is not None:
+            self.evidence.feed(block.samples, block.sample_index, block.center_freq_hz)
         state = self._state(hop)
         if first or block.dropped_samples:
             state.mark(session_s)
@@ -398,6 +401,8 @@ class Monitor:
         self._emit_cb(event)
         if self.uplink is not None:
             self.uplink.send_events([event.to_dict()])
+        if self.evidence is not None and event.kind != "sensor_fault":
+            self.evidence.on_event(event.to_dict())
 
     # ------------------------------------------------------------------ uplink
     def _session_iso(self) -> str:
@@ -501,6 +506,8 @@ class Monitor:
             state.antenna.clear(self.now_s, "monitoring ended")
         for fault in self.faults.values():
             fault.clear(self.now_s, "monitoring ended")
+        if self.evidence is not None:
+            self.evidence.close()  # writes the clips of events that just closed
 
     # ------------------------------------------------------------------ health
     def health(self) -> dict:

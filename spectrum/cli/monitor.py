@@ -41,6 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dongle.add_argument("--direct-sampling", type=int, choices=(0, 1, 2), default=0,
                         help="RTL2832 direct sampling: 1 I branch, 2 Q branch (HF)")
     add_fft_size_option(p, "bins per spectrum with --freq")
+    p.add_argument("--evidence", metavar="DIR", help="keep a SigMF clip (and a waterfall PNG) around each event "
+                   "(one tuning only: with --plan the IQ is split among hops)")
+    p.add_argument("--evidence-severity", choices=["info", "warning", "critical"], default="warning",
+                   help="least severity that gets a clip (default warning)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
     p.add_argument("--status-interval", type=float, default=5.0, metavar="S", help="seconds between status lines (default 5)")
     p.add_argument("--status-json", action="store_true", help="status lines on stderr as JSON (heartbeat fields)")
@@ -78,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     args.fft_size = fft_size(args.fft_size)
     if args.rate is not None and args.freq is None and args.plan is None:
         raise ConfigError("--rate needs --freq")
+    if args.evidence and args.plan:
+        raise ConfigError("--evidence needs one tuning (--freq, or a file/sim source), not --plan: "
+                          "while sweeping, a band's IQ comes in short dwells between other bands'")
     uplink = _open_uplink(args)
     plan = load_plan(args.plan) if args.plan else None
     first_hop = plan.hops()[0] if plan else None
@@ -117,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
         options = MonitorOptions(config=DetectorConfig(fft_size=args.fft_size), site=args.site,
                                  sensor=args.sensor, duration_s=args.duration,
                                  status_interval_s=args.status_interval)
+        keeper = _evidence_keeper(args, source)
         monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json, uplink),
-                          uplink=uplink)
+                          uplink=uplink, evidence=keeper)
         monitor.stop = stop
         monitor_ref.append(monitor)
         _describe(args.source, source, plan)
@@ -164,6 +172,14 @@ def _open_uplink(args: argparse.Namespace):
     from spectrum.uplink import Uplink
 
     return Uplink(args.uplink, token, args.queue)
+
+
+def _evidence_keeper(args, source):
+    if not args.evidence:
+        return None
+    from spectrum.evidence import EvidenceKeeper
+
+    return EvidenceKeeper(args.evidence, source.datatype, source.sample_rate_hz, min_severity=args.evidence_severity)
 
 
 def _with_fft(plan, fft_size: int):

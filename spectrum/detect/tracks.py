@@ -54,6 +54,7 @@ class Track:
     hi_bin: int
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     hits: int = 0
+    feature_rows: int = 0  # rows whose spectral features count (all but the onset row)
     score_max: float = 0.0
     rise_max_db: float = -np.inf
     rise_sum_db: float = 0.0
@@ -105,11 +106,14 @@ class Track:
         self.rise_max_db = max(self.rise_max_db, region.rise_db)
         self.rise_sum_db += region.rise_db
         self.level_max_db = max(self.level_max_db, region.level_db)
+        self.unreliable_rows += region.unreliable
+        if self.hits == 1:
+            return  # the onset row is partly before the signal: its kurtosis and pulsing are transients
+        self.feature_rows += 1
         self.sk_sum += region.sk_mean
         self.pulsing_sum += region.pulsing
         self.concentration_sum += region.concentration
         self.kappa_sum += region.envelope_kurtosis
-        self.unreliable_rows += region.unreliable
         self.centroids.append(region.centroid_bin)
         self.widths.append(region.hi_bin - region.lo_bin + 1)
 
@@ -120,6 +124,7 @@ class Track:
         self.lo_bin = min(self.lo_bin, other.lo_bin)
         self.hi_bin = max(self.hi_bin, other.hi_bin)
         self.hits += other.hits
+        self.feature_rows += other.feature_rows
         self.score_max = max(self.score_max, other.score_max)
         self.rise_max_db = max(self.rise_max_db, other.rise_max_db)
         self.rise_sum_db += other.rise_sum_db
@@ -149,19 +154,19 @@ class Track:
 
     @property
     def mean_sk(self) -> float:
-        return self.sk_sum / max(self.hits, 1)
+        return self.sk_sum / self.feature_rows if self.feature_rows else 1.0
 
     @property
     def mean_envelope_kurtosis(self) -> float:
-        return self.kappa_sum / max(self.hits, 1)
+        return self.kappa_sum / self.feature_rows if self.feature_rows else 2.0
 
     @property
     def mean_concentration(self) -> float:
-        return self.concentration_sum / max(self.hits, 1)
+        return self.concentration_sum / self.feature_rows if self.feature_rows else 1.0
 
     @property
     def mean_pulsing(self) -> float:
-        return self.pulsing_sum / max(self.hits, 1)
+        return self.pulsing_sum / self.feature_rows if self.feature_rows else 1.0
 
     def extent(self) -> tuple[int, int]:
         """Reported band: the 5th percentile of the rows' lower edges to the 95th of their
