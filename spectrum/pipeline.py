@@ -1,7 +1,9 @@
 """Replay: a capture file through the front end and one detector per tuned band.
 
 Source blocks → SpectralFrontEnd (kernels) → BandDetector → events. A capture with several
-segments at different centre frequencies gets one detector (and baseline) per frequency.
+segments at different centre frequencies gets one detector (and baseline) per frequency; its
+event times count from the start of the first segment at that frequency (a frequency revisited
+later in the capture continues its rows as if there were no gap).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def replay_events(
                 config, reader.sample_rate_hz, freq,
                 baseline=baseline if not result.detectors else None,
                 session_start=start, site=site, sensor=sensor,
+                start_offset_s=block.sample_start / reader.sample_rate_hz,
             )
             result.detectors[freq] = detector
             frontends[freq] = SpectralFrontEnd(

@@ -89,7 +89,9 @@ class BandDetector:
         A baseline learned earlier (``--baseline``); otherwise one is learned from the first
         ``config.learn_s`` of signal.
     session_start : datetime, optional
-        Wall-clock time of row 0, for the events' ISO times.
+        Wall-clock time of the capture's or session's start, for the events' ISO times.
+    start_offset_s : float
+        Seconds from that start to this band's row 0 (a capture segment starting later).
     """
 
     def __init__(
@@ -101,8 +103,10 @@ class BandDetector:
         session_start: datetime | None = None,
         site: str | None = None,
         sensor: str | None = None,
+        start_offset_s: float = 0.0,
     ) -> None:
         self.config = config
+        self.start_offset_s = start_offset_s  # where row 0 lies in the capture or session (s)
         self.sample_rate_hz = sample_rate_hz
         self.center_freq_hz = center_freq_hz
         self.fft_size = config.fft_size
@@ -512,7 +516,7 @@ class BandDetector:
         out = []
         for weak, strong in self.book.merged:
             event = self._event(weak, ongoing=False)
-            event.offset_end_s = max((row + 1) * self.row_s, event.offset_start_s)
+            event.offset_end_s = max(self.start_offset_s + (row + 1) * self.row_s, event.offset_start_s)
             event.extra["merged_into"] = strong.id
             out.append(event)
         self.book.merged.clear()
@@ -554,12 +558,12 @@ class BandDetector:
                 "sidebands": len(track.sidebands),
             }
             conf = confidence(track.score_max, self.config.z_threshold, track.hits, track.unreliable_rows / max(track.hits, 1))
-        extra["detected_offset_s"] = round((detected_row + 1) * self.row_s, 4)
+        extra["detected_offset_s"] = round(self.start_offset_s + (detected_row + 1) * self.row_s, 4)
         return Event(
             id=track.id,
             kind=kind,
-            offset_start_s=start_row * self.row_s,
-            offset_end_s=None if ongoing else (track.end_row + 1) * self.row_s,
+            offset_start_s=self.start_offset_s + start_row * self.row_s,
+            offset_end_s=None if ongoing else self.start_offset_s + (track.end_row + 1) * self.row_s,
             freq_low_hz=lo_hz,
             freq_high_hz=hi_hz,
             peak_dbfs=float(track.level_max_db),

@@ -170,3 +170,19 @@ def test_replay_writes_evidence_clips_and_a_plot(cli, tmp_path, scenario_capture
 def test_plot_to_an_unwritable_place_is_one_line(cli, tmp_path, scenario_capture):
     result = cli("replay", scenario_capture("clean_gsm", 3.0), "--plot", tmp_path / "no" / "such" / "dir" / "w.png")
     assert_one_line_error(result, "--plot")
+
+
+def test_a_later_segment_keeps_capture_time(cli, tmp_path, scenario_capture):
+    """Two tunings in one SigMF: the second band's event is timed from the capture's start."""
+    from captures import SigMFWriter, open_capture
+
+    quiet, jammed = scenario_capture("clean_gsm", 3.0), scenario_capture("gnss_l1_barrage", 5.0)
+    with open_capture(quiet) as a, open_capture(jammed) as b:
+        with SigMFWriter(tmp_path / "two", "cu8", a.sample_rate_hz, a.center_freq_hz, a.start_time) as writer:
+            writer.write(a.read(0, a.num_samples))
+            writer.new_segment(b.center_freq_hz)
+            writer.write(b.read(0, b.num_samples))
+    events = cli("replay", tmp_path / "two.sigmf-meta", "--json").json_lines()
+    assert [e["kind"] for e in events] == ["wideband_noise"]
+    assert events[0]["freq_low_hz"] > 1.5e9
+    assert events[0]["offset_start_s"] == pytest.approx(3.0 + 2.0, abs=0.15)  # 3 s segment, then on at 0.4·5 s
