@@ -125,7 +125,7 @@ class _HopState:
         self.hop = hop
         self.detector = BandDetector(config, band.sample_rate_hz, hop.center_freq_hz,
                                      session_start=session_start, site=options.site,
-                                     sensor=options.sensor)
+                                     sensor=options.sensor, keep_events=False)
         self.frontend = SpectralFrontEnd(datatype, band.fft_size, self.detector.frames_per_row,
                                          fft_backend=options.fft_backend)
         self.row_s = self.detector.row_s

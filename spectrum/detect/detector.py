@@ -92,6 +92,8 @@ class BandDetector:
         Wall-clock time of the capture's or session's start, for the events' ISO times.
     start_offset_s : float
         Seconds from that start to this band's row 0 (a capture segment starting later).
+    keep_events : bool
+        Keep every closed event in :attr:`events` (replay); off for endless live sessions.
     """
 
     def __init__(
@@ -104,8 +106,10 @@ class BandDetector:
         site: str | None = None,
         sensor: str | None = None,
         start_offset_s: float = 0.0,
+        keep_events: bool = True,
     ) -> None:
         self.config = config
+        self.keep_events = keep_events  # a live monitor streams events and keeps none
         self.start_offset_s = start_offset_s  # where row 0 lies in the capture or session (s)
         self.sample_rate_hz = sample_rate_hz
         self.center_freq_hz = center_freq_hz
@@ -524,7 +528,8 @@ class BandDetector:
 
     def _close(self, track: Track) -> Event:
         event = self._event(track, ongoing=False)
-        self.events.append(event)
+        if self.keep_events:
+            self.events.append(event)
         return event
 
     def _event(self, track: Track, ongoing: bool) -> Event:
