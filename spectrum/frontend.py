@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from kernels.convert import RAW_DTYPES, convert_frames
 from kernels.envelope import envelope_kurtosis
 from kernels.fft import make_batched_fft
-from kernels.psd import PowerRows, power_rows, window_gains
+from kernels.psd import PowerRows, power_rows
 
 
 ENVELOPE_STRIDE = 8  # envelope kurtosis on every 8th frame: a classification feature, at ⅛ the cost
@@ -56,14 +56,11 @@ class SpectralFrontEnd:
         self.fft_size = fft_size
         self.frames_per_row = frames_per_row
         self.window = scipy.signal.get_window(window, fft_size, fftbins=True).astype(np.float32)
-        # tone scale and equivalent noise bandwidth, fixed for the window
-        self.tone_scale, self.enbw_bins = window_gains(self.window)
         self.rows_per_batch = rows_per_batch
         # FFT plans for a full batch and for a single row (short batches loop over the latter)
         self._batch_fft = make_batched_fft(frames_per_row * rows_per_batch, fft_size, fft_backend)
         self._row_fft = make_batched_fft(frames_per_row, fft_size, fft_backend)
         self._pending = np.empty(0, dtype=RAW_DTYPES[datatype])
-        self.samples_in = 0
 
     def _rows(self, chunk: NDArray, rows: int) -> tuple[PowerRows, NDArray[np.int64]]:
         """Rows of statistics for ``rows`` whole rows of raw samples (1 or a full batch)."""
@@ -94,7 +91,6 @@ class SpectralFrontEnd:
         list of (PowerRows, clipped_per_row)
             ``clipped_per_row[r]`` counts samples at a converter rail in row ``r``.
         """
-        self.samples_in += raw.size // 2
         values_per_row = 2 * self.samples_per_row
         out = []
         if self._pending.size:

@@ -23,3 +23,39 @@ def naive_power_rows(frames: np.ndarray, frames_per_row: int, window: np.ndarray
     rows = p.reshape(-1, frames_per_row, p.shape[1])
     enbw = window.size * np.sum(window**2) / window.sum() ** 2
     return rows.mean(axis=1), (rows**2).sum(axis=1), rows.max(axis=1), p.sum(axis=1) / enbw
+
+
+def naive_envelope_kurtosis(raw, datatype, frame_samples, num_frames, stride, window=32):
+    _, scale, _, _ = SCALING[datatype]
+    out = []
+    for f in range(0, num_frames, stride):
+        vals = raw[2 * f * frame_samples : 2 * (f + 1) * frame_samples].astype(np.float64)
+        i, q = vals[0::2], vals[1::2]
+        p = ((i - i.mean()) * scale) ** 2 + ((q - q.mean()) * scale) ** 2
+        windows = p.reshape(-1, window)
+        weight = (windows.sum(axis=1) ** 2 / window).sum()
+        out.append((windows**2).sum() / weight)
+    return np.array(out)
+
+
+def naive_multiscale(z, e, time_scales, freq_scales, inv_std, z_threshold, min_rise_db):
+    rows, n = z.shape
+    hot = np.zeros((rows, n), bool)
+    score = np.zeros((rows, n))
+    for i in range(rows):
+        for a, k in enumerate(time_scales):
+            if i + 1 < k or (i + 1) % max(1, k // 8):
+                continue
+            zk, ek = z[i - k + 1 : i + 1].mean(axis=0), e[i - k + 1 : i + 1].mean(axis=0)
+            for b, w in enumerate(freq_scales):
+                if w > n or inv_std[a, b] == 0:
+                    continue
+                step = max(1, w // 8)
+                for k0 in range(0, n, step):
+                    centre = min(k0 + step // 2, n - 1)
+                    lo = min(max(centre - w // 2, 0), n - w)
+                    s = zk[lo : lo + w].mean() * inv_std[a, b]
+                    if s > z_threshold and ek[lo : lo + w].mean() > min_rise_db:
+                        hot[i, k0 : k0 + step] = True
+                        score[i, k0 : k0 + step] = np.maximum(score[i, k0 : k0 + step], s)
+    return hot, score

@@ -1,0 +1,65 @@
+"""Envelope kurtosis, the multi-scale box test and the baseline updates against NumPy references."""
+
+import numpy as np
+import pytest
+
+from kernels.baseline import follow, quiet_median_offset
+from kernels.envelope import envelope_kurtosis
+from kernels.multiscale import multiscale_excess
+from naive import naive_envelope_kurtosis, naive_multiscale
+
+
+def test_envelope_kurtosis_matches_reference_and_tells_noise_from_a_tone():
+    rng = np.random.default_rng(1)
+    raw = np.clip(rng.normal(127.5, 6, 2 * 256 * 12), 0, 255).astype(np.uint8)
+    got = envelope_kurtosis(raw, "cu8", 256, 12, frame_stride=4)
+    np.testing.assert_allclose(got, naive_envelope_kurtosis(raw, "cu8", 256, 12, 4), rtol=1e-4)
+    assert got.dtype == np.float32 and got.mean() == pytest.approx(2.0, abs=0.15)  # Gaussian noise
+    n = np.arange(256 * 4)
+    tone = (0.5 * np.exp(2j * np.pi * 0.1 * n)).astype(np.complex64).view(np.float32)
+    assert envelope_kurtosis(tone, "cf32_le", 256, 4).max() < 1.01  # constant envelope
+
+
+def test_multiscale_matches_reference_row_by_row():
+    rng = np.random.default_rng(2)
+    rows, n = 40, 256
+    # eighths are exact in float32, so the running sums equal the reference's means exactly
+    z = (np.round(rng.normal(0, 1, (rows, n)) * 8) / 8).astype(np.float32)
+    z[20:, 100:140] += 3.0  # a band that switches on
+    z[10:, 30] += 2.0  # a weak line
+    e = (z / 2).astype(np.float32)
+    ts, ws = np.array([1, 4, 16]), np.array([1, 4, 16, 64])
+    inv = np.ones((3, 4), np.float32)
+    inv[0, 0] = 0.0  # a skipped (K, W) pair
+    sums = np.zeros((3, n), np.float32), np.zeros((3, n), np.float32)
+    hot = np.zeros((rows, n), bool)
+    score = np.zeros((rows, n), np.float32)
+    history = np.zeros((0, n), np.float32)
+    for i in range(rows):  # fed one row at a time, as the detector does
+        history_z = np.vstack([history, z[i : i + 1]])[-17:]
+        history_e = history_z / 2
+        h, s = multiscale_excess(history_z, history_e, 1, i, ts, ws, inv, 2.5, 0.5, *sums)
+        hot[i], score[i] = h[0], s[0]
+        history = history_z
+    ref_hot, ref_score = naive_multiscale(z, e, ts, ws, inv, 2.5, 0.5)
+    assert hot.any() and np.array_equal(hot, ref_hot)
+    np.testing.assert_allclose(score, ref_score, rtol=1e-5, atol=1e-6)
+
+
+def test_quiet_median_offset_and_follow_match_reference():
+    rng = np.random.default_rng(3)
+    level = rng.normal(-60, 1, 512).astype(np.float32)
+    baseline = rng.normal(-60, 1, 512).astype(np.float32)
+    excluded = np.zeros(512, bool)
+    excluded[100:300] = True
+    ref = np.median((level - baseline)[::4][~excluded[::4]])
+    assert quiet_median_offset(level, baseline, excluded, stride=4) == pytest.approx(ref, abs=1e-5)
+    assert np.isnan(quiet_median_offset(level, baseline, np.ones(512, bool)))
+
+    spread = np.full(512, 0.5, np.float32)
+    before = baseline.copy()
+    follow(baseline, spread, level, excluded, 0.1)
+    expected = np.where(excluded, before, before + 0.1 * np.clip(level - before, -1.5, 1.5))
+    np.testing.assert_allclose(baseline, expected, rtol=1e-6, atol=1e-5)
+    with pytest.raises(ValueError, match="float32"):
+        follow(before.astype(np.float64), spread, level, excluded, 0.1)
