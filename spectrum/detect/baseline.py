@@ -41,6 +41,7 @@ class Baseline:
     sample_rate_hz: float
     frames_per_row: int
     box_std: NDArray[np.float32] | None = None  # std of the box-mean z per (K, W), learned
+    known_lines: NDArray[np.bool_] | None = None  # bins of the lines seen while learning (CFAR)
     source: str = "learned baseline"  # where it came from, for error messages
 
     @classmethod
@@ -83,6 +84,7 @@ class Baseline:
             sample_rate_hz=self.sample_rate_hz,
             frames_per_row=self.frames_per_row,
             box_std=self.box_std if self.box_std is not None else np.zeros((0, 0), np.float32),
+            known_lines=self.known_lines if self.known_lines is not None else np.zeros(0, bool),
         )
 
     @classmethod
@@ -93,6 +95,9 @@ class Baseline:
                 if int(data["file_version"]) != FILE_VERSION:
                     raise DetectorError(f"{path}: baseline file version {int(data['file_version'])}, expected {FILE_VERSION}")
                 box_std = data["box_std"]
+                # files from before the narrowband CFAR have none: the detector finds the
+                # lines of the learned level instead
+                lines = data["known_lines"] if "known_lines" in data.files else np.zeros(0, bool)
                 return cls(
                     data["level_db"].astype(np.float32),
                     data["spread_db"].astype(np.float32),
@@ -100,6 +105,7 @@ class Baseline:
                     float(data["sample_rate_hz"]),
                     int(data["frames_per_row"]),
                     box_std.astype(np.float32) if box_std.size else None,
+                    lines.astype(bool) if lines.size else None,
                     source=str(path),
                 )
         except FileNotFoundError:

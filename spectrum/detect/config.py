@@ -46,6 +46,10 @@ class DetectorConfig:
         Share of I/Q values at a converter rail that makes a row overloaded.
     image_rejection_db : float
         A detection this much weaker than one at the mirrored frequency is an IQ image.
+    cfar_pfa : float
+        False-alarm probability per bin and test of the narrowband OS-CFAR
+        (spectrum.detect.cfar). At 2048 bins that is about 1.8·10⁹ tests a day. A line must hit
+        two tests in a row within a bin, so 1e-6 leaves about one false line in 190 days.
     """
 
     fft_size: int = 2048
@@ -62,6 +66,7 @@ class DetectorConfig:
     dc_guard_hz: float = 3000.0
     overload_fraction: float = 1e-3
     image_rejection_db: float = 20.0
+    cfar_pfa: float = 1e-6
 
     def frames_per_row(self, sample_rate_hz: float) -> int:
         return max(8, int(round(self.row_s * sample_rate_hz / self.fft_size)))

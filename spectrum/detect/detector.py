@@ -24,6 +24,7 @@ from kernels.multiscale import multiscale_excess
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector
+from spectrum.detect.cfar import NarrowbandCfar, known_lines, known_lines_of_level
 from spectrum.detect.classify import classify, confidence, severity
 from spectrum.detect.config import DetectorConfig
 from spectrum.detect.history import RowHistory
@@ -132,6 +133,10 @@ class BandDetector:
         self.baseline = baseline
         if baseline is not None:
             baseline.check_fits(center_freq_hz, sample_rate_hz, self.fft_size, self.frames_per_row)
+            if baseline.known_lines is None:
+                baseline.known_lines = known_lines_of_level(baseline.level_db, self.learn_rows * self.frames_per_row)
+        self.cfar = NarrowbandCfar(self.fft_size, self.frames_per_row, config.cfar_pfa, config.min_rise_db,
+                                   config.z_threshold)
         self._learn: list[NDArray[np.float32]] = []
         self._learn_pulsing: list[float] = []
         self._pulsing_ref = 1.0
@@ -195,14 +200,14 @@ class BandDetector:
                 updates += self._baseline_free_row(row, sk_rows()[r], fp[r], level_db[r], float(kappa[r]), clipping)
             updates += self._overload_row(row, clip_share[r], level_db[r])
             if self.has_baseline:
-                updates += self._detect_row(row, level_db[r], lambda r=r: sk_rows()[r], pulsing[r], clipping,
-                                            float(kappa[r]))
+                updates += self._detect_row(row, rows.mean[r], level_db[r], lambda r=r: sk_rows()[r], pulsing[r],
+                                            clipping, float(kappa[r]))
             else:
                 self._learn_row(level_db[r], float(pulsing[r]))
             self.rows_done += 1
         return updates
 
-    def _detect_row(self, row, level_db, sk_row, pulsing, clipping, kappa) -> list[Event]:
+    def _detect_row(self, row, power, level_db, sk_row, pulsing, clipping, kappa) -> list[Event]:
         """The baseline-relative detectors on one row."""
         baseline = self.baseline
         gain_db = self._track_gain(level_db)
@@ -215,6 +220,11 @@ class BandDetector:
             self._inv_box_std, self.config.z_threshold, self.config.min_rise_db, self._sums_z, self._sums_e,
         )
         hot, score = hot[0], score[0]
+        lines, line_score = self.cfar.row(power, excess[0], baseline.known_lines,
+                                          lambda: self._e_hist[-4:].mean(axis=0))
+        if lines.any():
+            hot |= lines
+            np.maximum(score, line_score, out=score)
         hot[self.dc_slice] = False
         self._rows_detected += 1
         if self._rows_detected % RESYNC_ROWS == 0:  # after the kernel has added this row
@@ -284,6 +294,8 @@ class BandDetector:
             self.baseline = Baseline.learn(rows_db, self.center_freq_hz, self.sample_rate_hz, self.frames_per_row)
             self._gain_db = float(row_gain[-1] - row_gain.mean())
         self._pulsing_ref = max(float(np.median(self._learn_pulsing)), 1e-3)
+        if self.baseline.known_lines is None:
+            self.baseline.known_lines = known_lines(10.0 ** (rows_db / 10.0), self.frames_per_row, self.config.cfar_pfa)
         self.baseline.box_std = self._calibrate_box_std(rows_db)
         self._inv_box_std = self._box_weights(self.baseline.box_std)
         self._learn = []

@@ -59,3 +59,21 @@ def naive_multiscale(z, e, time_scales, freq_scales, inv_std, z_threshold, min_r
                         hot[i, k0 : k0 + step] = True
                         score[i, k0 : k0 + step] = np.maximum(score[i, k0 : k0 + step], s)
     return hot, score
+
+
+def naive_os_cfar(power, alpha, rank, guard_bins, cells_per_side, stride=2):
+    """power / (alpha · rank-th smallest reference cell); windows keep their size at the edges."""
+    n = power.size
+    out = np.zeros(n)
+    offsets = guard_bins + 1 + stride * np.arange(4 * cells_per_side)
+    for i in range(n):
+        left = [i - o for o in offsets if i - o >= 0]
+        right = [i + o for o in offsets if i + o < n]
+        take_left = min(len(left), max(cells_per_side, 2 * cells_per_side - len(right)))
+        take_right = min(len(right), 2 * cells_per_side - take_left)
+        cells = left[:take_left] + right[:take_right]
+        if len(cells) < rank:
+            continue
+        level = np.sort(power[cells])[rank - 1]
+        out[i] = power[i] / (alpha * level)
+    return out

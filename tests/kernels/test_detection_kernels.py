@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from kernels.baseline import follow, quiet_median_offset
+from kernels.cfar import os_cfar
 from kernels.envelope import envelope_kurtosis
 from kernels.multiscale import multiscale_excess
-from naive import naive_envelope_kurtosis, naive_multiscale
+from naive import naive_envelope_kurtosis, naive_multiscale, naive_os_cfar
 
 
 def test_envelope_kurtosis_matches_reference_and_tells_noise_from_a_tone():
@@ -63,3 +64,32 @@ def test_quiet_median_offset_and_follow_match_reference():
     np.testing.assert_allclose(baseline, expected, rtol=1e-6, atol=1e-5)
     with pytest.raises(ValueError, match="float32"):
         follow(before.astype(np.float64), spread, level, excluded, 0.1)
+
+
+@pytest.mark.parametrize("n", [2048, 80, 40])  # a full band, one narrower than two windows, one too narrow
+def test_os_cfar_matches_reference_including_the_band_edges(n):
+    rng = np.random.default_rng(5)
+    power = rng.gamma(8, 1.0, n).astype(np.float32)
+    power[[0, 7, n // 2, n - 1]] *= 12.0  # lines, two of them at the edges
+    if n > 100:
+        power[900:960] *= 30.0  # a wide emitter: its own inside is flat, its edges are not lines
+    alpha = 2.0
+    got = os_cfar(power, alpha, rank=24, guard_bins=2, cells_per_side=16)
+    want = naive_os_cfar(power.astype(np.float64), alpha, 24, 2, 16)
+    np.testing.assert_array_equal(got > 1.0, want > 1.0)
+    hits = want > 1.0
+    np.testing.assert_allclose(got[hits], want[hits], rtol=1e-5)
+    # every bin the kernel did not settle by its bound carries the reference's value
+    computed = got > 0
+    np.testing.assert_allclose(got[computed], want[computed], rtol=1e-5)
+    if n >= 80:
+        assert hits[[0, 7, n // 2, n - 1]].all()
+    else:
+        assert not hits.any()  # 40 bins leave fewer than 24 reference cells: nothing is tested
+    if n > 100:
+        assert not hits[905:955].any()
+
+
+def test_os_cfar_rejects_a_rank_outside_the_window():
+    with pytest.raises(ValueError, match="rank"):
+        os_cfar(np.ones(64, np.float32), 2.0, rank=33, guard_bins=2, cells_per_side=16)

@@ -9,6 +9,10 @@ import scipy.stats
 
 from captures import open_capture
 from kernels.multiscale import multiscale_excess
+from spectrum.detect.baseline import Baseline
+from spectrum.detect.cfar import (
+    NarrowbandCfar, _pfa_integral, cfar_scan, known_lines, known_lines_of_level, os_cfar_alpha, os_cfar_pfa,
+)
 from spectrum.detect.config import DetectorConfig
 from spectrum.detect.evaluate import score_labels
 from spectrum.detect.kurtosis import sk_moments, sk_thresholds
@@ -115,6 +119,74 @@ def test_spectral_kurtosis_thresholds_hold_their_false_alarm_rate(pfa):
     low, high = sk_thresholds(m, pfa)
     assert pfa / 2 < (sk > high).mean() < pfa * 2
     assert pfa / 2 < (sk < low).mean() < pfa * 2
+
+
+def test_os_cfar_false_alarm_integral_reduces_to_rohlings_closed_form():
+    for alpha in (2.0, 6.0, 20.0):
+        closed = os_cfar_pfa(alpha, 32, 24, looks=1)
+        assert _pfa_integral(alpha, 32, 24, 1) == pytest.approx(closed, rel=1e-6)
+    # more looks: a narrower cell distribution, so the same alpha gives far fewer alarms
+    assert os_cfar_pfa(2.0, 32, 24, looks=64) < 1e-6 < os_cfar_pfa(2.0, 32, 24, looks=1)
+    alpha = os_cfar_alpha(1e-6, 32, 24, 116)
+    assert os_cfar_pfa(alpha, 32, 24, 116) == pytest.approx(1e-6, rel=1e-6)
+
+
+@pytest.mark.parametrize("pfa", [1e-2, 1e-3])
+def test_os_cfar_holds_its_false_alarm_rate_on_noise(pfa):
+    """Noise through the real front end: single rows (M looks) and the detector's 4-row means."""
+    mean, _, m = noise_rows(10.0, seed=5)
+    body = slice(40, mean.shape[1] // 2 - 8), slice(mean.shape[1] // 2 + 8, mean.shape[1] - 40)
+    blocks = mean[: len(mean) // 4 * 4].reshape(-1, 4, mean.shape[1]).mean(axis=1)
+    for spectra, looks in ((mean, m), (blocks, 4 * m)):
+        hits = np.array([cfar_scan(row.astype(np.float32), pfa, looks) > 1.0 for row in spectra])
+        rate = np.concatenate([hits[:, b] for b in body], axis=1).mean()  # off the DC notch
+        assert pfa / 2 < rate < pfa * 2, (looks, rate, pfa)
+
+
+def test_narrowband_cfar_reports_a_new_lasting_line_only():
+    rng = np.random.default_rng(6)
+    m, n = 29, 512
+    cfar = NarrowbandCfar(n, m, pfa=1e-6, min_rise_db=0.8, z_threshold=7.0)
+    known = np.zeros(n, bool)
+    known[195:206] = True  # a legitimate carrier at bin 200, seen while learning
+    found = []
+    for r in range(40):
+        power = rng.gamma(m, 1.0 / m, n)
+        power[200] *= 20.0  # the known carrier
+        if 12 <= r < 32:
+            power[300] *= 3.0  # a new line, +4.8 dB, on for 20 rows
+        if 20 <= r < 24:
+            power[400] *= 30.0  # a strong burst of one test's length
+        excess = 10 * np.log10(power)  # the baseline is the unit floor
+        lines, score = cfar.row(power.astype(np.float32), excess.astype(np.float32), known,
+                                lambda: excess.astype(np.float32))
+        found.append(np.flatnonzero(lines).tolist())
+        assert (score[lines] >= 7.0).all()
+    rows_with_line = [r for r, bins in enumerate(found) if bins]
+    assert all(found[r] == [300] for r in rows_with_line)  # never the carrier, never the burst
+    assert rows_with_line[0] == 19  # tests on rows 3, 7, …: the second test after the onset
+    assert rows_with_line[-1] == 31  # and the line stops with the signal
+
+
+def test_baseline_file_keeps_the_known_lines_and_older_files_find_them_in_the_level(tmp_path):
+    rng = np.random.default_rng(7)
+    m, rows, n = 29, 60, 512
+    power = rng.gamma(m, 1.0 / m, (rows, n))
+    power[:, 100] *= 30.0  # a steady carrier
+    power[20:24, 300] *= 30.0  # one that keyed up for a moment while learning
+    rows_db = (10 * np.log10(power)).astype(np.float32)
+    baseline = Baseline.learn(rows_db, 433.92e6, 2.4e6, m)
+    baseline.known_lines = known_lines(power.astype(np.float32), m, pfa=1e-6)
+    assert baseline.known_lines[[97, 100, 103, 297, 300, 303]].all()
+    assert baseline.known_lines.sum() < 20  # two lines widened by 3 bins each, and little else
+    baseline.save(tmp_path / "b.npz")
+    np.testing.assert_array_equal(Baseline.load(tmp_path / "b.npz").known_lines, baseline.known_lines)
+    # a file saved before the known lines existed: the steady carrier is in the level
+    with np.load(tmp_path / "b.npz") as data:
+        np.savez(tmp_path / "old.npz", **{k: data[k] for k in data.files if k != "known_lines"})
+    old = Baseline.load(tmp_path / "old.npz")
+    assert old.known_lines is None
+    assert known_lines_of_level(old.level_db, rows * m)[100]
 
 
 def test_sk_moments_are_exact():
