@@ -59,6 +59,8 @@ def replay_events(
         detector sees it (e.g. a :class:`spectrum.waterfall.WaterfallSink`). Must not modify them.
     """
     config = config or DetectorConfig()
+    if baseline is None and reader.duration_s < config.learn_s:
+        config = config.for_short_capture()  # no baseline will be learned: finer rows for the rest
     result = result if result is not None else ReplayResult()
     start: datetime | None = reader.start_time
     frontends: dict[float, SpectralFrontEnd] = {}

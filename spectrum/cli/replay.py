@@ -101,8 +101,9 @@ def _summary(reader, result, elapsed_s: float) -> None:
         if not detector.has_baseline:
             notes.append(
                 f"{detector.center_freq_hz / 1e6:.3f} MHz: capture shorter than the {detector.config.learn_s:g} s "
-                "needed to learn a baseline; only the baseline-free detectors ran (ADC overload; wide, "
-                "impulsive, periodic interference). Pass --baseline FILE for the rest"
+                "needed to learn a baseline; only the baseline-free detectors ran, in rows of "
+                f"{detector.frames_per_row} frames (ADC overload; pulsed: wide, impulsive and periodic; "
+                "swept: an impulsive band sliding across the spectrum). Pass --baseline FILE for the rest"
             )
     print(
         f"{reader.path}: {result.samples / reader.sample_rate_hz:.2f} s at {reader.sample_rate_hz / 1e6:.3f} MS/s, "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 DETECTOR_VERSION = "0.1.0"
+MIN_FRAMES_PER_ROW = 8  # fewer make spectral kurtosis too noisy to test
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class DetectorConfig:
     fft_size : int
         Bins per spectrum.
     row_s : float
-        Target time step of the detector; frames per row = round(row_s·fs/fft_size), ≥ 8.
+        Target time step of the detector; frames per row = round(row_s·fs/fft_size), ≥ 8
+        (0 asks for the fewest).
     learn_s : float
         Signal needed to learn the baseline before the baseline-relative detectors run.
     z_threshold : float
@@ -69,7 +71,13 @@ class DetectorConfig:
     cfar_pfa: float = 1e-6
 
     def frames_per_row(self, sample_rate_hz: float) -> int:
-        return max(8, int(round(self.row_s * sample_rate_hz / self.fft_size)))
+        return max(MIN_FRAMES_PER_ROW, int(round(self.row_s * sample_rate_hz / self.fft_size)))
+
+    def for_short_capture(self) -> "DetectorConfig":
+        """Settings for a capture too short to learn a baseline: rows of the fewest frames
+        (8), so the baseline-free detectors see a 50 ms clip as 7 rows (at 2.4 MS/s) and
+        not 2."""
+        return replace(self, row_s=0.0)
 
     def config_hash(self) -> str:
         """Short SHA-256 of the settings, so a replay can be reproduced exactly."""

@@ -197,7 +197,8 @@ class BandDetector:
             row = self.rows_done
             clipping = clip_share[r] > self.config.overload_fraction
             if not self.has_baseline or self.free_book.tracks:
-                updates += self._baseline_free_row(row, sk_rows()[r], fp[r], level_db[r], float(kappa[r]), clipping)
+                updates += self._baseline_free_row(row, rows.mean[r], rows.s2[r], fp[r], level_db[r], float(kappa[r]),
+                                                   clipping)
             updates += self._overload_row(row, clip_share[r], level_db[r])
             if self.has_baseline:
                 updates += self._detect_row(row, rows.mean[r], level_db[r], lambda r=r: sk_rows()[r], pulsing[r],
@@ -254,10 +255,10 @@ class BandDetector:
             self._overload = None
         return closed
 
-    def _baseline_free_row(self, row, sk, frame_power, level_db, kappa, clipping) -> list[Event]:
-        """The baseline-free detector (spectrum.detect.baseline_free) on one row."""
-        region = self.baseline_free.row(row, sk, frame_power, level_db, kappa)
-        opened, closed = self.free_book.update(row, [region] if region else [], allow_new=not clipping)
+    def _baseline_free_row(self, row, mean, s2, frame_power, level_db, kappa, clipping) -> list[Event]:
+        """The baseline-free detectors (spectrum.detect.baseline_free) on one row."""
+        regions = self.baseline_free.row(row, mean, s2, frame_power, level_db, kappa)
+        opened, closed = self.free_book.update(row, regions, allow_new=not clipping)
         return [self._event(t, ongoing=True) for t in opened] + [self._close(t) for t in closed]
 
     # --------------------------------------------------------------- learning
@@ -555,7 +556,10 @@ class BandDetector:
         share = (hi_bin - lo_bin + 1) / self.fft_size
         detected_row = track.opened_row if track.opened_row is not None else track.last_row
         if track.kind_hint == "baseline_free":
-            kind = "pulsed" if track.mean_envelope_kurtosis > 1.5 else "swept"
+            # a sliding impulsive band is a sweep; a periodic one a pulsed jammer, unless its
+            # envelope is constant (a sweep wider than the band, entering as pulses)
+            swept = track.sweep_rows >= track.hits / 2 or track.mean_envelope_kurtosis <= 1.5
+            kind = "swept" if swept else "pulsed"
             rise = 0.0
             extra = {"spectral_kurtosis": round(track.mean_sk, 3), "baseline": "none", "periodicity": round(track.score_max, 3)}
             conf = float(np.clip(track.score_max, 0.0, 1.0))

@@ -43,6 +43,7 @@ class Region:
     start_row: int | None = None  # change-point estimate of the onset (first region only)
     stale: bool = False  # its excess already died away (only a long box still remembers it)
     recent_excess_db: float = 0.0  # mean level excess over its bins and the last 4 rows
+    sweep: bool = False  # a baseline-free region whose impulsive band slid across rows
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Track:
     concentration_sum: float = 0.0
     kappa_sum: float = 0.0
     unreliable_rows: int = 0
+    sweep_rows: int = 0
     centroids: deque = field(default_factory=lambda: deque(maxlen=512))
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
     peak_bins: deque = field(default_factory=lambda: deque(maxlen=512))
@@ -107,6 +109,7 @@ class Track:
         self.rise_sum_db += region.rise_db
         self.level_max_db = max(self.level_max_db, region.level_db)
         self.unreliable_rows += region.unreliable
+        self.sweep_rows += region.sweep
         if self.hits == 1:
             return  # the onset row is partly before the signal: its kurtosis and pulsing are transients
         self.feature_rows += 1
@@ -134,6 +137,7 @@ class Track:
         self.concentration_sum += other.concentration_sum
         self.kappa_sum += other.kappa_sum
         self.unreliable_rows += other.unreliable_rows
+        self.sweep_rows += other.sweep_rows
         self.centroids.extend(other.centroids)
         self.peak_bins.extend(other.peak_bins)
         self.sidebands.extend(other.sidebands)

@@ -10,6 +10,7 @@ import scipy.stats
 from captures import open_capture
 from kernels.multiscale import multiscale_excess
 from spectrum.detect.baseline import Baseline
+from spectrum.detect.baseline_free import periodicity
 from spectrum.detect.cfar import (
     NarrowbandCfar, _pfa_integral, cfar_scan, known_lines, known_lines_of_level, os_cfar_alpha, os_cfar_pfa,
 )
@@ -210,6 +211,40 @@ def test_short_clip_runs_only_baseline_free_detectors(cli, scenario_capture, tmp
     assert result.code == 0
     assert [e["kind"] for e in result.json_lines()] == ["overload"]
     assert "shorter than" in result.err and "baseline" in result.err
+
+
+@pytest.mark.parametrize("name, clip_s, kind", [
+    ("pulsed_50pct", 0.05, "pulsed"),  # 25 periods of 2 ms
+    ("pulsed_5pct", 0.1, "pulsed"),  # 10 pulses of 0.5 ms
+    ("chirp_slow", 0.05, "swept"),  # a 1 MHz sweep slower than a row: the impulsive band slides
+    ("chirp_wide", 0.05, "swept"),  # a sweep wider than the band enters as periodic pulses
+    ("barrage_wide", 0.5, None),  # noise-like: without a baseline it is not told from a carrier
+    ("clean_busy", 1.0, None),  # bursty TDMA carriers are impulsive but narrow
+    ("clean_pmr", 1.0, None),  # FM voice moves, but does not travel
+])
+def test_short_clips_find_pulsed_and_swept_jammers_without_a_baseline(name, clip_s, kind, cli, scenario_capture,
+                                                                       tmp_path):
+    meta = scenario_capture(name, SECONDS)
+    with open_capture(meta) as reader:  # the jammer is on from 2 s to 4 s
+        clip = reader.read(int(2.5 * reader.sample_rate_hz), int(clip_s * reader.sample_rate_hz))
+        path = tmp_path / f"clip_{reader.center_freq_hz / 1e6:.6f}M_2.4M.cu8"
+    path.write_bytes(clip.tobytes())
+    result = cli("replay", path, "--json")
+    assert result.code == 0, result.err
+    assert [e["kind"] for e in result.json_lines()] == ([kind] if kind else [])
+    assert "rows of 8 frames" in result.err
+
+
+def test_periodicity_tells_pulse_trains_from_noise():
+    rng = np.random.default_rng(8)
+    noise = rng.standard_normal((5000, 56)).astype(np.float32)
+    assert np.mean([periodicity(x) > 0 for x in noise]) < 1e-3
+    frame_s = 2048 / 2.4e6  # periods are not whole numbers of frames
+    t = (np.arange(56 * 64) + 0.5) * frame_s / 64
+    for period_s, duty in ((2e-3, 0.5), (10e-3, 0.05), (1e-3, 0.24)):
+        on = ((t % period_s) < duty * period_s).reshape(56, 64).mean(axis=1)  # each frame's share of pulse
+        train = (on + 0.05 * rng.standard_normal(56)).astype(np.float32)
+        assert periodicity(train) > 0.5, (period_s, duty)
 
 
 def test_config_hash_tracks_settings():
