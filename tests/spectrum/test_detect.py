@@ -8,9 +8,10 @@ import pytest
 import scipy.stats
 
 from captures import open_capture
+from kernels.kurtosis import spectral_kurtosis
 from kernels.multiscale import multiscale_excess
 from spectrum.detect.baseline import Baseline
-from spectrum.detect.baseline_free import periodicity
+from spectrum.detect.baseline_free import box_threshold, periodicity
 from spectrum.detect.cfar import (
     NarrowbandCfar, _pfa_integral, cfar_scan, known_lines, known_lines_of_level, os_cfar_alpha, os_cfar_pfa,
 )
@@ -113,8 +114,6 @@ def _box_means(z, k, w):
 
 @pytest.mark.parametrize("pfa", [1e-2, 1e-3])
 def test_spectral_kurtosis_thresholds_hold_their_false_alarm_rate(pfa):
-    from kernels.kurtosis import spectral_kurtosis
-
     mean, s2, m = noise_rows(8.0, seed=2)
     sk = spectral_kurtosis(mean, s2, m)[:, 8:-8]  # the DC bin is emptied by DC removal
     low, high = sk_thresholds(m, pfa)
@@ -233,6 +232,24 @@ def test_short_clips_find_pulsed_and_swept_jammers_without_a_baseline(name, clip
     assert result.code == 0, result.err
     assert [e["kind"] for e in result.json_lines()] == ([kind] if kind else [])
     assert "rows of 8 frames" in result.err
+
+
+def test_band_mean_kurtosis_threshold_holds_its_false_alarm_rate():
+    """The baseline-free pulsed test's SK threshold for a W-bin mean (4-row sums), at design
+    tail probabilities Q(2) and Q(2.5) where noise gives enough samples to measure."""
+    mean, s2, m = noise_rows(16.0, seed=1)
+    rows = len(mean) // 4 * 4
+    s1 = (mean[:rows] * m).reshape(-1, 4, mean.shape[1]).sum(axis=1)
+    sq = s2[:rows].reshape(-1, 4, mean.shape[1]).sum(axis=1)
+    frames = 4 * m
+    sk = spectral_kurtosis(s1 / frames, sq, frames)[:, 8 : mean.shape[1] // 2 - 8]  # one side of DC
+    cumulative = np.cumsum(np.hstack([np.zeros((len(sk), 1)), sk]), axis=1)
+    for bins in (16, 64):
+        box = (cumulative[:, bins:] - cumulative[:, :-bins]) / bins
+        for sigmas in (2.0, 2.5):
+            design = scipy.stats.norm.sf(sigmas)
+            rate = (box > box_threshold(frames, bins, sigmas)).mean()
+            assert design / 2 < rate < design * 2, (bins, sigmas, rate, design)
 
 
 def test_periodicity_tells_pulse_trains_from_noise():
