@@ -12,7 +12,8 @@ import numpy as np
 
 from spectrum.detect.tracks import Track
 
-TONE_MAX_HZ = 10e3  # a CW line stays within a few 1024-point bins at RTL-SDR rates
+TONE_MAX_HZ = 10e3  # a CW line stays within a few 1024-point bins at RTL-SDR rates …
+TONE_MAX_BINS = 6  # … and within 6 bins at any resolution (its main lobe and a bin of drift)
 NARROW_EMITTER_MAX_HZ = 60e3  # voice / data channels are 6.25–25 kHz; leave room for FM skirts
 SK_IMPULSIVE = 1.3  # region-mean SK above this: impulsive power in each bin
 SK_CONSTANT = 0.7  # below this: constant envelope
@@ -37,7 +38,9 @@ def classify(track: Track, bin_hz: float) -> str:
     sk = track.mean_sk
     # a tone's row-by-row width, not the union (a line drifting with the LO widens the union)
     row_width_hz = float(np.median(widths)) * bin_hz if len(widths) else width_hz
-    if row_width_hz <= TONE_MAX_HZ and not moving:
+    # a strong line fills a Hann window's main lobe, ±2 bins, whatever the bin width
+    tone_max_hz = max(TONE_MAX_HZ, TONE_MAX_BINS * bin_hz)
+    if row_width_hz <= tone_max_hz and not moving:
         # a strong CW line has SK near 0 in its bins; a strong narrow signal with SK near 1 is
         # modulated (voice, data): a new emitter. Below ~10 dB SK cannot tell (SK of a line at
         # per-bin SNR ρ is (1+2ρ)/(1+ρ)²), and a weak narrow line is most likely a tone.

@@ -60,6 +60,18 @@ def test_jammer_is_found_once_with_its_kind_times_and_band(name, scenario_captur
     assert len([e for e in events if e["kind"] == score.kind]) == 1  # a pulsed jammer is one event
 
 
+@pytest.mark.parametrize("name, kind", [("tone", "tone"), ("new_emitter_fm", "new_emitter")])
+def test_a_line_is_a_tone_at_coarser_resolution_too(name, kind, scenario_capture):
+    """At 1024 bins (2.3 kHz each) a strong CW line's main lobe spans 5 bins, 12 kHz."""
+    meta = scenario_capture(name, SECONDS)
+    result = ReplayResult()
+    with open_capture(meta) as reader:
+        for _ in replay_events(reader, DetectorConfig(fft_size=1024), result=result):
+            pass
+    (score,), unmatched = score_labels(labels_of(meta), [e.to_dict() for e in result.events])
+    assert score.detected_kind == kind and not unmatched
+
+
 @pytest.mark.parametrize("name", CLEAN)
 def test_clean_scenes_raise_nothing(name, scenario_capture):
     assert replay(scenario_capture(name, SECONDS)) == []
