@@ -39,6 +39,7 @@ NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
 WARM_ROWS, WARM_SIGMAS = 16, 3.0  # a 16-row, 1-bin mean z this many box stds up holds the baseline still
+QUIET_ROWS = 16  # a stretch this long under a quarter of a region's level is "before" it
 ESTABLISHED_HITS = 8  # a track with this many rows needs no onset search for its regions
 STALE_SHARE = 0.3  # a region whose recent excess fell under this share of its past is a memory
 OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
@@ -492,8 +493,16 @@ class BandDetector:
             return row, False
         recent = m[-min(4, len(m)) :]
         c = 0.5 * float(np.mean(recent))
-        tail_sums = np.cumsum((m - c)[::-1])[::-1]
-        onset = row - (len(m) - 1 - int(np.argmax(tail_sums)))
+        # search after the last quiet stretch only: an earlier burst at the same place (an
+        # intermittent jammer) must not pull the onset back to itself
+        search = m
+        if len(m) > QUIET_ROWS:
+            window = np.convolve(m, np.ones(QUIET_ROWS) / QUIET_ROWS, mode="valid")
+            quiet = np.flatnonzero(window < 0.5 * c)
+            if quiet.size:
+                search = m[quiet[-1] :]
+        tail_sums = np.cumsum((search - c)[::-1])[::-1]
+        onset = row - (len(search) - 1 - int(np.argmax(tail_sums)))
         # stale: the last rows hold under STALE_SHARE of the strongest 4-row stretch seen
         strongest = float(np.max(np.convolve(m, np.ones(4) / 4, mode="valid"))) if len(m) >= 4 else float(np.max(m))
         stale = strongest > 0 and float(np.mean(recent)) < STALE_SHARE * strongest

@@ -17,7 +17,8 @@ Level conventions (the detector's tests rely on them)
 Timing conventions
 ------------------
 For a capture of ``T`` seconds (default 10 s), a jammer switches on at ``0.4 T`` and off at
-``0.8 T`` (4 s and 8 s by default); a new emitter appears at ``0.4 T`` and stays to ``T``. The
+``0.8 T`` (4 s and 8 s by default); a new emitter appears at ``0.4 T`` and stays to ``T``; the
+intermittent barrage is on from ``0.4 T`` to ``0.55 T`` and again from ``0.7 T`` to ``0.85 T``. The
 first ``0.4 T`` is always clean so a detector can learn its baseline. Labels are computed for
 the duration asked, and the samples follow the labels exactly: the jammer occupies samples
 ``round(start_s * sample_rate_hz)`` up to ``round(end_s * sample_rate_hz)``.
@@ -539,6 +540,15 @@ def _library() -> dict[str, Scenario]:
                 "New FM voice emitter on the 12.5 kHz channel at +112.5 kHz (±2.5 kHz deviation), "
                 "SNR 20 dB in its channel, appears at 0.4 T and stays.", pmr,
                 end_fraction=1.0),
+        Scenario(
+            name="barrage_intermittent", center_freq_hz=UHF_PMR_HZ, background=_PMR,
+            events=tuple(
+                Event("wideband_noise", BandNoise(+200e3, 400e3, 6.0),
+                      "Barrage noise jammer 400 kHz wide at +200 kHz, JNR 6 dB, switched on twice: "
+                      "0.4 T to 0.55 T and 0.7 T to 0.85 T.", start_fraction=on, end_fraction=on + 0.15)
+                for on in (0.4, 0.7)
+            ),
+            description=f"{pmr} A barrage jammer that comes back at the same place: two events."),
         Scenario(
             name="jammer_over_carrier", center_freq_hz=GSM900_DL_HZ,
             background=(ofdm_block(+300e3, level_db=10.0), TdmaCarrier(-1000e3, 18.0)),

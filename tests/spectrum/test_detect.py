@@ -60,6 +60,16 @@ def test_jammer_is_found_once_with_its_kind_times_and_band(name, scenario_captur
     assert len([e for e in events if e["kind"] == score.kind]) == 1  # a pulsed jammer is one event
 
 
+def test_a_jammer_that_comes_back_is_a_second_event_with_its_own_start(scenario_capture):
+    meta = scenario_capture("barrage_intermittent", SECONDS)
+    events = replay(meta)
+    scores, unmatched = score_labels(labels_of(meta), events)
+    assert [s.detected_kind for s in scores] == ["wideband_noise"] * 2 and not unmatched
+    assert len(events) == 2
+    for score in scores:  # the second onset is not pulled back to the first burst
+        assert abs(score.start_error_s) < 0.15 and abs(score.end_error_s) < 0.2
+
+
 @pytest.mark.parametrize("name, kind", [("tone", "tone"), ("new_emitter_fm", "new_emitter")])
 def test_a_line_is_a_tone_at_coarser_resolution_too(name, kind, scenario_capture):
     """At 1024 bins (2.3 kHz each) a strong CW line's main lobe spans 5 bins, 12 kHz."""

@@ -262,10 +262,15 @@ def test_labels_are_valid_and_follow_the_timing_rule():
                 assert label.kind in LABEL_KINDS
                 assert 0 <= label.start_s < label.end_s <= duration_s
                 assert -FS / 2 <= label.freq_low_hz < label.freq_high_hz <= FS / 2
+                assert label.description
+            if name == "barrage_intermittent":
+                spans = [bound for label in labels for bound in (label.start_s, label.end_s)]
+                assert spans == pytest.approx([f * duration_s for f in (0.4, 0.55, 0.7, 0.85)])
+                continue
+            for label in labels:
                 assert label.start_s == pytest.approx(0.4 * duration_s)
                 expected_end = duration_s if label.kind == "new_emitter" else 0.8 * duration_s
                 assert label.end_s == pytest.approx(expected_end)
-                assert label.description
     (barrage,) = get_scenario("barrage_wide").labels(10.0)
     shift_hz = -3e-6 * get_scenario("barrage_wide").center_freq_hz  # the dongle's 3 ppm
     assert (barrage.start_s, barrage.end_s) == (4.0, 8.0)
