@@ -45,6 +45,9 @@ def to_cu8(samples: NDArray[Any], datatype: str) -> NDArray[np.uint8]:
     raise SourceError(f"cannot serve {datatype} samples over rtl_tcp")
 
 
+END_LINGER_S = 2.0  # after the end of a capture, how long the client may still send
+
+
 class RtlTcpServer(socketserver.ThreadingTCPServer):
     """Serve ``open_source()`` to every rtl_tcp client that connects.
 
@@ -112,9 +115,15 @@ class _Handler(socketserver.BaseRequestHandler):
                     try:
                         block = source.read_block(server.block_samples)
                     except EndOfStream:
-                        server.log(f"{peer}: end of the capture; closing")
-                        break
+                        block = None
                     datatype = source.datatype
+                if block is None:
+                    server.log(f"{peer}: end of the capture; closing")
+                    # half-close, and let the client finish: its settings may still be on
+                    # the way, and a full close would answer them with a reset
+                    sock.shutdown(socket.SHUT_WR)
+                    reader.join(timeout=END_LINGER_S)
+                    break
                 if pacer is not None:
                     pacer.wait(block.num_samples, done)
                 sock.sendall(to_cu8(block.samples, datatype).tobytes())
