@@ -153,11 +153,11 @@ class NarrowbandCfar:
             lines = hits & self._previous & ~known
             if lines.any():
                 lines &= block_excess_db() >= self.min_rise_db
-            self._previous = _widen(hits, 1)
+            self._previous = _widen(hits, 1) if hits.any() else hits
             self._lines = lines
-            # ln(power/level) against ln(alpha): z_threshold at the threshold, more above it
-            with np.errstate(divide="ignore"):
-                self._score = np.where(lines, self.z_threshold * (1.0 + np.log(np.maximum(ratio, 1e-30)) / math.log(self.alpha)),
-                                       0.0).astype(np.float32)
+            self._score[:] = 0.0
+            if lines.any():
+                # ln(power/level) against ln(alpha): z_threshold at the threshold, more above it
+                self._score[lines] = self.z_threshold * (1.0 + np.log(ratio[lines]) / math.log(self.alpha))
         self._lines &= excess_db >= self.min_rise_db  # a line that ended stops at once
         return self._lines, self._score
