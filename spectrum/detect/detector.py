@@ -40,6 +40,7 @@ OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
 WARM_ROWS, WARM_SIGMAS = 16, 3.0  # a 16-row, 1-bin mean z this many box stds up holds the baseline still
 QUIET_ROWS = 16  # a stretch this long under a quarter of a region's level is "before" it
+CALIBRATION_VALUES = 16384  # box means per (K, W) for the spread: the MAD's std is then ~1 %
 ESTABLISHED_HITS = 8  # a track with this many rows needs no onset search for its regions
 STALE_SHARE = 0.3  # a region whose recent excess fell under this share of its past is a memory
 OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
@@ -353,6 +354,7 @@ class BandDetector:
                 # boxes as in the test itself: the same spread for a fraction of the sorting
                 step = max(2, w // 8)
                 vals = box[:, centre_ok][:, ::step].ravel().astype(np.float32)
+                vals = vals[:: max(1, vals.size // CALIBRATION_VALUES)]  # a robust std needs no more
                 spread = 1.4826 * np.median(np.abs(vals - np.median(vals)))
                 # never below the independent-sample value: the learning run is short
                 out[a, b] = max(spread, 1.0 / math.sqrt(w * self.time_scales[a]) / 1.5)
