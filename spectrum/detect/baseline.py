@@ -64,6 +64,8 @@ class Baseline:
         problems = []
         if self.level_db.shape[0] != fft_size:
             problems.append(f"{self.level_db.shape[0]} bins, the capture is analysed with {fft_size}")
+        elif self.known_lines is not None and self.known_lines.shape != self.level_db.shape:
+            problems.append(f"{self.known_lines.shape[0]} known-line bins for {fft_size} level bins (a damaged file)")
         if not math.isclose(self.center_freq_hz, center_freq_hz, abs_tol=1.0):
             problems.append(f"centre {self.center_freq_hz:.0f} Hz, the capture is at {center_freq_hz:.0f} Hz")
         if not math.isclose(self.sample_rate_hz, sample_rate_hz, rel_tol=1e-6):
