@@ -23,7 +23,7 @@ from kernels.kurtosis import spectral_kurtosis
 from kernels.multiscale import multiscale_excess
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
-from spectrum.detect.baseline_free import BaselineFreeDetector
+from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share
 from spectrum.detect.cfar import NarrowbandCfar, known_lines, known_lines_of_level
 from spectrum.detect.classify import classify, confidence, severity
 from spectrum.detect.config import DetectorConfig
@@ -49,11 +49,11 @@ OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins 
 
 def _half_power_share(excess: NDArray) -> float:
     """Share of a region's bins that hold half its excess power: ~0.4 for flat noise, small
-    for a comb of lines (a sweep faster than one frame puts its power on lines 1/period apart)."""
+    for a comb of lines (a sweep faster than one frame puts its power on lines 1/period apart).
+    Too few bins or no excess say nothing (1)."""
     if excess.size < 8 or excess.sum() <= 0:
         return 1.0
-    ordered = np.sort(excess)[::-1]
-    return float(np.searchsorted(np.cumsum(ordered), 0.5 * ordered.sum()) + 1) / excess.size
+    return half_power_share(excess)
 
 
 def _interpolated_peak(level_db: NDArray[np.float32], lo: int, hi: int) -> float:
