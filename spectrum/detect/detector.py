@@ -38,7 +38,6 @@ RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent i
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
-WARM_ROWS, WARM_SIGMAS = 16, 3.0  # a 16-row, 1-bin mean z this many box stds up holds the baseline still
 QUIET_ROWS = 16  # a stretch this long under a quarter of a region's level is "before" it
 CALIBRATION_VALUES = 16384  # box means per (K, W) for the spread: the MAD's std is then ~1 %
 ESTABLISHED_HITS = 8  # a track with this many rows needs no onset search for its regions
@@ -243,24 +242,12 @@ class BandDetector:
         updates += self._drain_merged(row)
         if row % self.reclassify_rows == 0:
             updates += self._reannounce_changed()
-        # bins already rising on 16-row means, though not yet significant enough to detect,
-        # do not follow either: a weak jammer would otherwise be half learned by the time
-        # its evidence suffices
-        frozen = hot | self._warming()
+        frozen = hot.copy()
         for track in self.book.tracks:
             frozen[max(track.lo_bin - self.merge_gap_bins, 0) : track.hi_bin + self.merge_gap_bins + 1] = True
         self._frozen = frozen
         baseline.follow(level_db - gain_db, frozen, self.alpha_per_row)
         return updates
-
-    def _warming(self) -> NDArray[np.bool_]:
-        """Bins whose mean z over the last WARM_ROWS rows (one bin wide) is WARM_SIGMAS box
-        stds up."""
-        a = int(np.searchsorted(self.time_scales, WARM_ROWS))
-        if a >= len(self.time_scales) or self._valid_rows < self.time_scales[a]:
-            return np.zeros(self.fft_size, bool)
-        k = self.time_scales[a]
-        return self._sums_z[a] > WARM_SIGMAS * k * self.baseline.box_std[a, 0]
 
     def finish(self) -> list[Event]:
         """Close every ongoing event at the end of the data; return them."""
