@@ -29,7 +29,10 @@ def classify(track: Track, bin_hz: float) -> str:
     width_hz = (track.hi_bin - track.lo_bin + 1) * bin_hz
     centroids = np.asarray(track.centroids, dtype=float)
     widths = np.asarray(track.widths, dtype=float)
-    span_bins = track.hi_bin - track.lo_bin + 1
+    # the rows' 5–95 % extent, not the union: one noisy row of a weak band must not make
+    # the others look narrow against it
+    extent_lo, extent_hi = track.extent()
+    span_bins = extent_hi - extent_lo + 1
     # motion is judged against the span, but never below 2 bins: the centroid of a weak
     # narrow line jitters by about a bin from row to row
     moving = len(centroids) >= 8 and (  # motion needs a few rows to be told from noise

@@ -66,6 +66,8 @@ class Track:
     kappa_sum: float = 0.0
     unreliable_rows: int = 0
     sweep_rows: int = 0
+    _feature_row: int = -1  # the row of the last width/centroid entry, and its extent
+    _feature_extent: tuple = (0, 0)
     centroids: deque = field(default_factory=lambda: deque(maxlen=512))
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
     peak_bins: deque = field(default_factory=lambda: deque(maxlen=512))
@@ -117,8 +119,17 @@ class Track:
         self.pulsing_sum += region.pulsing
         self.concentration_sum += region.concentration
         self.kappa_sum += region.envelope_kurtosis
-        self.centroids.append(region.centroid_bin)
-        self.widths.append(region.hi_bin - region.lo_bin + 1)
+        if self.widths and self._feature_row == region.row:
+            # another piece of this row (a weak band is outlined in fragments): the row's
+            # width and centre are those of all its pieces together
+            lo, hi = min(self._feature_extent[0], region.lo_bin), max(self._feature_extent[1], region.hi_bin)
+            self.widths[-1] = hi - lo + 1
+            self.centroids[-1] = (lo + hi) / 2
+        else:
+            lo, hi = region.lo_bin, region.hi_bin
+            self.centroids.append(region.centroid_bin)
+            self.widths.append(hi - lo + 1)
+        self._feature_row, self._feature_extent = region.row, (lo, hi)
 
     def absorb(self, other: "Track") -> None:
         """Merge another track into this one (they came to overlap)."""

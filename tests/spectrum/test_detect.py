@@ -313,3 +313,22 @@ def test_running_box_sums_stay_the_sums_of_their_rows(monkeypatch):
     events, _ = noise_false_events(0.01, DetectorConfig(), seed=9)
     assert len(seen) >= 5 and max(seen) < 1e-3
     assert events == 0
+
+
+def test_a_row_seen_in_pieces_counts_as_one_width_for_classification():
+    """A weak band is outlined in fragments each row; its width per row is all of them
+    together, or a steady band would look like a narrow signal moving about (a sweep)."""
+    from spectrum.detect.classify import classify
+    from spectrum.detect.tracks import Region, Track
+
+    rng = np.random.default_rng(9)
+    track = Track("band", 0, 0, 100, 900)
+    for row in range(40):
+        pieces = sorted(rng.choice(np.arange(100, 900, 20), size=6, replace=False))
+        for lo in pieces:  # six 10-bin fragments scattered over bins 100-900, every row
+            track.add(Region(row=row, lo_bin=int(lo), hi_bin=int(lo) + 9, score=8.0, rise_db=1.0, level_db=-60.0,
+                             sk_mean=1.7, centroid_bin=lo + 4.5, pulsing=4.0, unreliable=False,
+                             envelope_kurtosis=1.9))
+    assert len(track.widths) == 40  # one per row
+    assert np.median(track.widths) > 500
+    assert classify(track, 1171.875) == "pulsed"  # impulsive bins, total power pulsing, noise envelope
