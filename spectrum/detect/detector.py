@@ -326,21 +326,21 @@ class BandDetector:
         keep[self.dc_slice] = False
         out = np.empty((len(self.time_scales), len(self.freq_scales)), np.float32)
         longest = len(z) // 2  # longer boxes are extrapolated as independent rows: std ∝ 1/sqrt(K)
+        ck = np.cumsum(np.vstack([np.zeros((1, z.shape[1])), z]), axis=0)
         for a, k in enumerate(self.time_scales):
             if k > longest and a > 0:
                 out[a] = out[a - 1] * math.sqrt(self.time_scales[a - 1] / k)
                 continue
             k = min(int(k), len(z))
-            ck = np.cumsum(np.vstack([np.zeros((1, z.shape[1])), z]), axis=0)
             zk = (ck[k:] - ck[:-k]) / k
             cw = np.cumsum(np.hstack([np.zeros((zk.shape[0], 1)), zk]), axis=1)
             for b, w in enumerate(self.freq_scales):
-                box = (cw[:, w:] - cw[:, :-w]) / w
-                centre_ok = keep[w // 2 : w // 2 + box.shape[1]]
                 # every other bin at least (neighbours are correlated), every W/8 for wide
-                # boxes as in the test itself: the same spread for a fraction of the sorting
-                step = max(2, w // 8)
-                vals = box[:, centre_ok][:, ::step].ravel().astype(np.float32)
+                # boxes as in the test itself: the same spread for a fraction of the sorting.
+                # Only the boxes at those bins are computed (box j spans bins j … j+w−1).
+                centre_ok = keep[w // 2 : w // 2 + self.fft_size + 1 - w]
+                cols = np.flatnonzero(centre_ok)[:: max(2, w // 8)]
+                vals = ((cw[:, cols + w] - cw[:, cols]) / w).ravel().astype(np.float32)
                 vals = vals[:: max(1, vals.size // CALIBRATION_VALUES)]  # a robust std needs no more
                 spread = 1.4826 * np.median(np.abs(vals - np.median(vals)))
                 # never below the independent-sample value: the learning run is short
