@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from kernels.baseline import quiet_median_offset
 from kernels.kurtosis import spectral_kurtosis
-from kernels.multiscale import multiscale_excess
+from kernels.multiscale import multiscale_excess, occupied_band
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share
@@ -38,6 +38,7 @@ RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent i
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
 OVERLOAD_CULPRIT_DB = 20.0
 REFINE_SIGNIFICANCE = 4.0
+REFINE_PAD = 8  # bins around a run searched for its refined edges
 QUIET_ROWS = 16  # a stretch this long under a quarter of a region's level is "before" it
 CALIBRATION_VALUES = 16384  # box means per (K, W) for the spread: the MAD's std is then ~1 %
 ESTABLISHED_HITS = 8  # a track with this many rows needs no onset search for its regions
@@ -46,19 +47,18 @@ OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on eac
 OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count  # per-bin significance (in box stds) for a bin to count in an extent
 
 
-def _half_power_share(excess: NDArray) -> float:
+def _half_power_share(excess: NDArray, total: float) -> float:
     """Share of a region's bins that hold half its excess power: ~0.4 for flat noise, small
     for a comb of lines (a sweep faster than one frame puts its power on lines 1/period apart).
-    Too few bins or no excess say nothing (1)."""
-    if excess.size < 8 or excess.sum() <= 0:
+    Too few bins or no excess (``total``, the caller's sum of ``excess``) say nothing (1)."""
+    if excess.size < 8 or total <= 0:
         return 1.0
     return half_power_share(excess)
 
 
-def _interpolated_peak(level_db: NDArray[np.float32], lo: int, hi: int) -> float:
-    """Fractional bin of the strongest bin in [lo, hi]: parabola through the dB levels of the
-    peak and its neighbours (for a Hann window this is within ~0.1 bin of a tone's frequency)."""
-    k = lo + int(np.argmax(level_db[lo : hi + 1]))
+def _interpolated_peak(level_db: NDArray[np.float32], k: int) -> float:
+    """Fractional bin of the strongest bin ``k`` of a region: parabola through the dB levels of
+    the peak and its neighbours (for a Hann window this is within ~0.1 bin of a tone's frequency)."""
     if k == 0 or k == len(level_db) - 1:
         return float(k)
     a, b, c = (float(v) for v in level_db[k - 1 : k + 2])
@@ -367,42 +367,38 @@ class BandDetector:
         breaks = np.flatnonzero(np.diff(bins) > self.merge_gap_bins)
         starts = np.concatenate([[bins[0]], bins[breaks + 1]])
         ends = np.concatenate([bins[breaks], [bins[-1]]])
-        cache: dict[int, tuple[NDArray, NDArray]] = {}
-
-        def profiles():  # 4-row profile first; the 16-row one only for runs the first misses
-            for k in (4, 16):
-                if k <= self._valid_rows:
-                    if k not in cache:
-                        cache[k] = self._excess_profile(hist_row, k)
-                    yield cache[k]
-
         regions = []
         for lo, hi in zip(starts, ends):
-            lo, hi, refined = self._refine(int(lo), int(hi), profiles())
+            lo, hi, refined = self._refine(hist_row, int(lo), int(hi))
             sl = slice(lo, hi + 1)
+            n = hi - lo + 1
+            # sums over n, not .mean(): the same float32 values without mean's overhead on
+            # these short arrays (this runs for every detection of every row)
             row_ratio = 10.0 ** (self._e_hist[hist_row, sl] / 10.0)
             # this row alone: mean z over the region, in units of its std under noise
             # (adjacent Hann bins are correlated: about 1.5 bins per independent value)
-            row_significance = float(self._z_hist[hist_row, sl].mean() * math.sqrt((hi - lo + 1) / 1.5))
+            row_significance = float(self._z_hist[hist_row, sl].sum() / n * math.sqrt(n / 1.5))
             recent_significance = []  # (rows, significance) over the last 4 and 16 rows
             for span in (4, 16):
                 recent = self._z_hist[max(hist_row - span + 1, 0) : hist_row + 1, sl]
-                recent_significance.append((recent.shape[0], float(recent.mean() * math.sqrt(recent.size / 1.5))))
+                recent_significance.append((recent.shape[0], float(recent.sum() / recent.size * math.sqrt(recent.size / 1.5))))
             weights = np.maximum(row_ratio - 1.0, 0.0)
-            centroid = float((weights * np.arange(lo, hi + 1)).sum() / weights.sum()) if weights.sum() > 0 else (lo + hi) / 2
+            total = weights.sum()
+            centroid = float((weights * np.arange(lo, hi + 1)).sum() / total) if total > 0 else (lo + hi) / 2
+            peak = lo + int(np.argmax(level_db[sl]))
             regions.append(Region(
-                concentration=_half_power_share(weights), envelope_kurtosis=kappa, row_significance=row_significance,
-                recent_significance=recent_significance,
+                concentration=_half_power_share(weights, total), envelope_kurtosis=kappa,
+                row_significance=row_significance, recent_significance=recent_significance,
                 row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
-                rise_db=float(10 * np.log10(max(np.mean(row_ratio), 1e-3))),
-                level_db=float(level_db[sl].max()), sk_mean=float(np.mean(sk[sl])),
+                rise_db=float(10 * np.log10(max(row_ratio.sum() / n, 1e-3))),
+                level_db=float(level_db[peak]), sk_mean=float(sk[sl].sum() / n),
                 centroid_bin=centroid, pulsing=float(pulsing), unreliable=bool(unreliable), refined=refined,
-                peak_bin=_interpolated_peak(level_db, lo, hi),
+                peak_bin=_interpolated_peak(level_db, peak),
             ))
         regions = self._drop_images(regions)
         for region in regions:
             recent = self._e_hist[max(hist_row - 3, 0) : hist_row + 1, region.lo_bin : region.hi_bin + 1]
-            region.recent_excess_db = float(recent.mean())
+            region.recent_excess_db = float(recent.sum() / recent.size)
             owner = next((t for t in self.book.tracks if t.hits >= ESTABLISHED_HITS
                           and t.overlaps(region.lo_bin, region.hi_bin, self.merge_gap_bins)), None)
             if owner is None:
@@ -415,46 +411,30 @@ class BandDetector:
         # evidence of anything now (they would stretch the event and smear its features)
         return [region for region in regions if not region.stale]
 
-    def _excess_profile(self, hist_row: int, k_rows: int) -> tuple[NDArray, NDArray]:
-        """Excess power ratio and per-bin significance over the last ``k_rows`` rows,
-        smoothed over 4 bins (the box the significance is calibrated for)."""
-        rows = slice(max(hist_row - k_rows + 1, 0), hist_row + 1)
-        box = np.ones(4) / 4
-        ratio = np.convolve(np.maximum(10.0 ** (self._e_hist[rows].mean(axis=0) / 10.0) - 1.0, 0.0), box, mode="same")
-        z = np.convolve(self._z_hist[rows].mean(axis=0), box, mode="same")
-        a = int(np.searchsorted(self.time_scales, k_rows))
-        b = int(np.searchsorted(self.freq_scales, 4))
-        a, b = min(a, len(self.time_scales) - 1), min(b, len(self.freq_scales) - 1)
-        significance = z * self._inv_box_std[a, b]
-        ratio[self.dc_slice] = 0.0
-        significance[self.dc_slice] = 0.0
-        return ratio, significance
-
-    def _refine(self, lo: int, hi: int, profiles) -> tuple[int, int, bool]:
+    def _refine(self, hist_row: int, lo: int, hi: int) -> tuple[int, int, bool]:
         """Fit a run to its occupied bandwidth: the span holding 99 % of the excess power of
         its significant bins (ITU-R SM.328's definition, 0.5 % left out on each side), counting
-        only bins within 8 dB of its strong ones.
+        only bins within 8 dB of its strong ones. Power and significance are those of the last
+        4 rows' mean, smoothed over 4 bins (the box the significance is calibrated for); of
+        the last 16 rows' when nothing is significant at 4.
 
         Bursty legitimate carriers nearby have large excess ratios in single rows but low
         significance (their learned spread is wide), so significance gates the power. After a
-        jammer stops only long boxes still see it; then nothing is significant at 4 rows and
-        the run is kept as detected but marked unrefined (it does not widen the event).
+        jammer stops only long boxes still see it; then nothing is significant at 4 or 16 rows
+        and the run is kept as detected but marked unrefined (it does not widen the event).
         """
-        pad = 8
-        a, b = max(lo - pad, 0), min(hi + pad, self.fft_size - 1)
-        for ratio, significance in profiles:
-            power = np.where(significance[a : b + 1] >= REFINE_SIGNIFICANCE, ratio[a : b + 1], 0.0)
-            if not power.any():
-                continue
-            # a jammer's weak sidebands (a fast sweep's comb past its span) are not its band
-            strong = power[power > 0]
-            p90 = np.partition(strong, int(0.9 * (len(strong) - 1)))[int(0.9 * (len(strong) - 1))]
-            power[power < OBW_FLOOR * p90] = 0.0
-            total = power.sum()
-            cumulative = np.cumsum(power) / total
-            first = int(np.searchsorted(cumulative, OBW_TAIL))
-            last = int(np.searchsorted(cumulative, 1.0 - OBW_TAIL))
-            return a + first, a + min(last, len(power) - 1), True
+        a, b = max(lo - REFINE_PAD, 0), min(hi + REFINE_PAD, self.fft_size - 1)
+        for k_rows in (4, 16):
+            if k_rows > self._valid_rows:
+                break
+            rows = slice(max(hist_row - k_rows + 1, 0), hist_row + 1)
+            ka = min(int(np.searchsorted(self.time_scales, k_rows)), len(self.time_scales) - 1)
+            kb = min(int(np.searchsorted(self.freq_scales, 4)), len(self.freq_scales) - 1)
+            first, last = occupied_band(self._e_hist[rows], self._z_hist[rows], a, b, self._inv_box_std[ka, kb],
+                                        self.dc_slice.start, self.dc_slice.stop, REFINE_SIGNIFICANCE, OBW_FLOOR,
+                                        OBW_TAIL)
+            if first >= 0:
+                return a + first, a + last, True
         return lo, hi, False
 
     def _drop_images(self, regions: list[Region]) -> list[Region]:
