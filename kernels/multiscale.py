@@ -205,3 +205,39 @@ def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significanc
     first = np.searchsorted(cumulative, tail)
     last = np.searchsorted(cumulative, 1.0 - tail)
     return first, min(last, power.shape[0] - 1)
+
+
+@njit(cache=True, nogil=True)
+def region_sums(ratio, z_hist, e_hist, row, lo, hi, weights):
+    """The sums a region's features are made of, in one pass over its bins lo … hi (float64).
+
+    ``ratio`` holds the excess power ratio of the row's bins lo … hi; ``weights`` is filled
+    with their excess over 1 (never negative). Returns the sums over the bins of the ratio,
+    of the weights and of weight × bin, then of z in row ``row`` of ``z_hist``, in its last
+    4 rows and in its last 16 rows (fewer at the start), and of the excess e in its last 4.
+    """
+    ratio_sum = 0.0
+    weight_sum = 0.0
+    moment = 0.0
+    for i in range(lo, hi + 1):
+        w = max(ratio[i - lo] - np.float32(1.0), np.float32(0.0))
+        weights[i - lo] = w
+        ratio_sum += ratio[i - lo]
+        weight_sum += w
+        moment += w * i
+    z_row = 0.0
+    z4 = 0.0
+    z16 = 0.0
+    e4 = 0.0
+    for r in range(max(row - 15, 0), row + 1):
+        s = 0.0
+        for i in range(lo, hi + 1):
+            s += z_hist[r, i]
+        z16 += s
+        if r > row - 4:
+            z4 += s
+            for i in range(lo, hi + 1):
+                e4 += e_hist[r, i]
+        if r == row:
+            z_row = s
+    return ratio_sum, weight_sum, moment, z_row, z4, z16, e4

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from kernels.baseline import quiet_median_offset
 from kernels.kurtosis import spectral_kurtosis
-from kernels.multiscale import multiscale_excess, occupied_band
+from kernels.multiscale import multiscale_excess, occupied_band, region_sums
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share
@@ -372,33 +372,32 @@ class BandDetector:
             lo, hi, refined = self._refine(hist_row, int(lo), int(hi))
             sl = slice(lo, hi + 1)
             n = hi - lo + 1
-            # sums over n, not .mean(): the same float32 values without mean's overhead on
-            # these short arrays (this runs for every detection of every row)
             row_ratio = 10.0 ** (self._e_hist[hist_row, sl] / 10.0)
+            weights = np.empty(n, np.float32)
+            # one kernel pass for the sums below (each was a NumPy call of ~5 µs: this runs for
+            # every detection of every row); float64 sums, so the means differ from NumPy's
+            # float32 ones by rounding only
+            ratio_sum, total, moment, z_row, z4, z16, e4 = region_sums(row_ratio, self._z_hist, self._e_hist, hist_row,
+                                                                        lo, hi, weights)
+            rows4, rows16 = min(4, hist_row + 1), min(16, hist_row + 1)
             # this row alone: mean z over the region, in units of its std under noise
             # (adjacent Hann bins are correlated: about 1.5 bins per independent value)
-            row_significance = float(self._z_hist[hist_row, sl].sum() / n * math.sqrt(n / 1.5))
-            recent_significance = []  # (rows, significance) over the last 4 and 16 rows
-            for span in (4, 16):
-                recent = self._z_hist[max(hist_row - span + 1, 0) : hist_row + 1, sl]
-                recent_significance.append((recent.shape[0], float(recent.sum() / recent.size * math.sqrt(recent.size / 1.5))))
-            weights = np.maximum(row_ratio - 1.0, 0.0)
-            total = weights.sum()
-            centroid = float((weights * np.arange(lo, hi + 1)).sum() / total) if total > 0 else (lo + hi) / 2
+            row_significance = z_row / n * math.sqrt(n / 1.5)
+            # (rows, significance) over the last 4 and 16 rows
+            recent_significance = [(rows, z / (rows * n) * math.sqrt(rows * n / 1.5)) for rows, z in ((rows4, z4), (rows16, z16))]
+            centroid = moment / total if total > 0 else (lo + hi) / 2
             peak = lo + int(np.argmax(level_db[sl]))
             regions.append(Region(
                 concentration=_half_power_share(weights, total), envelope_kurtosis=kappa,
                 row_significance=row_significance, recent_significance=recent_significance,
                 row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
-                rise_db=float(10 * np.log10(max(row_ratio.sum() / n, 1e-3))),
+                rise_db=float(10 * math.log10(max(ratio_sum / n, 1e-3))),
                 level_db=float(level_db[peak]), sk_mean=float(sk[sl].sum() / n),
                 centroid_bin=centroid, pulsing=float(pulsing), unreliable=bool(unreliable), refined=refined,
-                peak_bin=_interpolated_peak(level_db, peak),
+                peak_bin=_interpolated_peak(level_db, peak), recent_excess_db=e4 / (rows4 * n),
             ))
         regions = self._drop_images(regions)
         for region in regions:
-            recent = self._e_hist[max(hist_row - 3, 0) : hist_row + 1, region.lo_bin : region.hi_bin + 1]
-            region.recent_excess_db = float(recent.sum() / recent.size)
             owner = next((t for t in self.book.tracks if t.hits >= ESTABLISHED_HITS
                           and t.overlaps(region.lo_bin, region.hi_bin, self.merge_gap_bins)), None)
             if owner is None:
