@@ -171,40 +171,50 @@ def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significanc
     """
     k, n = e_rows.shape
     a, b = max(lo - 2, 0), min(hi + 2, n)  # the boxes of lo … hi reach these bins
-    ratio = np.empty(b - a)  # excess power ratio of the k-row mean level
-    z = np.empty(b - a)
-    for j in range(a, b):
-        se = np.float32(0.0)
-        sz = np.float32(0.0)
-        for r in range(k):
-            se += e_rows[r, j]
-            sz += z_rows[r, j]
-        ratio[j - a] = max(np.float32(10.0) ** (se / np.float32(k) / np.float32(10.0)) - np.float32(1.0), np.float32(0.0))
-        z[j - a] = sz / np.float32(k)
+    # sums of the k rows over bins a … b−1 (float32, added row by row like NumPy's mean)
+    se = e_rows[0, a:b].copy()
+    sz = z_rows[0, a:b].copy()
+    for r in range(1, k):
+        se += e_rows[r, a:b]
+        sz += z_rows[r, a:b]
+    # excess power ratio and z of the row means, with 2 zero bins on each side (outside the band)
+    ratio = np.zeros(b - a + 4)
+    z = np.zeros(b - a + 4)
+    for j in range(b - a):
+        ratio[j + 2] = max(np.float32(10.0) ** (se[j] / np.float32(k) / np.float32(10.0)) - np.float32(1.0), np.float32(0.0))
+        z[j + 2] = sz[j] / np.float32(k)
     power = np.zeros(hi - lo + 1)
-    strong = 0
+    strong = np.empty(hi - lo + 1)  # the nonzero powers
+    count = 0
     for i in range(lo, hi + 1):
-        if dc_lo <= i < dc_hi:
-            continue
-        box_ratio = 0.0
-        box_z = 0.0
-        for j in range(max(i - 2, a), min(i + 2, b)):
-            box_ratio += ratio[j - a] * 0.25
-            box_z += z[j - a] * 0.25
-        if box_z * z_scale >= min_significance and box_ratio > 0.0:
-            power[i - lo] = box_ratio
-            strong += 1
-    if strong == 0:
+        c = i - a + 2  # bin i in ratio and z; its box is bins i−2 … i+1
+        box_z = z[c - 2] * 0.25 + z[c - 1] * 0.25 + z[c] * 0.25 + z[c + 1] * 0.25
+        if box_z * z_scale >= min_significance and not dc_lo <= i < dc_hi:
+            p = ratio[c - 2] * 0.25 + ratio[c - 1] * 0.25 + ratio[c] * 0.25 + ratio[c + 1] * 0.25
+            if p > 0.0:
+                power[i - lo] = p
+                strong[count] = p
+                count += 1
+    if count == 0:
         return -1, -1
     # a jammer's weak sidebands (a fast sweep's comb past its span) are not its band
-    p90 = np.partition(power[power > 0.0], int(0.9 * (strong - 1)))[int(0.9 * (strong - 1))]
+    kth = int(0.9 * (count - 1))
+    p90 = np.partition(strong[:count], kth)[kth]
+    total = 0.0
     for i in range(power.shape[0]):
         if power[i] < floor_share * p90:
             power[i] = 0.0
-    cumulative = np.cumsum(power) / power.sum()
-    first = np.searchsorted(cumulative, tail)
-    last = np.searchsorted(cumulative, 1.0 - tail)
-    return first, min(last, power.shape[0] - 1)
+        total += power[i]
+    # the first bins at which the cumulative share reaches tail and 1 − tail
+    cumulative = 0.0
+    first = -1
+    for i in range(power.shape[0]):
+        cumulative += power[i]
+        if first < 0 and cumulative / total >= tail:
+            first = i
+        if cumulative / total >= 1.0 - tail:
+            return first, i
+    return first, power.shape[0] - 1
 
 
 @njit(cache=True, nogil=True)
