@@ -217,7 +217,7 @@ def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significanc
     return first, power.shape[0] - 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)  # fastmath: the sums may be vectorised (reordered)
 def region_sums(ratio, z_hist, e_hist, row, lo, hi, weights):
     """The sums a region's features are made of, in one pass over its bins lo … hi (float64).
 
