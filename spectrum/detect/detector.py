@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from kernels.baseline import quiet_median_offset
 from kernels.kurtosis import spectral_kurtosis
-from kernels.multiscale import multiscale_excess, occupied_band, region_sums
+from kernels.multiscale import merged_runs, multiscale_excess, occupied_band, region_sums
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share
@@ -132,6 +132,10 @@ class BandDetector:
         guard = int(math.ceil(config.dc_guard_hz / self.bin_hz))
         self.dc_slice = slice(self.fft_size // 2 - guard, self.fft_size // 2 + guard + 1)
         self.merge_gap_bins = 2 * guard + 4
+        # (K rows, (K, W) index of the 4-bin box) of the profiles that refine a run's edges
+        self._refine_boxes = [(k, (min(int(np.searchsorted(self.time_scales, k)), len(self.time_scales) - 1),
+                                   min(int(np.searchsorted(self.freq_scales, 4)), len(self.freq_scales) - 1)))
+                              for k in (4, 16)]
         self.baseline = baseline
         if baseline is not None:
             baseline.check_fits(center_freq_hz, sample_rate_hz, self.fft_size, self.frames_per_row)
@@ -362,14 +366,11 @@ class BandDetector:
             self._sums_e[a] = self._e_hist[-k:].sum(axis=0)
 
     def _regions(self, row, hist_row, hot, score, level_db, sk, pulsing, unreliable, kappa) -> list[Region]:
-        bins = np.flatnonzero(hot)
         # split into runs, merging across small gaps (and across the DC guard)
-        breaks = np.flatnonzero(np.diff(bins) > self.merge_gap_bins)
-        starts = np.concatenate([[bins[0]], bins[breaks + 1]])
-        ends = np.concatenate([bins[breaks], [bins[-1]]])
+        starts, ends = merged_runs(hot, self.merge_gap_bins)
         regions = []
-        for lo, hi in zip(starts, ends):
-            lo, hi, refined = self._refine(hist_row, int(lo), int(hi))
+        for lo, hi in zip(starts.tolist(), ends.tolist()):
+            lo, hi, refined = self._refine(hist_row, lo, hi)
             sl = slice(lo, hi + 1)
             n = hi - lo + 1
             row_ratio = 10.0 ** (self._e_hist[hist_row, sl] / 10.0)
@@ -423,13 +424,11 @@ class BandDetector:
         and the run is kept as detected but marked unrefined (it does not widen the event).
         """
         a, b = max(lo - REFINE_PAD, 0), min(hi + REFINE_PAD, self.fft_size - 1)
-        for k_rows in (4, 16):
+        for k_rows, box in self._refine_boxes:
             if k_rows > self._valid_rows:
                 break
             rows = slice(max(hist_row - k_rows + 1, 0), hist_row + 1)
-            ka = min(int(np.searchsorted(self.time_scales, k_rows)), len(self.time_scales) - 1)
-            kb = min(int(np.searchsorted(self.freq_scales, 4)), len(self.freq_scales) - 1)
-            first, last = occupied_band(self._e_hist[rows], self._z_hist[rows], a, b, self._inv_box_std[ka, kb],
+            first, last = occupied_band(self._e_hist[rows], self._z_hist[rows], a, b, self._inv_box_std[box],
                                         self.dc_slice.start, self.dc_slice.stop, REFINE_SIGNIFICANCE, OBW_FLOOR,
                                         OBW_TAIL)
             if first >= 0:
