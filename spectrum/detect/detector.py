@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 
 from kernels.baseline import quiet_median_offset
 from kernels.kurtosis import spectral_kurtosis
-from kernels.multiscale import merged_runs, multiscale_excess, occupied_band, region_sums
+from kernels.multiscale import multiscale_excess
+from kernels.regions import merged_runs, occupied_band, region_sums
 from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share

@@ -93,3 +93,57 @@ def test_os_cfar_matches_reference_including_the_band_edges(n):
 def test_os_cfar_rejects_a_rank_outside_the_window():
     with pytest.raises(ValueError, match="rank"):
         os_cfar(np.ones(64, np.float32), 2.0, rank=33, guard_bins=2, cells_per_side=16)
+
+
+def test_merged_runs_match_reference():
+    from kernels.regions import merged_runs
+    from naive import naive_merged_runs
+
+    rng = np.random.default_rng(11)
+    for density in (0.0, 0.02, 0.2, 1.0):
+        mask = rng.random(500) < density
+        for step in (1, 5):
+            got, want = merged_runs(mask, step), naive_merged_runs(mask, step)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_occupied_band_matches_reference():
+    """Edges of a band's 99 % power span among significant bins, against the NumPy steps
+    the detector used before, over random bands, row counts and the DC guard."""
+    from kernels.regions import occupied_band
+    from naive import naive_occupied_band
+
+    rng = np.random.default_rng(12)
+    n = 512
+    for trial in range(40):
+        k = int(rng.choice([4, 16]))
+        e = rng.normal(0.0, 0.3, (k, n)).astype(np.float32)
+        lo_band = int(rng.integers(20, 400))
+        width = int(rng.integers(3, 80))
+        e[:, lo_band : lo_band + width] += np.float32(rng.uniform(0.5, 10.0))
+        z = (e / np.float32(0.3)).astype(np.float32)
+        lo, hi = max(lo_band - 8, 0), min(lo_band + width + 8, n - 1)
+        args = (lo, hi, 1.0 / np.sqrt(k * 4 / 1.5), 250, 257 if trial % 2 else 250, 4.0, 0.15, 0.005)
+        assert occupied_band(e, z, *args) == naive_occupied_band(e, z, *args)
+    quiet = np.zeros((4, n), np.float32)
+    assert occupied_band(quiet, quiet, 10, 40, 1.0, 250, 257, 4.0, 0.15, 0.005) == (-1, -1)
+
+
+def test_region_sums_match_numpy():
+    from kernels.regions import region_sums
+
+    rng = np.random.default_rng(13)
+    z = rng.normal(0, 1, (40, 300)).astype(np.float32)
+    e = rng.normal(0, 1, (40, 300)).astype(np.float32)
+    for row, lo, hi in ((39, 100, 140), (2, 0, 9), (20, 299, 299)):
+        ratio = (10.0 ** (e[row, lo : hi + 1] / 10.0)).astype(np.float32)
+        weights = np.empty(hi - lo + 1, np.float32)
+        got = region_sums(ratio, z, e, row, lo, hi, weights)
+        want_w = np.maximum(ratio - 1.0, 0.0)
+        np.testing.assert_allclose(weights, want_w, rtol=1e-6)
+        sl = slice(lo, hi + 1)
+        want = (ratio.sum(), want_w.sum(), (want_w * np.arange(lo, hi + 1)).sum(), z[row, sl].sum(),
+                z[max(row - 3, 0) : row + 1, sl].sum(), z[max(row - 15, 0) : row + 1, sl].sum(),
+                e[max(row - 3, 0) : row + 1, sl].sum())
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
