@@ -20,7 +20,8 @@ SK_CONSTANT = 0.7  # below this: constant envelope
 PULSING = 2.0  # frame-power modulation this many times the quiet baseline's: pulses
 LINES = 0.25  # half the excess power in under this share of the bins: a comb of lines
 CONSTANT_ENVELOPE = 1.5  # envelope kurtosis below this: constant-envelope bursts (a sweep)
-STRONG_DB = 10.0  # rise above which the spectral kurtosis of a narrow line is informative
+LINE_SK_MARGIN = 0.4  # a line's region-mean SK sits above the formula (its skirt bins are weaker)
+ON_OFF = 0.8  # rows' own excess power varying this much (std over mean): on and off over rows
 MOTION = 0.15  # centroid wander as a share of the track's width: a moving (swept) signal
 
 
@@ -38,34 +39,50 @@ def classify(track: Track, bin_hz: float) -> str:
     moving = len(centroids) >= 8 and (  # motion needs a few rows to be told from noise
         np.std(centroids) > max(MOTION * span_bins, 2.0) or np.median(widths) < 0.5 * span_bins - 2
     )
+    # a wide jammer that comes and goes over rows (pulses longer than a row) also leaves
+    # narrow scraps in its off rows; a sweep keeps its power from row to row. (Narrow weak
+    # signals are left out: their rows' excess is too noisy to tell.)
+    on_off = width_hz > NARROW_EMITTER_MAX_HZ and track.row_modulation > ON_OFF
+    moving = moving and not on_off
     sk = track.mean_sk
     # a tone's row-by-row width, not the union (a line drifting with the LO widens the union)
     row_width_hz = float(np.median(widths)) * bin_hz if len(widths) else width_hz
     # a strong line fills a Hann window's main lobe, ±2 bins, whatever the bin width
     tone_max_hz = max(TONE_MAX_HZ, TONE_MAX_BINS * bin_hz)
     if row_width_hz <= tone_max_hz and not moving:
-        # a strong CW line has SK near 0 in its bins; a strong narrow signal with SK near 1 is
-        # modulated (voice, data): a new emitter. Below ~10 dB SK cannot tell (SK of a line at
-        # per-bin SNR ρ is (1+2ρ)/(1+ρ)²), and a weak narrow line is most likely a tone.
-        if sk >= SK_CONSTANT and track.mean_rise_db >= STRONG_DB:
+        # a CW line over noise has SK = (1+2ρ)/(1+ρ)² ≤ 1 at per-bin SNR ρ; a modulated signal
+        # (voice, data) wandering over its bins has SK ≥ 1: a new emitter. Once the rise makes
+        # a line's SK clearly lower than the one measured, the signal is not a line; below
+        # about 3 dB both are near 1 and a weak narrow line is most likely a tone.
+        if sk >= max(SK_CONSTANT, line_sk(track.mean_rise_db) + LINE_SK_MARGIN):
             return "new_emitter"
         return "tone"
     if moving and width_hz > NARROW_EMITTER_MAX_HZ:
         return "swept"
+    if width_hz <= NARROW_EMITTER_MAX_HZ:
+        # narrow and impulsive in its bins is a modulated carrier (FM wandering over its
+        # channel, a TDMA burst), not a sweep or pulses of noise: those jam hundreds of kHz
+        return "new_emitter"
     if sk > SK_IMPULSIVE:
         # impulsive in each bin: pulses of noise, or a sweep visiting each bin in turn; a
         # sweep has a steady total power, or — wider than the band — comes in constant-
         # envelope bursts (envelope kurtosis near 1, noise pulses near 2)
-        if track.mean_pulsing > PULSING and track.mean_envelope_kurtosis > CONSTANT_ENVELOPE:
+        if (track.mean_pulsing > PULSING or on_off) and track.mean_envelope_kurtosis > CONSTANT_ENVELOPE:
             return "pulsed"
         return "swept"
-    if width_hz <= NARROW_EMITTER_MAX_HZ:
-        return "new_emitter"
-    if sk < SK_CONSTANT or track.mean_concentration < LINES:
+    if sk < SK_CONSTANT or (track.mean_concentration < LINES and not on_off):
         return "swept"  # a comb of lines over a band: a sweep faster than one frame
-    if track.mean_pulsing > PULSING:
-        return "pulsed"
+    if track.mean_pulsing > PULSING or on_off:
+        # bursts of noise, or — constant-envelope bursts — a sweep wider than the band that is
+        # too weak over the noise to look impulsive per bin
+        return "pulsed" if track.mean_envelope_kurtosis > CONSTANT_ENVELOPE else "swept"
     return "wideband_noise"
+
+
+def line_sk(rise_db: float) -> float:
+    """Spectral kurtosis of a CW line whose power stands ``rise_db`` over the noise in its bin."""
+    rho = max(10.0 ** (rise_db / 10.0) - 1.0, 0.0)
+    return (1.0 + 2.0 * rho) / (1.0 + rho) ** 2
 
 
 def severity(kind: str, rise_db: float, share_of_band: float) -> str:

@@ -72,6 +72,7 @@ class Track:
     widths: deque = field(default_factory=lambda: deque(maxlen=512))
     peak_bins: deque = field(default_factory=lambda: deque(maxlen=512))
     row_extents: deque = field(default_factory=lambda: deque(maxlen=4096))  # refined (lo, hi) per row
+    row_excess: deque = field(default_factory=lambda: deque(maxlen=512))  # each row's own excess power ratio
     opened: bool = False
     announced: tuple[str, str] | None = None  # (kind, severity) last reported while ongoing
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
@@ -119,16 +120,19 @@ class Track:
         self.pulsing_sum += region.pulsing
         self.concentration_sum += region.concentration
         self.kappa_sum += region.envelope_kurtosis
+        excess = max(10.0 ** (region.rise_db / 10.0) - 1.0, 0.0)
         if self.widths and self._feature_row == region.row:
             # another piece of this row (a weak band is outlined in fragments): the row's
             # width and centre are those of all its pieces together
             lo, hi = min(self._feature_extent[0], region.lo_bin), max(self._feature_extent[1], region.hi_bin)
             self.widths[-1] = hi - lo + 1
             self.centroids[-1] = (lo + hi) / 2
+            self.row_excess[-1] = max(self.row_excess[-1], excess)
         else:
             lo, hi = region.lo_bin, region.hi_bin
             self.centroids.append(region.centroid_bin)
             self.widths.append(hi - lo + 1)
+            self.row_excess.append(excess)
         self._feature_row, self._feature_extent = region.row, (lo, hi)
 
     def absorb(self, other: "Track") -> None:
@@ -155,6 +159,7 @@ class Track:
         self.peak_recent_excess_db = max(self.peak_recent_excess_db, other.peak_recent_excess_db)
         self.row_extents.extend(other.row_extents)
         self.widths.extend(other.widths)
+        self.row_excess.extend(other.row_excess)
         self.opened = self.opened or other.opened
         if other.opened_row is not None:
             self.opened_row = other.opened_row if self.opened_row is None else min(self.opened_row, other.opened_row)
@@ -178,6 +183,15 @@ class Track:
     @property
     def mean_concentration(self) -> float:
         return self.concentration_sum / self.feature_rows if self.feature_rows else 1.0
+
+    @property
+    def row_modulation(self) -> float:
+        """Spread of the rows' own excess power over its mean: near 0 for a jammer that stays
+        on, large for one that comes and goes over rows (pulses longer than a row)."""
+        if len(self.row_excess) < 8:
+            return 0.0
+        excess = np.asarray(self.row_excess)
+        return float(excess.std() / max(excess.mean(), 1e-9))
 
     @property
     def mean_pulsing(self) -> float:

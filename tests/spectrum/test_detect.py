@@ -332,3 +332,75 @@ def test_a_row_seen_in_pieces_counts_as_one_width_for_classification():
     assert len(track.widths) == 40  # one per row
     assert np.median(track.widths) > 500
     assert classify(track, 1171.875) == "pulsed"  # impulsive bins, total power pulsing, noise envelope
+
+
+def _steady_track(lo_bin, hi_bin, rise_db, sk, pulsing=1.0, kappa=1.8, rows=40):
+    from spectrum.detect.tracks import Region, Track
+
+    track = Track("band", 0, 0, lo_bin, hi_bin)
+    for row in range(rows):
+        track.add(Region(row=row, lo_bin=lo_bin, hi_bin=hi_bin, score=20.0, rise_db=rise_db, level_db=-60.0,
+                         sk_mean=sk, centroid_bin=(lo_bin + hi_bin) / 2, pulsing=pulsing, unreliable=False,
+                         envelope_kurtosis=kappa))
+    return track
+
+
+def test_a_narrow_line_is_a_tone_only_if_its_kurtosis_fits_a_line_at_its_level():
+    """SK of a CW line over noise is (1+2ρ)/(1+ρ)² ≤ 1; a weak FM voice carrier (SK above 1)
+    at 8 dB is a new emitter, a line at the same level a tone; at 1.5 dB SK cannot tell."""
+    from spectrum.detect.classify import classify, line_sk
+
+    bin_hz = 1171.875
+    assert line_sk(0.0) == 1.0 and line_sk(10.0) < 0.2
+    assert classify(_steady_track(500, 505, rise_db=8.0, sk=1.15), bin_hz) == "new_emitter"
+    assert classify(_steady_track(500, 505, rise_db=8.0, sk=0.55), bin_hz) == "tone"
+    assert classify(_steady_track(500, 503, rise_db=1.5, sk=1.1), bin_hz) == "tone"
+    assert classify(_steady_track(500, 505, rise_db=20.0, sk=0.75), bin_hz) == "new_emitter"
+
+
+def test_narrow_signals_impulsive_in_their_bins_are_emitters_not_sweeps():
+    """A 25 kHz-channel FM radio wanders over its bins (SK ≈ 1.8): a new emitter, not a sweep."""
+    from spectrum.detect.classify import classify
+
+    assert classify(_steady_track(500, 510, rise_db=10.0, sk=1.8), 1171.875) == "new_emitter"
+
+
+def test_constant_envelope_bursts_over_the_whole_band_are_a_sweep_wider_than_it():
+    """Weak sweep wider than the band: bursts, SK near 1 per bin; its envelope tells it from
+    pulsed noise (kurtosis ≈ 1.2-1.4 against ≈ 1.7-2)."""
+    from spectrum.detect.classify import classify
+
+    bin_hz = 1171.875
+    assert classify(_steady_track(50, 1990, rise_db=3.0, sk=1.1, pulsing=16.0, kappa=1.3), bin_hz) == "swept"
+    assert classify(_steady_track(50, 1990, rise_db=3.0, sk=1.1, pulsing=16.0, kappa=1.75), bin_hz) == "pulsed"
+
+
+def test_a_wide_jammer_on_and_off_over_rows_is_pulsed_not_a_sweep():
+    """Pulses longer than a row (40 ms every 200 ms): the frame power within a row is steady
+    and the off rows leave scraps that wander, which looked like a sweep. The rows' own
+    excess coming and going says pulsed; a sweep keeps its power from row to row."""
+    from spectrum.detect.classify import classify
+    from spectrum.detect.tracks import Region, Track
+
+    rng = np.random.default_rng(21)
+
+    def track_of(on_off: bool) -> Track:
+        track = Track("band", 0, 0, 300, 700)
+        for row in range(60):
+            on = not on_off or row % 7 < 2
+            if on:  # the whole band, with its own excess
+                lo, hi, rise = 300, 700, 3.0
+            else:  # a scrap the long boxes still see, anywhere in the band
+                lo = int(rng.integers(300, 650))
+                hi, rise = lo + 20, 0.05
+            track.add(Region(row=row, lo_bin=lo, hi_bin=hi, score=20.0, rise_db=rise, level_db=-60.0, sk_mean=1.2,
+                             centroid_bin=(lo + hi) / 2, pulsing=1.2, unreliable=False, envelope_kurtosis=1.75,
+                             concentration=0.4 if on else 0.1))
+        return track
+
+    steady = track_of(False)
+    assert steady.row_modulation < 0.1
+    assert classify(steady, 1171.875) == "wideband_noise"
+    pulsed = track_of(True)
+    assert pulsed.row_modulation > 1.0
+    assert classify(pulsed, 1171.875) == "pulsed"
