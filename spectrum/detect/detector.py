@@ -241,7 +241,10 @@ class BandDetector:
         if hot.any():
             regions = self._regions(row, len(self._z_history) - 1, hot, score, level_db, sk_row(),
                                     pulsing / self._pulsing_ref, clipping, kappa)
-        opened, closed = self.book.update(row, regions, allow_new=not clipping)
+        # clipping comes and goes from row to row under a strong transmitter: believe nothing
+        # new while the overload event lasts
+        overloaded = clipping or self._overload is not None
+        opened, closed = self.book.update(row, regions, allow_new=not overloaded)
         updates = [self._announce(t) for t in opened]
         updates += [self._close(t) for t in closed]
         updates += self._drain_merged(row)

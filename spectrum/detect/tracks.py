@@ -230,8 +230,17 @@ class TrackBook:
         self.merged: list[tuple[Track, Track]] = []  # (announced track, track it joined), to drain
 
     def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
-        """Feed one row's regions; return (tracks that opened, tracks that closed)."""
+        """Feed one row's regions; return (tracks that opened, tracks that closed).
+
+        With ``allow_new`` false (the ADC is overloaded) the row's regions are not believed:
+        a clipping transmitter's spread must neither open events nor stretch and merge the
+        ones already open. Those are held open through the overload and marked unreliable.
+        """
         self.recent = [t for t in self.recent if row - t.last_row <= self.memory_rows]
+        if not allow_new:  # what the clipping hides is unknown: hold every track as it is
+            for track in self.tracks:
+                track.unreliable_rows += 1
+            return [], []
         # strongest first, so a jammer's main band claims its track before its sidebands look
         for region in sorted(regions, key=lambda r: -r.rise_db):
             direct = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self.tolerance_bins)]
