@@ -244,7 +244,7 @@ class BandDetector:
         # clipping comes and goes from row to row under a strong transmitter: believe nothing
         # new while the overload event lasts
         overloaded = clipping or self._overload is not None
-        opened, closed = self.book.update(row, regions, allow_new=not overloaded)
+        opened, closed = self.book.update(row, regions, overloaded=overloaded)
         updates = [self._announce(t) for t in opened]
         updates += [self._close(t) for t in closed]
         updates += self._drain_merged(row)
@@ -268,7 +268,7 @@ class BandDetector:
     def _baseline_free_row(self, row, mean, s2, frame_power, level_db, kappa, clipping) -> list[Event]:
         """The baseline-free detectors (spectrum.detect.baseline_free) on one row."""
         regions = self.baseline_free.row(row, mean, s2, frame_power, level_db, kappa)
-        opened, closed = self.free_book.update(row, regions, allow_new=not clipping)
+        opened, closed = self.free_book.update(row, regions, overloaded=clipping)
         return [self._event(t, ongoing=True) for t in opened] + [self._close(t) for t in closed]
 
     # --------------------------------------------------------------- learning

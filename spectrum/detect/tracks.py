@@ -229,15 +229,15 @@ class TrackBook:
         self.recent: list[Track] = []  # closed tracks the longest box may still remember
         self.merged: list[tuple[Track, Track]] = []  # (announced track, track it joined), to drain
 
-    def update(self, row: int, regions: list[Region], allow_new: bool = True) -> tuple[list[Track], list[Track]]:
+    def update(self, row: int, regions: list[Region], overloaded: bool = False) -> tuple[list[Track], list[Track]]:
         """Feed one row's regions; return (tracks that opened, tracks that closed).
 
-        With ``allow_new`` false (the ADC is overloaded) the row's regions are not believed:
+        While the ADC is ``overloaded`` the row's regions are not believed:
         a clipping transmitter's spread must neither open events nor stretch and merge the
         ones already open. Those are held open through the overload and marked unreliable.
         """
         self.recent = [t for t in self.recent if row - t.last_row <= self.memory_rows]
-        if not allow_new:  # what the clipping hides is unknown: hold every track as it is
+        if overloaded:  # what the clipping hides is unknown: hold every track as it is
             for track in self.tracks:
                 track.unreliable_rows += 1
             return [], []
@@ -260,7 +260,7 @@ class TrackBook:
                 owner.last_row = max(owner.last_row, region.row)  # a sideband keeps its jammer alive
                 if not owner.has_sideband_at(region.lo_bin, region.hi_bin, self.tolerance_bins):
                     owner.sidebands.append((region.lo_bin, region.hi_bin))
-            elif allow_new and not self._remembered(region):
+            elif not self._remembered(region):
                 track = Track(self.kind_hint, region.row, region.row, region.lo_bin, region.hi_bin)
                 track.add(region)
                 self.tracks.append(track)
