@@ -1,4 +1,6 @@
-"""Kind, severity and confidence of a track, from its statistics rather than its width alone.
+"""Kind and severity of a track, from its statistics rather than its width alone.
+
+(Its confidence: spectrum.detect.confidence.)
 
 Barrage noise, a fast sweep and pulsed noise can share one average spectrum; what separates
 them is the spectral kurtosis of each bin (≈1 noise-like, ≫1 impulsive, ≪1 constant
@@ -96,10 +98,3 @@ def severity(kind: str, rise_db: float, share_of_band: float) -> str:
     if rise_db >= 3 or share_of_band >= 0.2:
         return "warning"
     return "info"
-
-
-def confidence(score_max: float, z_threshold: float, hits: int, unreliable_share: float) -> float:
-    """Rises with the margin over the threshold and the rows seen; halved while clipping."""
-    margin = max(score_max - z_threshold, 0.0) / z_threshold
-    base = 1.0 - 0.5 * np.exp(-margin) * np.exp(-(hits - 1) / 8)
-    return float(np.clip(base * (1.0 - 0.5 * unreliable_share), 0.0, 1.0))

@@ -26,7 +26,8 @@ from kernels.psd import PowerRows
 from spectrum.detect.baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share
 from spectrum.detect.cfar import NarrowbandCfar, known_lines, known_lines_of_level
-from spectrum.detect.classify import classify, confidence, severity
+from spectrum.detect.classify import classify, severity
+from spectrum.detect.confidence import calibrated_confidence
 from spectrum.detect.config import DetectorConfig
 from spectrum.detect.history import RowHistory
 from spectrum.detect.tracks import Region, Track, TrackBook
@@ -573,8 +574,14 @@ class BandDetector:
                 "spectral_kurtosis": round(track.mean_sk, 3),
                 "unreliable": track.unreliable_rows > 0,
                 "sidebands": len(track.sidebands),
+                "envelope_kurtosis": round(track.mean_envelope_kurtosis, 3),
+                "pulsing": round(track.mean_pulsing, 2),
+                "row_modulation": round(track.row_modulation, 2),
+                "z_max": round(float(track.score_max), 2),  # the strongest test statistic (threshold: z_threshold)
+                "hits": track.hits,  # row detections (a row outlined in pieces counts each)
             }
-            conf = confidence(track.score_max, self.config.z_threshold, track.hits, track.unreliable_rows / max(track.hits, 1))
+            conf = calibrated_confidence(kind, track.score_max, self.config.z_threshold, track.hits,
+                                         track.mean_envelope_kurtosis)
         extra["detected_offset_s"] = round(self.start_offset_s + (detected_row + 1) * self.row_s, 4)
         return Event(
             id=track.id,

@@ -78,6 +78,13 @@ def _covered(event: dict, labels: list[dict]) -> bool:
     )
 
 
+def event_correct(event: dict, labels: list[dict]) -> bool:
+    """Whether an event reports real interference of the right kind: it overlaps a label in
+    time and frequency (with the same tolerance as a label's fragments) and names its kind.
+    What a calibrated confidence is the probability of."""
+    return any(_covered(event, [label]) and event["kind"] == label["kind"] for label in labels)
+
+
 def summarise(scores: list[LabelScore]) -> dict[str, float | None]:
     """Pd, class accuracy (of detected), median latency and IoU over a set of labels."""
     detected = [s for s in scores if s.detected]

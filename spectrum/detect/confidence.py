@@ -1,0 +1,117 @@
+"""Calibrated confidence: the probability that an event is real interference of the kind it names.
+
+A logistic model (Platt scaling) over the evidence an event carries when it is reported:
+
+    P(correct) = 1 / (1 + exp(-w·x)),
+    x = [1, one-hot kind (wideband_noise is the reference), ln(z_max / z_threshold),
+         exp(1 - z_max / z_threshold), ln(hits), envelope margin]
+
+``z_max`` is the strongest test statistic of the event so far: its logarithm says how strong
+the evidence is, and the exponential term how close to the threshold it stays (reports that
+barely pass are often a fragment of something larger, or noise). ``hits`` are its row
+detections. The envelope margin is for ``pulsed`` and ``swept`` only: 10·|κ − 1.5| for the
+mean envelope kurtosis κ, the statistic that tells noise bursts (κ ≈ 2) from constant-envelope
+ones (κ ≈ 1); near 1.5 the kind is a guess (a GSM carrier's bursts sit there). Clipping is not
+a feature: events held through an overload are flagged ``unreliable``, and in the scenes
+measured they were as often right as others. An event is *correct* when it overlaps real
+interference of the same kind (``spectrum.detect.evaluate.event_correct``): a false alarm
+and a wrong kind both count against it.
+
+The weights are fitted by ``spectrum bench-detect --fit-confidence SEEDS`` on labelled
+near-threshold scenes (``spectrum.sim.near_threshold``) and kept in ``confidence_model.json``;
+``spectrum bench-detect --reliability SEEDS`` measures how well they hold on other seeds
+(reliability table, expected calibration error, Brier score). The fit is L2-regularised, so a
+kind never seen wrong still gets a confidence below 1.
+
+Events of the baseline-free detectors and overload events are not modelled here (see
+``BandDetector._event``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spectrum.detect.classify import CONSTANT_ENVELOPE as ENVELOPE_BOUNDARY
+
+MODEL_PATH = Path(__file__).with_name("confidence_model.json")
+KINDS = ("tone", "new_emitter", "swept", "pulsed")  # one-hot; wideband_noise is the reference
+FEATURES = ("intercept", *(f"kind={k}" for k in KINDS), "ln_z_margin", "near_threshold", "ln_hits", "envelope_margin")
+ENVELOPE_MARGIN_MAX = 5.0  # |κ - 1.5| beyond 0.5 is as clear as it gets
+L2 = 1.0  # ridge on every weight but the intercept: a little shrinkage where data are few
+
+
+def features(kind: str, z_max: float, z_threshold: float, hits: int, envelope_kurtosis: float) -> NDArray[np.float64]:
+    """The model's input for one event (see module docstring)."""
+    ratio = max(z_max, z_threshold) / z_threshold
+    envelope_margin = 0.0
+    if kind in ("pulsed", "swept"):
+        envelope_margin = min(10.0 * abs(envelope_kurtosis - ENVELOPE_BOUNDARY), ENVELOPE_MARGIN_MAX)
+    return np.array([
+        1.0,
+        *(float(kind == k) for k in KINDS),
+        math.log(ratio),
+        math.exp(1.0 - ratio),
+        math.log(max(hits, 1)),
+        envelope_margin,
+    ])
+
+
+def event_features(event: dict, z_threshold: float) -> NDArray[np.float64] | None:
+    """Features of a contract-shaped event dict, or None for events the model does not cover."""
+    if "z_max" not in event or event["kind"] == "overload":
+        return None
+    return features(event["kind"], event["z_max"], z_threshold, event["hits"], event["envelope_kurtosis"])
+
+
+def predict(x: NDArray[np.float64], weights: NDArray[np.float64]) -> float:
+    return float(1.0 / (1.0 + np.exp(-float(x @ weights))))
+
+
+@lru_cache(maxsize=1)
+def _model_weights() -> NDArray[np.float64]:
+    model = json.loads(MODEL_PATH.read_text())
+    if tuple(model["features"]) != FEATURES:
+        raise ValueError(f"{MODEL_PATH.name} was fitted on other features; refit it with "
+                         "`spectrum bench-detect --fit-confidence SEEDS`")
+    return np.asarray(model["weights"], dtype=float)
+
+
+def calibrated_confidence(kind: str, z_max: float, z_threshold: float, hits: int, envelope_kurtosis: float) -> float:
+    """P(the event is real interference of this kind), from the fitted model."""
+    return predict(features(kind, z_max, z_threshold, hits, envelope_kurtosis), _model_weights())
+
+
+def fit(x: NDArray[np.float64], correct: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Weights maximising the L2-penalised log-likelihood of the outcomes (rows of x)."""
+    from scipy.optimize import minimize
+
+    y = np.asarray(correct, dtype=float)
+    penalty = np.full(x.shape[1], L2)
+    penalty[0] = 0.0
+
+    def loss(w):
+        t = x @ w
+        # log(1 + e^t) - y t, written to stay finite for large |t|
+        nll = np.sum(np.logaddexp(0.0, t) - y * t)
+        grad = x.T @ (1.0 / (1.0 + np.exp(-t)) - y)
+        return nll + 0.5 * np.sum(penalty * w * w), grad + penalty * w
+
+    result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
+    if not result.success:
+        raise RuntimeError(f"confidence fit did not converge: {result.message}")
+    return result.x
+
+
+def save_model(weights: NDArray[np.float64], provenance: dict) -> None:
+    MODEL_PATH.write_text(json.dumps({
+        "features": list(FEATURES),
+        "weights": [round(float(w), 6) for w in weights],
+        "fitted_on": provenance,
+    }, indent=2) + "\n")
+    _model_weights.cache_clear()
