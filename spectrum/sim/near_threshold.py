@@ -40,10 +40,12 @@ def _db(level_db: float) -> str:
 def near_threshold_scenarios() -> dict[str, Scenario]:
     """The scenes, by name (levels in each component's own unit, see its class)."""
     scenes = []
-    for jnr in (-6, -5, -4, -3, 0, 3):  # 1 MHz barrage; found from about -5 dB
-        scenes.append(_scene(f"barrage_1mhz_{_db(jnr)}", GSM900_DL_HZ, _GSM_LIGHT, BandNoise(-300e3, 1e6, jnr), "wideband_noise"))
+    for jnr in (-6, -5, -4, -3, 0, 3):  # 1 MHz barrage; found down to about -6 dB
+        scenes.append(_scene(f"barrage_1mhz_{_db(jnr)}", GSM900_DL_HZ, _GSM_LIGHT,
+                             BandNoise(-300e3, 1e6, jnr), "wideband_noise"))
     for jnr in (0, 3, 6):
-        scenes.append(_scene(f"barrage_200khz_{_db(jnr)}", GSM900_DL_HZ, _GSM_LIGHT, BandNoise(+200e3, 200e3, jnr), "wideband_noise"))
+        scenes.append(_scene(f"barrage_200khz_{_db(jnr)}", GSM900_DL_HZ, _GSM_LIGHT,
+                             BandNoise(+200e3, 200e3, jnr), "wideband_noise"))
     for jnr in (-4, -2):
         scenes.append(_scene(f"barrage_gnss_{_db(jnr)}", GNSS_L1_HZ, (), BandNoise(0.0, 2e6, jnr), "wideband_noise"))
     for snr in (-4, -2, 0, 3, 6, 20):  # SNR in 1 kHz; found from about -2 dB
@@ -51,9 +53,11 @@ def near_threshold_scenarios() -> dict[str, Scenario]:
     for snr in (0, 6):
         scenes.append(_scene(f"tone_gsm_{_db(snr)}", GSM900_DL_HZ, _GSM_LIGHT, Tone(+100e3, snr), "tone"))
     for jnr in (3, 6, 10, 15):  # 5 % duty: found from about 6 dB
-        scenes.append(_scene(f"pulsed_5pct_{_db(jnr)}", UHF_PMR_HZ, _PMR, BandNoise(0.0, 1e6, jnr, period_s=10e-3, duty=0.05), "pulsed"))
+        scenes.append(_scene(f"pulsed_5pct_{_db(jnr)}", UHF_PMR_HZ, _PMR,
+                             BandNoise(0.0, 1e6, jnr, period_s=10e-3, duty=0.05), "pulsed"))
     for jnr in (0, 3):
-        scenes.append(_scene(f"pulsed_50pct_{_db(jnr)}", UHF_PMR_HZ, _PMR, BandNoise(0.0, 1e6, jnr, period_s=2e-3, duty=0.5), "pulsed"))
+        scenes.append(_scene(f"pulsed_50pct_{_db(jnr)}", UHF_PMR_HZ, _PMR,
+                             BandNoise(0.0, 1e6, jnr, period_s=2e-3, duty=0.5), "pulsed"))
     scenes.append(_scene("pulsed_slow_6", UHF_PMR_HZ, _PMR, BandNoise(0.0, 500e3, 6, period_s=0.2, duty=0.2), "pulsed"))
     for jnr in (0, 3, 6):
         scenes.append(_scene(f"chirp_slow_{_db(jnr)}", UHF_PMR_HZ, _PMR, Chirp(-100e3, 1e6, 50e-3, jnr), "swept"))
