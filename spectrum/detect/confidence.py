@@ -88,7 +88,11 @@ def calibrated_confidence(kind: str, z_max: float, z_threshold: float, hits: int
 
 
 def fit(x: NDArray[np.float64], correct: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Weights maximising the L2-penalised log-likelihood of the outcomes (rows of x)."""
+    """Weights maximising the L2-penalised log-likelihood of the outcomes (rows of x).
+
+    Ten weights, fitted offline: scipy's optimiser does it in a few lines, where
+    scikit-learn's LogisticRegression would be a large dependency for the same result.
+    """
     from scipy.optimize import minimize
 
     y = np.asarray(correct, dtype=float)
