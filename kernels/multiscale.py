@@ -19,37 +19,54 @@ from numpy.typing import NDArray
 
 
 @njit(cache=True, nogil=True, fastmath=True)
+def _update_bin(cz, ce, k, lo, w, z_scale, rise_needed, z_threshold, hot_row, score_row):
+    """Mark bin k if its box (bins lo … lo+w−1) passes both tests, without branching."""
+    s = (cz[lo + w] - cz[lo]) * z_scale
+    ok = (s > z_threshold) & (ce[lo + w] - ce[lo] > rise_needed)
+    hot_row[k] |= ok
+    score_row[k] = max(score_row[k], s if ok else np.float32(0.0))  # scores are never negative
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def _test_boxes(cz, ce, ce_state, sums_e_row, n, w, z_scale, rise_needed, z_threshold, hot_row, score_row):
     """Test the W-bin box around every bin (every W/8 bins for wide boxes) of one K.
 
-    The level test needs prefix sums of the excess too; they are built on the first box
-    that passes the z test (``ce_state[0]``), so quiet rows never pay for them.
+    The level test needs prefix sums of the excess too; they are built in the first block
+    of positions with a box that passes the z test (``ce_state[0]``), so quiet rows never pay for them.
     """
     lo_off = w // 2
     step = max(1, w // 8)  # wide boxes move in steps of w/8: neighbours overlap by 7/8
-    # nearly every box of a quiet row fails: a first, branch-free pass (which vectorises)
-    # finds whether any passes, so the loop below runs only for scales with a detection
-    best = np.float32(-np.inf)
-    for k0 in range(0, n, step):
-        k = min(k0 + step // 2, n - 1)
-        lo = min(max(k - lo_off, 0), n - w)
-        best = max(best, (cz[lo + w] - cz[lo]) * z_scale)
-    if not best > z_threshold:
-        return
-    for k0 in range(0, n, step):
-        k = min(k0 + step // 2, n - 1)
-        lo = min(max(k - lo_off, 0), n - w)
-        s = (cz[lo + w] - cz[lo]) * z_scale
-        if s > z_threshold:
-            if ce_state[0] == 0:
-                ce[0] = 0.0
-                for j in range(n):
-                    ce[j + 1] = ce[j] + sums_e_row[j]
-                ce_state[0] = 1
-            if ce[lo + w] - ce[lo] > rise_needed:
-                for kk in range(k0, min(k0 + step, n)):
-                    hot_row[kk] = True
-                    score_row[kk] = max(score_row[kk], s)
+    # nearly every box of a quiet row fails: a first, branch-free pass (which vectorises) over
+    # a block of positions finds whether any passes, so the loop below runs only for the blocks
+    # holding a detection (a jammer covers part of the band: the other blocks stay cheap)
+    block = step * 64
+    for b0 in range(0, n, block):
+        b1 = min(b0 + block, n)
+        best = np.float32(-np.inf)
+        for k0 in range(b0, b1, step):
+            k = min(k0 + step // 2, n - 1)
+            lo = min(max(k - lo_off, 0), n - w)
+            best = max(best, (cz[lo + w] - cz[lo]) * z_scale)
+        if not best > z_threshold:
+            continue
+        if ce_state[0] == 0:  # the first block with a passing box: build the excess prefix sums
+            ce[0] = 0.0
+            for j in range(n):
+                ce[j + 1] = ce[j] + sums_e_row[j]
+            ce_state[0] = 1
+        if step == 1:
+            # one bin per box: a branch-free update (a jammer passes most boxes of its blocks)
+            for k in range(b0, b1):
+                _update_bin(cz, ce, k, min(max(k - lo_off, 0), n - w), w, z_scale, rise_needed, z_threshold, hot_row,
+                            score_row)
+            continue
+        for k0 in range(b0, b1, step):
+            k = min(k0 + step // 2, n - 1)
+            lo = min(max(k - lo_off, 0), n - w)
+            s = (cz[lo + w] - cz[lo]) * z_scale
+            if s > z_threshold and ce[lo + w] - ce[lo] > rise_needed:
+                hot_row[k0 : min(k0 + step, n)] = True
+                np.maximum(score_row[k0 : min(k0 + step, n)], s, score_row[k0 : min(k0 + step, n)])
 
 
 @njit(cache=True, nogil=True, fastmath=True)
