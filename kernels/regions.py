@@ -121,3 +121,17 @@ def merged_runs(mask, max_step):
                 count += 1
             ends[count - 1] = i
     return starts[:count], ends[:count]
+
+
+@njit(cache=True, nogil=True)
+def first_reaching(values, target):
+    """Index of the first running sum of ``values`` (added in order, in their own precision,
+    as ``numpy.cumsum``) that reaches ``target``; ``len(values)`` if none does. For values that
+    are never negative this is ``numpy.searchsorted(numpy.cumsum(values), target)``, without
+    summing past the point."""
+    total = values.dtype.type(0)
+    for i in range(values.shape[0]):
+        total += values[i]
+        if total >= target:
+            return i
+    return values.shape[0]

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kernels.kurtosis import spectral_kurtosis
+from kernels.regions import first_reaching
 from spectrum.detect.kurtosis import sk_moments
 from spectrum.detect.tracks import Region
 
@@ -88,7 +89,8 @@ def half_power_share(power: NDArray) -> float:
     if power.size == 0 or power.sum() <= 0:
         return 0.0
     ordered = np.sort(power)[::-1]
-    return float(np.searchsorted(np.cumsum(ordered), 0.5 * ordered.sum()) + 1) / power.size
+    # powers are never negative: the running sum rises, and a loop may stop at half the total
+    return float(first_reaching(ordered, 0.5 * ordered.sum()) + 1) / power.size
 
 
 def periodicity(power: NDArray[np.float32]) -> float:
