@@ -147,3 +147,14 @@ def test_region_sums_match_numpy():
                 z[max(row - 3, 0) : row + 1, sl].sum(), z[max(row - 15, 0) : row + 1, sl].sum(),
                 e[max(row - 3, 0) : row + 1, sl].sum())
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+def test_first_reaching_matches_cumsum_and_searchsorted():
+    from kernels.regions import first_reaching
+
+    rng = np.random.default_rng(14)
+    for size in (1, 7, 2000):
+        values = np.sort(rng.exponential(1.0, size).astype(np.float32))[::-1].copy()
+        for share in (0.0, 0.3, 0.5, 1.0, 1.5):
+            target = share * values.sum()
+            assert first_reaching(values, target) == np.searchsorted(np.cumsum(values), target)
