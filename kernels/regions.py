@@ -35,7 +35,8 @@ def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significanc
     ratio = np.zeros(b - a + 4)
     z = np.zeros(b - a + 4)
     for j in range(b - a):
-        ratio[j + 2] = max(np.float32(10.0) ** (se[j] / np.float32(k) / np.float32(10.0)) - np.float32(1.0), np.float32(0.0))
+        mean_db = se[j] / np.float32(k)
+        ratio[j + 2] = max(np.float32(10.0) ** (mean_db / np.float32(10.0)) - np.float32(1.0), np.float32(0.0))
         z[j + 2] = sz[j] / np.float32(k)
     power = np.zeros(hi - lo + 1)
     strong = np.empty(hi - lo + 1)  # the nonzero powers

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spectrum.detect.classify import CONSTANT_ENVELOPE as ENVELOPE_BOUNDARY
+from spectrum.errors import DetectorError
 
 MODEL_PATH = Path(__file__).with_name("confidence_model.json")
 KINDS = ("tone", "new_emitter", "swept", "pulsed")  # one-hot; wideband_noise is the reference
@@ -108,7 +109,7 @@ def fit(x: NDArray[np.float64], correct: NDArray[np.bool_]) -> NDArray[np.float6
 
     result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
     if not result.success:
-        raise RuntimeError(f"confidence fit did not converge: {result.message}")
+        raise DetectorError(f"confidence fit did not converge: {result.message}")
     return result.x
 
 

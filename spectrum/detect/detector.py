@@ -390,7 +390,8 @@ class BandDetector:
             # (adjacent Hann bins are correlated: about 1.5 bins per independent value)
             row_significance = z_row / n * math.sqrt(n / 1.5)
             # (rows, significance) over the last 4 and 16 rows
-            recent_significance = [(rows, z / (rows * n) * math.sqrt(rows * n / 1.5)) for rows, z in ((rows4, z4), (rows16, z16))]
+            recent_significance = [(rows, z / (rows * n) * math.sqrt(rows * n / 1.5))
+                                   for rows, z in ((rows4, z4), (rows16, z16))]
             centroid = moment / total if total > 0 else (lo + hi) / 2
             peak = lo + int(np.argmax(level_db[sl]))
             regions.append(Region(

@@ -25,6 +25,7 @@ import numpy as np
 from spectrum.detect import confidence as model
 from spectrum.detect.config import DetectorConfig
 from spectrum.detect.evaluate import event_correct
+from spectrum.errors import DetectorError
 
 BIN_EDGES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
@@ -107,7 +108,7 @@ def modelled(snapshots: list[Snapshot], config: DetectorConfig) -> tuple[np.ndar
 def fit_and_save(snapshots: list[Snapshot], seeds: list[int], seconds: float, config: DetectorConfig) -> np.ndarray:
     x, y, kept = modelled(snapshots, config)
     if len(kept) == 0:
-        raise RuntimeError("no events to fit the confidence on")
+        raise DetectorError(f"no events to fit the confidence on in the scenes at seeds {seeds} of {seconds:g} s")
     weights = model.fit(x, y)
     model.save_model(weights, {
         "scenes": "spectrum.sim.near_threshold", "seeds": seeds, "seconds": seconds,
