@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 from captures import keys
-from captures.errors import CaptureError
+from captures.capture_errors import CaptureError
 from captures.raw import open_raw
 from captures.reader import Block, CaptureReader, Segment, resolve_datatype
-from captures.sigmf import SigMFWriter, open_sigmf
+from captures.sigmf_io import SigMFWriter, open_sigmf
 
 __all__ = [
     "Block",

@@ -24,7 +24,7 @@ from typing import TextIO
 import numpy as np
 from numpy.typing import NDArray
 
-from captures.errors import CaptureError
+from captures.capture_errors import CaptureError
 
 
 def rtl_power_line(when: datetime, low_hz: float, step_hz: float, samples: int,

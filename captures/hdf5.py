@@ -54,7 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from captures import keys
-from captures.errors import CaptureError
+from captures.capture_errors import CaptureError
 from captures.reader import CaptureReader, Segment, resolve_datatype
 
 # --------------------------------------------------------------------------- names

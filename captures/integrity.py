@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from captures import hdf5, keys
-from captures.errors import CaptureError
-from captures.sigmf import read_sigmf_meta, sigmf_paths
+from captures.capture_errors import CaptureError
+from captures.sigmf_io import read_sigmf_meta, sigmf_paths
 
 READ_BYTES = 4 << 20  # bytes per read when hashing a data file
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: SigMF specification version written by :class:`captures.sigmf.SigMFWriter`.
+#: SigMF specification version written by :class:`captures.sigmf_io.SigMFWriter`.
 SIGMF_VERSION = "1.2.0"
 #: Version declared in ``core:extensions`` for namespaces the writer finds undeclared.
 EXTENSION_VERSION = "0.1.0"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from captures import keys
-from captures.errors import CaptureError
+from captures.capture_errors import CaptureError
 from captures.reader import CaptureReader, Segment, resolve_datatype
 
 _MULTIPLIER = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9}

@@ -2,7 +2,7 @@
 
 A :class:`CaptureReader` serves samples of one recording as *interleaved native* arrays
 (I, Q, I, Q, ... in the datatype's own dtype, see :data:`captures.keys.DATATYPES`). Format
-modules (:mod:`captures.raw`, :mod:`captures.sigmf`) only work out the layout (datatype, rate,
+modules (:mod:`captures.raw`, :mod:`captures.sigmf_io`) only work out the layout (datatype, rate,
 segments, header bytes) and hand it to this class.
 
 Memory is bounded by the request size: every :meth:`CaptureReader.read` allocates a fresh
@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from captures import keys
-from captures.errors import CaptureError
+from captures.capture_errors import CaptureError
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class CaptureReader:
     """Random-access and streaming reader for one IQ recording.
 
     Usually built by :func:`captures.open_capture`, :func:`captures.raw.open_raw` or
-    :func:`captures.sigmf.open_sigmf`. A context manager; :meth:`close` is safe to call twice.
+    :func:`captures.sigmf_io.open_sigmf`. A context manager; :meth:`close` is safe to call twice.
 
     Parameters
     ----------

@@ -5,7 +5,7 @@ Each bin (the cell under test) is compared with ``alpha`` times the ``rank``-th 
 on each side, and the reference cells are taken every ``stride`` bins. Why both: the Hann
 window makes a bin's power correlate with its neighbour's (about 0.44), and only 0.03 with
 the bin two away. Stride 2 therefore gives nearly independent cells, which is what the exact
-false-alarm formula assumes (spectrum.detect.cfar). Near the band edges the window keeps its
+false-alarm formula assumes (spectrum.detect.narrowband_cfar). Near the band edges the window keeps its
 size: the cells missing on one side are taken further out on the other side.
 
 The ordered statistic is why it is OS- and not CA-CFAR: up to ``2·cells_per_side − rank``

@@ -21,7 +21,7 @@ from service.broadcast import Broadcaster
 from service.db import Database
 from service.deps import AppContext
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
-from service.routes import events, health, metrics, sensors, spectra, stream, tokens
+from service.routes import events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api, tokens_api
 from service.settings import Settings
 from service.store import prune_spectra
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Raises
     ------
-    service.errors.StorageError
+    service.service_errors.StorageError
         The database URL is invalid or the database cannot be opened or written.
     """
     settings = settings or Settings()
@@ -76,10 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
     )
     app.state.ctx = ctx
-    for module in (events, sensors, spectra, stream, tokens):
+    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
+    app.include_router(health_api.router)
+    app.include_router(metrics_api.router)
     app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

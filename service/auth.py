@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from service.db import Database, now_us
-from service.errors import ServiceError
+from service.service_errors import ServiceError
 from service.models import TokenRow
 
 ROLES = ("sensor", "viewer", "admin")

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import StorageError
+from service.service_errors import StorageError
 from service.models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock

@@ -1,7 +1,7 @@
 """Storage operations behind the routes: plain functions over a :class:`~service.db.Database`.
 
 They take validated models or plain values, return plain data, and raise only
-:class:`~service.errors.ServiceError` subclasses (the routes turn those into HTTP answers).
+:class:`~service.service_errors.ServiceError` subclasses (the routes turn those into HTTP answers).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, delete, func, or_, select
 
 from service.db import Database, now_us
-from service.errors import ServiceError
+from service.service_errors import ServiceError
 from service.models import EventRow, SensorRow, SpectrumRow
 from service.schemas import EventIn, HeartbeatIn, SpectrumIn, iso_utc
 

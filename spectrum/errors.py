@@ -5,11 +5,11 @@
     ├── SourceError   an IQ source cannot deliver (no dongle, lost connection)
     └── DetectorError bad detector state (e.g. a baseline that does not fit the capture)
 
-`captures.errors.CaptureError` is the sibling root for file formats (that package may not
+`captures.capture_errors.CaptureError` is the sibling root for file formats (that package may not
 import this one); `USER_ERRORS` lists both so the CLI maps either to exit code 2.
 """
 
-from captures.errors import CaptureError
+from captures.capture_errors import CaptureError
 
 
 class SpectrumError(Exception):

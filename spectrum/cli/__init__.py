@@ -12,11 +12,12 @@ import traceback
 from collections.abc import Sequence
 
 from spectrum import __version__
-from spectrum.cli import bench, bench_detect, bench_service, demo, monitor, replay, rtltcp, serve, simulate, token
-from spectrum.cli import convert, export_csv, plot, record, verify  # capture commands
+from spectrum.cli import (bench_cmd, bench_detect_cmd, bench_service_cmd, demo_cmd, monitor_cmd, replay_cmd,
+                          rtltcp_cmd, serve_cmd, simulate_cmd, token_cmd)
+from spectrum.cli import convert_cmd, export_csv_cmd, plot_cmd, record_cmd, verify_cmd  # capture commands
 
-COMMANDS = (replay, simulate, monitor, rtltcp, bench, bench_detect, serve, token, bench_service,
-            record, convert, plot, verify, export_csv, demo)
+COMMANDS = (replay_cmd, simulate_cmd, monitor_cmd, rtltcp_cmd, bench_cmd, bench_detect_cmd, serve_cmd, token_cmd,
+            bench_service_cmd, record_cmd, convert_cmd, plot_cmd, verify_cmd, export_csv_cmd, demo_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

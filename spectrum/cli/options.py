@@ -36,7 +36,7 @@ def add_fft_size_option(parser: argparse.ArgumentParser, what: str = "bins per s
 
 def fft_size(value: int | None) -> int:
     """The --fft-size to use: the detector's default when not given; ConfigError if invalid."""
-    from spectrum.detect.config import DetectorConfig
+    from spectrum.detect.detector_config import DetectorConfig
     from spectrum.errors import ConfigError
 
     if value is None:

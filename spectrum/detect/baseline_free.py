@@ -10,7 +10,7 @@ path only claims two patterns that legitimate signals in these bands rarely show
   Impulsive: with SK from the sums of the last 4 rows, 16-bin boxes whose mean SK exceeds
   1 + 2·σ₁₆ outline a band (gaps of up to 16 bins bridged). The mean SK over that band of
   W bins must then exceed 1 + 5·σ_W. σ_W is the std of a W-bin mean under noise: the exact
-  SK std (spectrum.detect.kurtosis) over sqrt(W/1.5), because adjacent Hann bins are
+  SK std (spectrum.detect.sk_stats) over sqrt(W/1.5), because adjacent Hann bins are
   correlated (about 1.5 bins per independent value). We use 5σ and not a Gaussian's 4.3σ
   for 1e-5, since SK is right-skewed. Testing the whole band's mean is what makes a sweep
   wider than the band visible: it passes every bin in nearly every frame, so each bin is
@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from kernels.kurtosis import spectral_kurtosis
 from kernels.regions import first_reaching
-from spectrum.detect.kurtosis import sk_moments
+from spectrum.detect.sk_stats import sk_moments
 from spectrum.detect.tracks import Region
 
 MIN_SHARE_OF_BAND = 0.3  # a pulsed band must cover this share of the captured band (a GSM carrier is 8 %)

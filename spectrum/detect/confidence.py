@@ -14,7 +14,7 @@ mean envelope kurtosis κ, the statistic that tells noise bursts (κ ≈ 2) from
 ones (κ ≈ 1); near 1.5 the kind is a guess (a GSM carrier's bursts sit there). Clipping is not
 a feature: events held through an overload are flagged ``unreliable``, and in the scenes
 measured they were as often right as others. An event is *correct* when it overlaps real
-interference of the same kind (``spectrum.detect.evaluate.event_correct``): a false alarm
+interference of the same kind (``spectrum.evaluate.scoring.event_correct``): a false alarm
 and a wrong kind both count against it.
 
 The weights are fitted by ``spectrum bench-detect --fit-confidence SEEDS`` on labelled

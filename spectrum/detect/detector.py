@@ -23,12 +23,12 @@ from kernels.kurtosis import spectral_kurtosis
 from kernels.multiscale import multiscale_excess
 from kernels.regions import merged_runs, occupied_band, region_sums
 from kernels.psd import PowerRows
-from spectrum.detect.baseline import Baseline
+from spectrum.detect.band_baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector, half_power_share
-from spectrum.detect.cfar import NarrowbandCfar, known_lines, known_lines_of_level
+from spectrum.detect.narrowband_cfar import NarrowbandCfar, known_lines, known_lines_of_level
 from spectrum.detect.classify import classify, severity
 from spectrum.detect.confidence import calibrated_confidence
-from spectrum.detect.config import DetectorConfig
+from spectrum.detect.detector_config import DetectorConfig
 from spectrum.detect.history import RowHistory
 from spectrum.detect.tracks import Region, Track, TrackBook
 from spectrum.events import Event

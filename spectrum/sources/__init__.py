@@ -1,4 +1,4 @@
-"""IQ sources behind one contract (:mod:`spectrum.sources.base`): RTL-SDR, rtl_tcp, file, sim.
+"""IQ sources behind one contract (:mod:`spectrum.sources.source_base`): RTL-SDR, rtl_tcp, file, sim.
 
 ``open_source(spec)`` parses the ``--source`` strings of ``spectrum monitor``:
 
@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from spectrum.errors import ConfigError, SourceError
-from spectrum.sources.base import (
+from spectrum.sources.source_base import (
     EndOfStream,
     IQSource,
     ResilientSource,
@@ -71,7 +71,7 @@ def open_source(spec: str, *, sample_rate_hz: float | None = None,
         Initial tuning for a dongle or rtl_tcp (default 2.4 MS/s); a raw file's rate and
         frequency. A simulator or SigMF file has its own; a given frequency tunes it there.
     gain_db, ppm, bias_tee, direct_sampling
-        Dongle settings (see :class:`~spectrum.sources.rtlsdr.RtlSdrSource`); gain and ppm
+        Dongle settings (see :class:`~spectrum.sources.rtlsdr_source.RtlSdrSource`); gain and ppm
         also go to rtl_tcp.
     realtime : bool, optional
         Pacing of file and sim sources (default: sim paced, file not; ``sim:X?fast`` unpaced).
@@ -89,7 +89,7 @@ def open_source(spec: str, *, sample_rate_hz: float | None = None,
     """
     spec = spec.strip()
     if spec.startswith("rtlsdr:"):
-        from spectrum.sources.rtlsdr import RtlSdrSource, parse_device
+        from spectrum.sources.rtlsdr_source import RtlSdrSource, parse_device
 
         body, opts = _options(spec.removeprefix("rtlsdr:"))
         if not body:
@@ -101,14 +101,14 @@ def open_source(spec: str, *, sample_rate_hz: float | None = None,
             direct_sampling=direct_sampling or (_number(spec, opts, "direct", int) or 0),
             driver=driver)
     if spec.startswith("rtltcp://"):
-        from spectrum.sources.rtltcp import RtlTcpSource, parse_hostport
+        from spectrum.sources.rtltcp_client import RtlTcpSource, parse_hostport
 
         host, port = parse_hostport(spec)
         return RtlTcpSource(host, port, sample_rate_hz=sample_rate_hz or 2.4e6,
                             center_freq_hz=center_freq_hz, gain_db=gain_db, ppm=ppm,
                             bias_tee=bias_tee)
     if spec.startswith("file:"):
-        from spectrum.sources.file import FileSource
+        from spectrum.sources.file_source import FileSource
 
         body, opts = _options(spec.removeprefix("file:"))
         if not body:
@@ -118,7 +118,7 @@ def open_source(spec: str, *, sample_rate_hz: float | None = None,
                             center_freq_hz=center_freq_hz if _is_raw(body) else None)
         return _tuned(source, center_freq_hz, spec)
     if spec.startswith("sim:"):
-        from spectrum.sources.sim import SimSource
+        from spectrum.sources.sim_source import SimSource
 
         body, opts = _options(spec.removeprefix("sim:"))
         pace = not _flag(opts, "fast") if realtime is None else realtime

@@ -1,4 +1,4 @@
-"""Evidence clips: SigMF with event annotations (captures.evidence) and the keeper's policy."""
+"""Evidence clips: SigMF with event annotations (captures.evidence_clips) and the keeper's policy."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from captures import open_capture
-from captures.evidence import ClipPiece, annotation_event, event_annotation, write_clip
-from spectrum.evidence import EvidenceKeeper
+from captures.evidence_clips import ClipPiece, annotation_event, event_annotation, write_clip
+from spectrum.live.evidence_keeper import EvidenceKeeper
 
 FS = 100_000.0  # small rate: clips of a few seconds stay tiny
 FC = 1e8
@@ -147,7 +147,7 @@ def test_png_next_to_clip(tmp_path: Path) -> None:
 
 def test_feeding_reader_with_replay(tmp_path: Path) -> None:
     from captures import SigMFWriter
-    from spectrum.evidence import FeedingReader
+    from spectrum.live.evidence_keeper import FeedingReader
 
     with SigMFWriter(tmp_path / "r", "cu8", FS, FC, START) as w:
         w.write(np.full(2 * 200_000, 128, np.uint8))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from spectrum.cli import main
+from source_helpers import *  # noqa: F401,F403  (fixtures for sources and the live sensor)
 
 REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
@@ -48,7 +49,7 @@ def real_dir() -> Path:
 @pytest.fixture(scope="session")
 def scenario_capture(tmp_path_factory):
     """Render a scenario once per session (``name, seconds``) and return its .sigmf-meta path."""
-    from spectrum.cli.simulate import write_scenario
+    from spectrum.cli.simulate_cmd import write_scenario
     from spectrum.sim.scenarios import get_scenario
 
     cache: dict[tuple[str, float], Path] = {}

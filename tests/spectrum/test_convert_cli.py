@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from captures import SigMFWriter, open_capture
-from spectrum.cli.convert import transcode
+from spectrum.cli.convert_cmd import transcode
 
 SCENARIO = ("barrage_wide", 5.0)  # jammer on 2–4 s: one wideband event after the 1.5 s learning
 

@@ -8,8 +8,8 @@ import pytest
 
 from spectrum.errors import SourceError
 from spectrum.sources import EndOfStream, IQSource, SourceBlock, open_source
-from spectrum.sources.rtlsdr import RtlSdrSource
-from spectrum.sources.rtltcp import RtlTcpSource
+from spectrum.sources.rtlsdr_source import RtlSdrSource
+from spectrum.sources.rtltcp_client import RtlTcpSource
 
 from source_helpers import make_driver
 

@@ -11,7 +11,7 @@ import pytest
 
 from spectrum.errors import SourceError
 from spectrum.sources import ResilientSource, SourceLost, SourceStalled, open_source
-from spectrum.sources.rtlsdr import RtlSdrSource, load_driver, parse_device
+from spectrum.sources.rtlsdr_source import RtlSdrSource, load_driver, parse_device
 
 from source_helpers import make_driver
 
@@ -165,7 +165,7 @@ def test_import_failures_become_one_clear_error(monkeypatch):
 def test_spectrum_import_does_not_load_pyrtlsdr():
     import subprocess
 
-    code = ("import sys, spectrum, spectrum.sources, spectrum.monitor, spectrum.sources.rtlsdr; "
+    code = ("import sys, spectrum, spectrum.sources, spectrum.live.monitor, spectrum.sources.rtlsdr_source; "
             "print('rtlsdr' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

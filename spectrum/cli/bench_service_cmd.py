@@ -1,0 +1,42 @@
+"""``spectrum bench-service``: ingest rate, query latency and memory of the central service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench-service", help="benchmark the central service (ingest, query, memory)",
+                       description="Start `spectrum serve` on a free loopback port over a fresh SQLite file, "
+                                   "ingest from concurrent simulated sensors, fill to --stored events, then "
+                                   "time GET /events with mixed filters. A benchmark, not a test.")
+    p.add_argument("--events", type=int, default=100_000, help="events in the timed ingest (default 100000)")
+    p.add_argument("--stored", type=int, default=1_000_000, help="events stored before querying (default 1000000)")
+    p.add_argument("--sensors", type=int, default=50, help="concurrent simulated sensors (default 50)")
+    p.add_argument("--batch", type=int, default=100, help="events per POST in the timed ingest (default 100)")
+    p.add_argument("--queries", type=int, default=2000, help="timed GET /events requests (default 2000)")
+    p.add_argument("--db", metavar="URL", help="database URL (default: a SQLite file in a temporary directory)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from spectrum.errors import ConfigError
+
+    for name in ("events", "stored", "sensors", "batch", "queries"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} {getattr(args, name)}: must be at least 1")
+    if args.events < args.sensors:
+        raise ConfigError(f"--events {args.events}: at least one per sensor (--sensors {args.sensors})")
+    from spectrum.evaluate.service_bench import run_bench
+    from service.service_errors import ServiceError
+
+    try:
+        report = run_bench(events=args.events, stored=max(args.stored, args.events), sensors=args.sensors,
+                           batch=args.batch, queries=args.queries, db_url=args.db,
+                           progress=lambda msg: print(msg, file=sys.stderr))
+    except ServiceError as exc:
+        raise ConfigError(str(exc)) from None
+    for line in report.lines():
+        print(line)
+    return 0

@@ -1,0 +1,241 @@
+"""``spectrum monitor --source SRC``: watch live bands until stopped, streaming events.
+
+Events go to stdout as they start and as they end (``--json``: one JSON object per line, the
+event contract; otherwise one readable line each). A status line goes to stderr every few
+seconds. Ctrl-C (or SIGTERM) ends cleanly: ongoing events are closed and printed, exit 0.
+
+With ``--uplink URL --token T`` the events, a heartbeat every few seconds and a PSD summary
+per band every few seconds also go to the central service, through a durable on-disk queue
+(``--queue``); the status line shows what waits in it, and stopping delivers what it can for
+``--flush-timeout`` seconds (the rest stays queued for the next start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from spectrum.cli.options import add_fft_size_option, fft_size, hertz
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("monitor", help="watch live bands (dongle, rtl_tcp, file or simulation) for jamming",
+                       description="Run a live sensor: read a source, sweep a band plan (or one tuning), "
+                                   "detect jamming per band, stream events until stopped (Ctrl-C).")
+    p.add_argument("--source", required=True, metavar="SRC",
+                   help="rtlsdr:INDEX|SERIAL, rtltcp://HOST:PORT, file:PATH, sim:SCENARIO[?fast&loop=S]")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--plan", metavar="PLAN", help="band plan: a preset (election-site, election-core) or a .toml file")
+    where.add_argument("--freq", type=hertz, metavar="HZ", help="monitor one tuning at this centre frequency")
+    p.add_argument("--rate", type=hertz, metavar="HZ", help="sample rate with --freq (default 2.4M; a sim/file has its own)")
+    p.add_argument("--site", help="site id stamped on events")
+    p.add_argument("--sensor", help="sensor id stamped on events")
+    p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    dongle = p.add_argument_group("dongle (rtlsdr: and rtltcp://)")
+    dongle.add_argument("--gain", default=None, metavar="DB",
+                        help="manual tuner gain in dB (default 29.7), or 'auto' for the tuner AGC (hides floor rises)")
+    dongle.add_argument("--ppm", type=int, default=0, help="frequency correction, ppm")
+    dongle.add_argument("--bias-tee", action="store_true", help="power an active antenna")
+    dongle.add_argument("--direct-sampling", type=int, choices=(0, 1, 2), default=0,
+                        help="RTL2832 direct sampling: 1 I branch, 2 Q branch (HF)")
+    add_fft_size_option(p, "bins per spectrum with --freq")
+    p.add_argument("--evidence", metavar="DIR", help="keep a SigMF clip (and a waterfall PNG) around each event "
+                   "(one tuning only: with --plan the IQ is split among hops)")
+    p.add_argument("--evidence-severity", choices=["info", "warning", "critical"], default="warning",
+                   help="least severity that gets a clip (default warning)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
+    p.add_argument("--status-interval", type=float, default=5.0, metavar="S", help="seconds between status lines (default 5)")
+    p.add_argument("--status-json", action="store_true", help="status lines on stderr as JSON (heartbeat fields)")
+    p.add_argument("--band", metavar="NAME", default="fixed",
+                   help="name of the band of a fixed tuning (no --plan), as the desk shows it (default fixed)")
+    up = p.add_argument_group("uplink to the central service (spectrum serve)")
+    up.add_argument("--uplink", metavar="URL", help="service URL, e.g. http://127.0.0.1:8000")
+    up.add_argument("--token", metavar="T", default=None,
+                    help="sensor token (default $SPECTRUM_TOKEN; the environment keeps it out of `ps`)")
+    up.add_argument("--queue", metavar="PATH", default="spectrum-uplink.db",
+                    help="on-disk queue file, resumed on restart (default ./spectrum-uplink.db)")
+    up.add_argument("--flush-timeout", type=float, default=10.0, metavar="S",
+                    help="on stop, keep delivering the queue for up to S seconds (default 10)")
+    p.set_defaults(run=run)
+
+
+def _gain(text: str | None):
+    from spectrum.errors import ConfigError
+
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--gain {text!r}: give dB (e.g. 29.7) or 'auto'") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from spectrum.live.band_plans import load_plan, single_band
+    from spectrum.detect.detector_config import DetectorConfig
+    from spectrum.errors import ConfigError
+    from spectrum.live.monitor import Monitor, MonitorOptions
+    from spectrum.sources import ResilientSource, open_source
+
+    args.fft_size = fft_size(args.fft_size)
+    if args.rate is not None and args.freq is None and args.plan is None:
+        raise ConfigError("--rate needs --freq")
+    if args.evidence and args.plan:
+        raise ConfigError("--evidence needs one tuning (--freq, or a file/sim source), not --plan: "
+                          "while sweeping, a band's IQ comes in short dwells between other bands'")
+    uplink = _open_uplink(args)
+    plan = load_plan(args.plan) if args.plan else None
+    first_hop = plan.hops()[0] if plan else None
+    rate = first_hop.band.sample_rate_hz if plan else args.rate
+    freq = first_hop.center_freq_hz if plan else args.freq
+    live = args.source.startswith(("rtlsdr:", "rtltcp://"))
+    if live and plan is None and freq is None:
+        raise ConfigError(f"--source {args.source}: give --plan PLAN or --freq HZ for a dongle")
+    kwargs = dict(sample_rate_hz=rate if (live or args.source.startswith("file:")) else None,
+                  center_freq_hz=freq, gain_db=_gain(args.gain), ppm=args.ppm,
+                  bias_tee=args.bias_tee, direct_sampling=args.direct_sampling)
+    if plan is None and not live and args.rate is not None:
+        kwargs["sample_rate_hz"] = args.rate
+    monitor_ref: list = []
+
+    def on_fault(kind, detail, active):
+        if monitor_ref:
+            monitor_ref[0].on_fault(kind, detail, active)
+        print(f"spectrum monitor: {'fault' if active else 'recovered'}: {kind}: {detail}", file=sys.stderr)
+
+    import threading
+
+    stop = threading.Event()
+    try:
+        if live:
+            source = ResilientSource(lambda: open_source(args.source, **kwargs), on_fault=on_fault, stop=stop)
+        else:
+            source = open_source(args.source, **kwargs)
+    except BaseException:
+        if uplink is not None:
+            uplink.close(timeout_s=0)
+        raise
+    with source:
+        if plan is None:
+            plan = single_band(source.center_freq_hz, source.sample_rate_hz, name=args.band)
+            plan = _with_fft(plan, args.fft_size)
+        options = MonitorOptions(config=DetectorConfig(fft_size=args.fft_size), site=args.site,
+                                 sensor=args.sensor, duration_s=args.duration,
+                                 status_interval_s=args.status_interval)
+        keeper = _evidence_keeper(args, source)
+        monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json, uplink),
+                          uplink=uplink, evidence=keeper)
+        monitor.stop = stop
+        monitor_ref.append(monitor)
+        _describe(args.source, source, plan)
+
+        def _on_signal(signum, frame):
+            stop.set()
+            signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C kills at once
+
+        old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            health = monitor.run()
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+            left = uplink.close(timeout_s=args.flush_timeout) if uplink is not None else 0
+    sys.stdout.flush()
+    print("spectrum monitor: stopped; " + _status_text(health), file=sys.stderr)
+    if uplink is not None:
+        if left:
+            print(f"spectrum monitor: uplink: {left} item(s) not delivered yet; kept in {args.queue} for the "
+                  "next start", file=sys.stderr)
+        else:
+            print("spectrum monitor: uplink: everything delivered", file=sys.stderr)
+    return 0
+
+
+def _open_uplink(args: argparse.Namespace):
+    """The uplink of ``--uplink/--token/--queue``, or None without ``--uplink``."""
+    import os
+
+    from spectrum.errors import ConfigError
+
+    token = args.token or os.environ.get("SPECTRUM_TOKEN")
+    if args.uplink is None:
+        if args.token:
+            raise ConfigError("--token needs --uplink URL (the service to send to)")
+        return None
+    if not token:
+        raise ConfigError("--uplink needs a sensor token: --token T or $SPECTRUM_TOKEN "
+                          "(create one with `spectrum token create --role sensor --site S --sensor X`)")
+    if args.flush_timeout < 0:
+        raise ConfigError(f"--flush-timeout {args.flush_timeout}: must be >= 0 seconds")
+    from spectrum.live.uplink import Uplink
+
+    return Uplink(args.uplink, token, args.queue)
+
+
+def _evidence_keeper(args, source):
+    if not args.evidence:
+        return None
+    from spectrum.live.evidence_keeper import EvidenceKeeper
+
+    return EvidenceKeeper(args.evidence, source.datatype, source.sample_rate_hz, min_severity=args.evidence_severity)
+
+
+def _with_fft(plan, fft_size: int):
+    import dataclasses
+
+    bands = tuple(dataclasses.replace(b, fft_size=fft_size) for b in plan.bands)
+    return dataclasses.replace(plan, bands=bands)
+
+
+def _describe(spec: str, source, plan) -> None:
+    hops = plan.hops()
+    if len(hops) == 1:
+        what = f"{hops[0].center_freq_hz / 1e6:.4f} MHz at {source.sample_rate_hz / 1e6:g} MS/s"
+    else:
+        what = (f"plan {plan.name}: {len(plan.bands)} bands, {len(hops)} hops, nominal sweep "
+                f"{plan.nominal_sweep_s():.1f} s")
+    print(f"spectrum monitor: {spec}: {what}; Ctrl-C to stop", file=sys.stderr)
+
+
+def _printer(as_json: bool):
+    def emit(event) -> None:
+        if as_json:
+            line = event.to_json()
+        else:
+            state = "START" if event.ongoing else "END  "
+            at = event.offset_start_s if event.ongoing else event.offset_end_s
+            what = event.extra.get("fault") if event.kind == "sensor_fault" else f"rise {event.rise_db:.1f} dB"
+            line = (f"{state} {at:9.2f}s {event.kind:14s} {event.freq_low_hz / 1e6:10.4f}-"
+                    f"{event.freq_high_hz / 1e6:.4f} MHz {what} {event.severity} id={event.id[:8]}")
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    return emit
+
+
+def _status_text(h: dict) -> str:
+    parts = [f"{h['session_s']:.0f}s", f"{h['msps']:.2f} MS/s"]
+    if h.get("sweeps"):
+        parts.append(f"sweep {h['sweep_s']:.2f}s x{h['sweeps']} (retune {h['retune_overhead_ms']:.1f} ms/hop)")
+    parts += [f"drops {h['dropped_samples']}", f"stalls {h['stalls']}", f"overload {h['overload_s']:.1f}s",
+              f"CPU {h['cpu_percent']:.1f}% (avg {h['cpu_percent_total']:.1f}%)", f"open {h['open_events']}"]
+    if h["hops_learning"]:
+        parts.append(f"learning {h['hops_learning']}")
+    if h["antenna_suspect"]:
+        parts.append("ANTENNA? " + ",".join(h["antenna_suspect"]))
+    if h["rate_error_ppm"] is not None:
+        parts.append(f"rate {h['rate_error_ppm']:+.0f} ppm")
+    return " | ".join(parts)
+
+
+def _status(as_json: bool, uplink=None):
+    def show(health: dict) -> None:
+        if as_json:
+            text = json.dumps(health, separators=(",", ":"))
+        else:
+            text = "status: " + _status_text(health) + (" | " + uplink.status_line() if uplink is not None else "")
+        print(text, file=sys.stderr, flush=True)
+
+    return show

@@ -1,0 +1,71 @@
+"""``spectrum serve``: the central service (API, live stream, dashboard) under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+
+DEFAULT_DB = "sqlite:///spectrum-service.db"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the central service (API + live stream + dashboard)",
+                       description="Serve the desk API under /api/v1, the live stream and the dashboard. "
+                                   "Binds to 127.0.0.1 unless --host says otherwise; create tokens first "
+                                   "with `spectrum token create` (there are no default credentials).")
+    p.add_argument("--db", metavar="URL", default=None,
+                   help=f"SQLAlchemy database URL (default: $SPECTRUM_DB_URL or {DEFAULT_DB})")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--max-body-mb", type=float, default=None, help="larger request bodies get 413 (default 4)")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(run=run)
+
+
+def settings_for(args: argparse.Namespace, **overrides):
+    """Settings from the environment, then the command-line options."""
+    from service.settings import Settings
+
+    values = dict(overrides)
+    if getattr(args, "db", None):
+        values["db_url"] = args.db
+    if getattr(args, "max_body_mb", None):
+        values["max_body_bytes"] = int(args.max_body_mb * 1e6)
+    return Settings(**values)
+
+
+def open_app(args: argparse.Namespace):
+    """Build the app, turning storage problems into a one-line ConfigError."""
+    from service.app import create_app
+    from service.service_errors import ServiceError
+    from spectrum.errors import ConfigError
+
+    try:
+        return create_app(settings_for(args))
+    except ServiceError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from spectrum.errors import ConfigError
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port}: must be 1..65535")
+    try:
+        ipaddress.ip_address(args.host)
+    except ValueError:
+        if args.host != "localhost":
+            raise ConfigError(f"--host {args.host!r}: give an IP address such as 127.0.0.1") from None
+    app = open_app(args)
+    import uvicorn
+
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"warning: listening on {args.host}, reachable from other machines; put TLS in front",
+              file=sys.stderr)
+    print(f"spectrum serve: http://{args.host}:{args.port}/ (db {app.state.ctx.db.url.render_as_string()})",
+          file=sys.stderr)
+    # One worker: the live stream fans out in-process. Open streams are cut after 3 s at shutdown.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3,
+                access_log=args.log_level == "debug")
+    return 0
