@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spectrum.live.demo_network import run_demo
+    from spectrum.live.demo_network import SPECTRA_COUNTED, run_demo
     from spectrum.errors import ConfigError
 
     if not 0 <= args.port < 65536:
@@ -47,9 +47,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+    spectra = summary.get("spectra", "?")
+    if spectra == SPECTRA_COUNTED:
+        spectra = f"{spectra}+"
     cpu_pct = 100.0 * summary["cpu_s"] / summary["wall_s"] if summary.get("wall_s") else 0.0
     print(f"spectrum demo: stopped after {summary['wall_s']:.0f} s; {summary.get('events', '?')} events and "
-          f"{summary.get('spectra', '?')} spectra were stored from {summary['sensors']} sensors; CPU "
+          f"{spectra} spectra were stored from {summary['sensors']} sensors; CPU "
           f"{summary['cpu_s']:.1f} s ({cpu_pct:.0f}% of one core, sensors included); temporary files removed",
           file=sys.stderr)
     return 0

@@ -210,13 +210,7 @@ def run_demo(seconds: float | None = None, port: int = 8000, jam_after_s: float 
             t.join(2)
         if server is not None:
             try:
-                from service.store import count_events, list_sensors
-
-                db = app.state.ctx.db
-                summary["events"] = count_events(db)
-                summary["spectra"] = _count_spectra(db)
-                summary["events_by_site"] = _events_by_site(db)
-                summary["sensors_heard"] = sorted(s["sensor"] for s in list_sensors(db, 3600, 7200) if s["last_seen"])
+                summary.update(_desk_summary(base, viewer))
             except Exception:  # the summary is a courtesy; never fail the clean-up for it
                 pass
             server.stop()
@@ -246,19 +240,33 @@ def _stop_sensors(procs: list[tuple[DemoSensor, subprocess.Popen]]) -> list[int 
     return codes
 
 
-def _count_spectra(db) -> int:
-    from sqlalchemy import func, select
-
-    from service.models import SpectrumRow
-
-    with db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(SpectrumRow)) or 0)
+SPECTRA_COUNTED = 2000
 
 
-def _events_by_site(db) -> dict[str, int]:
-    from sqlalchemy import func, select
+def _desk_summary(base: str, viewer_token: str) -> dict:
+    """What the desk holds at the end, asked over its API like any client would."""
+    import httpx
 
-    from service.models import EventRow
-
-    with db.read() as session:
-        return {site: int(n) for site, n in session.execute(select(EventRow.site, func.count()).group_by(EventRow.site))}
+    api = f"{base}/api/v1"
+    with httpx.Client(headers={"Authorization": f"Bearer {viewer_token}"}, timeout=10) as client:
+        by_site: dict[str, int] = {}
+        cursor = None
+        while True:
+            page = client.get(f"{api}/events", params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
+            page.raise_for_status()
+            body = page.json()
+            for event in body["events"]:
+                by_site[event["site"]] = by_site.get(event["site"], 0) + 1
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        spectra = client.get(f"{api}/spectra", params={"limit": SPECTRA_COUNTED})
+        spectra.raise_for_status()
+        sensors = client.get(f"{api}/sensors")
+        sensors.raise_for_status()
+    return {
+        "events": sum(by_site.values()),
+        "events_by_site": by_site,
+        "spectra": len(spectra.json()["spectra"]),  # at most SPECTRA_COUNTED (the API's page)
+        "sensors_heard": sorted(s["sensor"] for s in sensors.json()["sensors"] if s["last_seen"]),
+    }
