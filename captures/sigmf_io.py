@@ -6,7 +6,8 @@ serves samples through ``np.memmap``; both cost time or RSS proportional to the 
 the streaming reader must avoid. Its schema validator also rejects files we can read safely (and
 needs ``jsonschema`` at import). So reading is hand-written and lenient where the spec allows,
 strict where a wrong guess would mislabel samples; ``sigmf`` is used only in the tests, to check
-that :class:`SigMFWriter` output passes the official validator. Nothing here imports ``sigmf``.
+that :class:`SigMFWriter` output passes the official validator, so it is a test dependency (the
+``dev`` extra), not a runtime one. Nothing here imports ``sigmf``.
 
 Layout rules implemented (spec v1.2):
 
