@@ -51,8 +51,11 @@ def make_batched_fft(num_frames: int, fft_size: int, backend: str = "auto") -> t
 
         frames = pyfftw.empty_aligned((num_frames, fft_size), dtype="complex64")
         spectra = pyfftw.empty_aligned((num_frames, fft_size), dtype="complex64")
-        # FFTW_MEASURE overwrites the arrays while planning; that is fine before first use.
-        plan = pyfftw.FFTW(frames, spectra, axes=(1,), threads=1, flags=("FFTW_MEASURE",), planning_timelimit=1.0)
+        # FFTW_ESTIMATE, not FFTW_MEASURE: a measured plan depends on timings, so two processes
+        # (a replay and its rerun, or the workers of an archive replay) could pick different
+        # algorithms and round differently; an estimated plan is the same every time, so a
+        # replay is reproducible to the bit.
+        plan = pyfftw.FFTW(frames, spectra, axes=(1,), threads=1, flags=("FFTW_ESTIMATE",))
 
         def fftw_forward(x: NDArray[np.complex64]) -> NDArray[np.complex64]:
             if x is not frames:
