@@ -1,4 +1,11 @@
-"""``spectrum replay PATH``: the events in a recorded capture."""
+"""``spectrum replay PATH [PATH ...]``: the events in recorded captures.
+
+One capture: a table or JSON lines, with evidence clips, a waterfall plot and the baseline on
+request. Several (files, folders, globs): one process pays the start-up once and replays them
+serially, in ``--jobs`` local processes or on a Dask cluster (``--dask``), giving one JSON-lines
+stream in which each event names its ``file`` (or one file per capture with ``--out-dir``); a
+capture that fails is reported on stderr and the rest go on.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +19,10 @@ PROGRESS_MIN_SAMPLES = 50_000_000  # show a bar for captures longer than ~20 s a
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("replay", help="detect jamming and interference in a recorded capture",
-                       description="Replay a SigMF recording or a raw IQ file through the detector and list its events.")
-    p.add_argument("path", metavar="PATH", help=".sigmf-meta/.sigmf-data, or a raw .cu8/.cs8/.cs16/.cf32/.bin file")
+    p = sub.add_parser("replay", help="detect jamming and interference in recorded captures",
+                       description="Replay SigMF recordings, HDF5 captures or raw IQ files through the detector and list their events.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help=".sigmf-meta/.sigmf-data, .h5, a raw .cu8/.cs8/.cs16/.cf32/.bin file, a folder or a glob")
     add_raw_format_options(p)
     p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     p.add_argument("--baseline", metavar="FILE", help="use a baseline saved earlier instead of learning one from the capture")
@@ -29,10 +37,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", metavar="PNG", help="save a waterfall of the capture with the events boxed")
     add_fft_size_option(p)
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    archive = p.add_argument_group("archives (several captures)")
+    archive.add_argument("--jobs", type=int, default=1, metavar="N", help="replay in N local processes (default 1)")
+    archive.add_argument("--dask", metavar="ADDRESS", help="replay on a Dask cluster, e.g. tcp://127.0.0.1:8786")
+    archive.add_argument("--out-dir", metavar="DIR", help="write one NAME.events.jsonl per capture instead of stdout")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from spectrum.archive_replay import find_captures
+
+    paths = find_captures(args.paths)
+    if len(paths) > 1 or args.jobs != 1 or args.dask or args.out_dir:
+        from spectrum.cli.archive_output import run_archive
+
+        return run_archive(paths, args)
+    args.path = paths[0]
+    return _run_one(args)
+
+
+def _run_one(args: argparse.Namespace) -> int:
     from captures import open_capture
     from spectrum.detect.band_baseline import Baseline
     from spectrum.detect.detector_config import DetectorConfig
