@@ -11,10 +11,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="length of the synthetic capture (default 20 s at 2.4 MS/s)")
     p.add_argument("--repeat", type=int, default=3, help="best of N runs per contender (default 3)")
     p.add_argument("--memory", action="store_true", help="also show peak memory of replaying 1- and 10-minute captures")
+    archive = p.add_argument_group("archive replay (instead of the throughput bench)")
+    archive.add_argument("--archive", action="store_true",
+                         help="replay an archive one process per capture, in one process, with --jobs and on Dask")
+    archive.add_argument("--archive-captures", type=int, default=200, metavar="N", help="captures (default 200)")
+    archive.add_argument("--archive-seconds", default="5,60", metavar="MIN,MAX", help="capture lengths (default 5,60)")
+    archive.add_argument("--jobs", type=int, default=2, metavar="N", help="local processes and Dask workers (default 2)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.archive:
+        from spectrum.errors import ConfigError
+        from spectrum.evaluate.archive_bench import run_archive_bench
+
+        try:
+            min_s, max_s = (float(v) for v in args.archive_seconds.split(","))
+        except ValueError:
+            raise ConfigError(f"--archive-seconds {args.archive_seconds}: expected MIN,MAX in seconds, e.g. 5,60") from None
+        return run_archive_bench(args.archive_captures, min_s, max_s, args.jobs)
     from spectrum.evaluate.throughput import run_bench
 
     return run_bench(args.seconds, args.repeat, args.memory)
