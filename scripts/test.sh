@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install-chromium.sh  # for the browser tests; they skip with its reason if it fails
+bash scripts/install-postgresql.sh  # for the PostgreSQL runs of the service tests; likewise
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-$PWD/.venv/numba-cache}
 exec .venv/bin/python -m pytest -q "$@"
