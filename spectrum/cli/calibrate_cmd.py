@@ -63,8 +63,8 @@ def _opener(spec: str, rate_hz: float, first_freq_hz: float):
     def open_at(g: float):
         return open_source(spec, sample_rate_hz=rate_hz, center_freq_hz=first_freq_hz, gain_db=g)
 
-    with open_at(0.0) as probe:
-        gains = [float(g) for g in getattr(probe._dev, "valid_gains_db", [])]  # the driver's table
+    with open_at(0.0) as probe:  # the driver's table of gain steps (RtlSdrSource keeps its pyrtlsdr device)
+        gains = [float(g) for g in getattr(getattr(probe, "_dev", None), "valid_gains_db", None) or []]
     return open_at, gains
 
 
@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if serial is None:
         raise ConfigError(f"--source {args.source}: the dongle's serial is unknown; name it by serial (rtlsdr:SERIAL)")
     gains = args.gains or table
+    if not gains:
+        raise ConfigError(f"--source {args.source}: the driver lists no gain steps; name them with --gains DB,...")
     cal = calibrate(open_at, gains, args.freqs, reference, tuner or args.tuner, serial, args.noise_figure,
                     args.seconds, progress=lambda msg: print(msg, file=sys.stderr))
     cal.save(out)

@@ -181,6 +181,22 @@ def load_calibration(path: str | Path, serial: str | None = None, tuner: str | N
     return cal
 
 
+def calibration_for_source(path: str | Path, source: Any) -> Calibration:
+    """Load ``--calibration FILE`` for an open source, refusing any other dongle's file.
+
+    Raises
+    ------
+    ConfigError
+        The file is bad or for another serial or tuner, or the source cannot name its dongle
+        (a capture file, a simulation or rtl_tcp: their levels are not this dongle's).
+    """
+    serial, tuner = source_identity(source)
+    if serial is None:
+        raise ConfigError(f"--calibration {path}: the source {getattr(source, 'name', '?')} does not say which "
+                          "dongle it is (a calibration needs a local dongle: rtlsdr:SERIAL or INDEX)")
+    return load_calibration(path, serial, tuner)
+
+
 def check_dongle(cal: Calibration, serial: str | None, tuner: str | None) -> None:
     """Refuse a calibration made for another dongle (ConfigError, one line)."""
     wrong_serial = serial is not None and serial != cal.serial

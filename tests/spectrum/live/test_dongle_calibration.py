@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from spectrum.errors import ConfigError
-from spectrum.live.dongle_calibration import (Reference, calibrate, event_levels, load_calibration,
-                                              source_identity)
+from spectrum.live.dongle_calibration import (Reference, calibrate, calibration_for_source, event_levels,
+                                              load_calibration, source_identity)
 from spectrum.sources.simdongle_source import SimDongleSource, parse_simdongle
 
 FREQS = (100e6, 900e6)
@@ -79,6 +79,11 @@ def test_file_round_trip_and_refusal_for_another_dongle(tmp_path):
     assert "\n" not in text and "F6" in text and "G7" in text and str(path) in text
     with pytest.raises(ConfigError, match="tuner e4000"):
         load_calibration(path, "F6", "e4000")
+    assert calibration_for_source(path, SimDongleSource(model)).serial == "F6"
+    with pytest.raises(ConfigError, match="serial G7"):
+        calibration_for_source(path, SimDongleSource(parse_simdongle("simdongle:G7")))
+    with pytest.raises(ConfigError, match="does not say which dongle"):
+        calibration_for_source(path, object())
 
 
 @pytest.mark.parametrize("content, needle", [
