@@ -21,6 +21,7 @@ per GHz, ``adc`` the ADC noise floor (dBFS, total across the band).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -127,6 +128,7 @@ class SimDongleSource(SourceBase):
         self.gain_db = min(R820T_GAINS_DB, key=lambda g: abs(g - float(gain_db)))
         self._rng = np.random.default_rng(model.seed)
         self._index = 0
+        self._wall0 = time.time()  # samples are stamped as if delivered from now, at the sample rate
 
     def tune(self, center_freq_hz: float) -> None:
         self._check_open()
@@ -156,6 +158,6 @@ class SimDongleSource(SourceBase):
             k = np.arange(self._index, self._index + n, dtype=np.float64)
             x += (amplitude * np.exp(2j * np.pi * offset_hz / self.sample_rate_hz * k)).astype(np.complex64)
         x += np.complex64(0.01 + 0.006j)  # DC offset, as a dongle has
-        block = self._block(to_cu8(x), self._index, self._index / self.sample_rate_hz)
+        block = self._block(to_cu8(x), self._index, self._wall0 + self._index / self.sample_rate_hz)
         self._index += n
         return block
