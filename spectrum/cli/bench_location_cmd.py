@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--uncalibrated", type=float, default=0.0, metavar="DB",
                    help="uncalibrated sensors: dBFS only, with per-dongle offsets of this spread in dB (default 0: dBm)")
+    p.add_argument("--shadowing", type=float, metavar="DB",
+                   help="shadowing standard deviation, dB (default: drawn from 4-8 dB per trial)")
     p.set_defaults(run=run)
 
 
@@ -48,12 +50,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--uncalibrated {args.uncalibrated}: a spread in dB, 0 or more")
     if min(args.sensors) < 3 or max(args.sensors) > 100:
         raise ConfigError(f"--sensors {args.sensors}: each between 3 and 100 (the district has 144 sites)")
+    if args.shadowing is not None and not 0 <= args.shadowing <= 20:
+        raise ConfigError(f"--shadowing {args.shadowing}: a standard deviation in dB, 0-20")
     print(TABLE_HEADER)
     for spacing_km in args.spacings:
         for n in args.sensors:
-            row = run_row(spacing_km * 1000, n, args.trials, args.seed, args.confidence, args.uncalibrated)
+            row = run_row(spacing_km * 1000, n, args.trials, args.seed, args.confidence, args.uncalibrated,
+                          args.shadowing)
             print(row.line(), flush=True)
     print(f"{args.trials} trials a row from seed {args.seed}; confidence region stated at {args.confidence:.0%}; "
-          f"{'uncalibrated, dongle offsets ' + format(args.uncalibrated, 'g') + ' dB' if args.uncalibrated else 'calibrated (dBm)'}",
+          f"{'uncalibrated, dongle offsets ' + format(args.uncalibrated, 'g') + ' dB' if args.uncalibrated else 'calibrated (dBm)'}; "
+          f"shadowing {'4-8' if args.shadowing is None else format(args.shadowing, 'g')} dB",
           file=sys.stderr)
     return 0

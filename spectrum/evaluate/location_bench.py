@@ -111,9 +111,9 @@ class FieldRow:
 
 
 def run_row(spacing_m: float, n_sensors: int, trials: int, first_seed: int = 0,
-            confidence: float = 0.9, dongle_offset_db: float = 0.0) -> FieldRow:
+            confidence: float = 0.9, dongle_offset_db: float = 0.0, sigma_db: float | None = None) -> FieldRow:
     """Run ``trials`` seeded trials at one spacing and sensor count, and summarise them."""
-    results = [run_trial(first_seed + i, spacing_m, n_sensors, confidence, None, dongle_offset_db)
+    results = [run_trial(first_seed + i, spacing_m, n_sensors, confidence, sigma_db, dongle_offset_db)
                for i in range(trials)]
     ok = [r for r in results if r.located]
     errors = np.array([r.error_m for r in ok]) if ok else np.array([math.nan])

@@ -126,3 +126,9 @@ def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="n_fixed"):
         locate_jammer(good, n_fixed=12)
     assert math.isfinite(locate_jammer(good, sigma_prior_db=4.0).lat_deg)
+
+
+def test_a_jammer_far_outside_the_sensors_is_flagged_unbounded():
+    # sensors in a 3 km square, the jammer 10 km east: levels barely differ across the square
+    fit = locate_jammer(readings_at(RING, (13_000, 1500), noise_db=4.0, seed=1))
+    assert fit.located and not fit.region_bounded

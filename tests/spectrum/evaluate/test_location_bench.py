@@ -44,7 +44,8 @@ def test_bench_location_command(cli):
 
 def test_bench_location_bad_options(cli):
     for args, needle in ((("--sensors", "2"), "--sensors"), (("--trials", "3"), "--trials"),
-                         (("--confidence", "1.2"), "--confidence"), (("--spacings", "x"), "--spacings")):
+                         (("--confidence", "1.2"), "--confidence"), (("--spacings", "x"), "--spacings"),
+                         (("--shadowing", "-1"), "--shadowing")):
         result = cli("bench-location", *args)
         assert result.code == 2
         assert needle in result.err.strip().splitlines()[-1]
