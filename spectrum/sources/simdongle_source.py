@@ -15,7 +15,8 @@ frequency is known (:meth:`SimDongleSource.true_offset_db`), so calibration can 
     input=noise:-150         a noise source of -150 dBm/Hz across the band
 
 ``gain0`` is the conversion gain (dBFS per dBm) at table gain 0 dB and 0 Hz, ``slope`` its change
-per GHz, ``adc`` the ADC noise floor (dBFS, total across the band).
+per GHz, ``adc`` the ADC noise floor (dBFS, total across the band), ``tableerr`` how far the real
+gain departs from the nominal table at its top step (dB, growing linearly with the gain).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class DongleModel:
     gain0_db: float = 17.0
     slope_db_per_ghz: float = -2.0
     adc_noise_dbfs: float = -50.0
+    table_error_db: float = 0.0  # the real gain departs from the nominal table by this much at its top step
     input_kind: str = "terminator"  # terminator | tone | noise
     input_dbm: float = 0.0  # tone power (dBm) or noise-source density (dBm/Hz)
     input_freq_hz: float = 0.0  # the tone's frequency
@@ -54,7 +56,8 @@ class DongleModel:
 
     def conversion_gain_db(self, gain_db: float, center_freq_hz: float) -> float:
         """dBFS per dBm at a gain step and frequency."""
-        return self.gain0_db + gain_db + self.slope_db_per_ghz * center_freq_hz / 1e9
+        real_gain_db = gain_db * (1 + self.table_error_db / R820T_GAINS_DB[-1])
+        return self.gain0_db + real_gain_db + self.slope_db_per_ghz * center_freq_hz / 1e9
 
     def true_offset_db(self, gain_db: float, center_freq_hz: float) -> float:
         """``dBm = dBFS + offset`` for a signal at the antenna port."""
@@ -72,7 +75,8 @@ def parse_simdongle(spec: str) -> DongleModel:
     body, _, query = spec.removeprefix("simdongle:").partition("?")
     opts = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
     fields: dict = {"serial": body or "SIM00001"}
-    numeric = {"nf": "noise_figure_db", "gain0": "gain0_db", "slope": "slope_db_per_ghz", "adc": "adc_noise_dbfs"}
+    numeric = {"nf": "noise_figure_db", "gain0": "gain0_db", "slope": "slope_db_per_ghz", "adc": "adc_noise_dbfs",
+               "tableerr": "table_error_db"}
     for key, value in opts.items():
         try:
             if key in numeric:
@@ -84,7 +88,7 @@ def parse_simdongle(spec: str) -> DongleModel:
             elif key == "input":
                 fields.update(_parse_input(value))
             else:
-                raise ConfigError(f"--source {spec}: unknown option {key!r} (nf, gain0, slope, adc, tuner, input, seed)")
+                raise ConfigError(f"--source {spec}: unknown option {key!r} (nf, gain0, slope, adc, tableerr, tuner, input, seed)")
         except ValueError:
             raise ConfigError(f"--source {spec}: {key}={value!r} is not valid") from None
     return DongleModel(**fields)

@@ -147,3 +147,17 @@ def test_calibrate_command(cli, tmp_path):
         lines = [line for line in bad.err.splitlines() if line.strip()]
         assert "Traceback" not in bad.err and needle in lines[-1], bad.err  # argparse adds its usage above
     assert np.isfinite(load_calibration(out, "CLI1").offset_db(10.0, 500e6))
+
+
+def test_a_gain_table_error_is_seen_only_where_measured_and_interpolated_between():
+    # the real gain runs 3 dB over the nominal table at its top step (linearly less below)
+    spec = "simdongle:T9?seed=9&tableerr=3&input=tone:-65@433.92e6"
+    model, tone = run(spec, [0.0, 25.4, 38.6], Reference.parse("tone:-65@433.92e6"))
+    assert all(p.measured for p in tone.points)
+    f = tone.points[0].center_freq_hz
+    for g in (0.0, 8.7, 25.4, 33.8, 38.6):  # measured, and between measured steps
+        assert tone.offset_db(g, f) == pytest.approx(model.true_offset_db(g, f), abs=0.3), g
+    _, term = run(spec.replace("input=tone:-65@433.92e6", "input=terminator"), [49.6], freqs=(f,))
+    assert term.offset_db(49.6, f) == pytest.approx(model.true_offset_db(49.6, f), abs=0.3)
+    # from the top step down, the nominal table carries the terminator's offset: off by the table's error
+    assert term.offset_db(0.0, f) - model.true_offset_db(0.0, f) == pytest.approx(-3.0, abs=0.3)
