@@ -13,7 +13,7 @@ from spectrum.sources.rtltcp_client import RtlTcpSource
 
 from source_helpers import make_driver
 
-KINDS = ["sim", "file", "rtltcp", "rtlsdr"]
+KINDS = ["sim", "file", "rtltcp", "rtlsdr", "simdongle"]
 GNSS_HZ = 1575.42e6
 
 
@@ -24,6 +24,9 @@ def make_source(request, capture_file, rtltcp_server, world):
     def make():
         if kind == "sim":
             return open_source("sim:clean_gnss?fast&loop=0.25")
+        if kind == "simdongle":  # calibration's simulated dongle (spectrum/sources/simdongle_source.py)
+            from spectrum.sources.simdongle_source import SimDongleSource, parse_simdongle
+            return SimDongleSource(parse_simdongle("simdongle:C1"), center_freq_hz=GNSS_HZ)
         if kind == "file":
             return open_source(f"file:{capture_file}")
         if kind == "rtltcp":
