@@ -4,7 +4,7 @@
 role (site checks live in the routes, which know the body).
 """
 
-
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,6 +28,8 @@ class AppContext:
     broadcaster: Broadcaster
     metrics: Metrics
     status: StatusTracker
+
+log = logging.getLogger("spectrum.service")
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -85,6 +87,14 @@ def stamp_origin(principal: Principal, site: str | None, sensor: str | None) -> 
         raise HTTPException(403, f"this token writes only for site {principal.site!r}, sensor {principal.sensor!r}; "
                                  f"got site {site!r}, sensor {sensor!r}")
     return principal.site, principal.sensor
+
+
+def ownership_conflict(ctx: AppContext, who: Principal, exc: Exception, events: int) -> HTTPException:
+    """409 for a write that names another sensor's id; counted and logged (it is an attack or a bug)."""
+    ctx.metrics.inc("spectrum_ownership_conflicts_total")
+    ctx.metrics.inc("spectrum_events_rejected_total", events)
+    log.warning("refused a write by token %s (site %s, sensor %s): %s", who.token_id, who.site, who.sensor, exc)
+    return HTTPException(409, str(exc))
 
 
 def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:

@@ -6,15 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from service.deps import WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, stamp_origin, unprocessable
+from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, ownership_conflict, stamp_origin,
+                          unprocessable)
 from service.schemas import UtcTime, EventBatchIn, EventPage, IngestResult, Kind, Severity
-from service.store import CursorError, EventFilter, ingest_events, query_events, to_us
+from service.store import CursorError, EventFilter, OwnershipError, ingest_events, query_events, to_us
 
 router = APIRouter(tags=["events"], responses=WRITE_RESPONSES)
 
 
 @router.post("/events", response_model=IngestResult,
-             responses={403: {"description": "an event names another site or sensor"}})
+             responses={403: {"description": "an event names another site or sensor"},
+                        409: {"description": "an event id belongs to another sensor (nothing stored)"}})
 def post_events(batch: EventBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
     """Store a batch of events (contract shape), all or nothing.
 
@@ -30,7 +32,10 @@ def post_events(batch: EventBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
     except HTTPException:
         ctx.metrics.inc("spectrum_events_rejected_total", len(batch.events))
         raise
-    outcome = ingest_events(ctx.db, batch.events)
+    try:
+        outcome = ingest_events(ctx.db, batch.events)
+    except OwnershipError as exc:
+        raise ownership_conflict(ctx, who, exc, len(batch.events)) from exc
     m = ctx.metrics
     m.inc("spectrum_events_received_total", outcome.accepted)
     m.inc("spectrum_events_created_total", len(outcome.created))

@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.deps import WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, stamp_origin, unprocessable
+from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, ownership_conflict, stamp_origin,
+                          unprocessable)
 from service.schemas import UtcTime, IngestResult, SpectraBatchIn, SpectrumList
-from service.store import ingest_spectra, query_spectra, to_us
+from service.store import OwnershipError, ingest_spectra, query_spectra, to_us
 
 router = APIRouter(tags=["spectra"], responses=WRITE_RESPONSES)
 
 
-@router.post("/spectra", response_model=IngestResult)
+@router.post("/spectra", response_model=IngestResult,
+             responses={409: {"description": "a spectrum id belongs to another sensor (nothing stored)"}})
 def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
     """Store spectra, idempotent by ``id``. Retention keeps the newest ``spectra_keep_per_band``
     per sensor and band, none older than ``spectra_max_age_s``."""
@@ -22,7 +24,10 @@ def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResu
             raise unprocessable(("body", "spectra", i, "power_dbfs"),
                                 f"{len(sp.power_dbfs)} bins; at most {ctx.settings.max_spectrum_bins}")
         sp.site, sp.sensor = stamp_origin(who, sp.site, sp.sensor)
-    created = ingest_spectra(ctx.db, batch.spectra)
+    try:
+        created = ingest_spectra(ctx.db, batch.spectra)
+    except OwnershipError as exc:
+        raise ownership_conflict(ctx, who, exc, 0) from exc
     ctx.metrics.inc("spectrum_spectra_total", created)
     n = len(batch.spectra)
     return IngestResult(accepted=n, created=created, updated=0, unchanged=n - created)
