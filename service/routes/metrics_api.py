@@ -1,18 +1,19 @@
-"""``GET /metrics``: Prometheus text format (unauthenticated, like most exporters; it holds
-counts only, no event data — keep the service on loopback or firewall the port)."""
+"""``GET /metrics``: Prometheus text format, for a viewer or admin token (Prometheus:
+``authorization: {credentials_file: ...}`` in the scrape config). Counts only, no event data,
+but they tell an outsider how many sensors are up, so they are not public."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from service.deps import Ctx
+from service.deps import AUTH_RESPONSES, Ctx, ViewerAuth
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=AUTH_RESPONSES)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def get_metrics(ctx: Ctx) -> PlainTextResponse:
+def get_metrics(who: ViewerAuth, ctx: Ctx) -> PlainTextResponse:
     """Counters of ingest, requests and the live stream; gauges of clients and sensors."""
     by_status = ctx.status.counts()
     gauges = {

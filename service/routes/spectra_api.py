@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, ownership_conflict, stamp_origin,
-                          unprocessable)
+from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, ownership_conflict,
+                          stamp_origin, unprocessable)
 from service.schemas import UtcTime, IngestResult, SpectraBatchIn, SpectrumList
 from service.store import OwnershipError, ingest_spectra, query_spectra, to_us
 
@@ -19,6 +19,7 @@ router = APIRouter(tags=["spectra"], responses=WRITE_RESPONSES)
 def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
     """Store spectra, idempotent by ``id``. Retention keeps the newest ``spectra_keep_per_band``
     per sensor and band, none older than ``spectra_max_age_s``."""
+    check_times(ctx, ((("body", "spectra", i, "time"), sp.time) for i, sp in enumerate(batch.spectra)))
     for i, sp in enumerate(batch.spectra):
         if len(sp.power_dbfs) > ctx.settings.max_spectrum_bins:
             raise unprocessable(("body", "spectra", i, "power_dbfs"),
@@ -41,5 +42,6 @@ def get_spectra(who: ViewerAuth, ctx: Ctx,
                 since: Annotated[UtcTime | None, Query()] = None,
                 limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> SpectrumList:
     """Stored spectra, newest first (the rows of a waterfall)."""
+    check_times(ctx, [(("query", "since"), since)])
     rows = query_spectra(ctx.db, site, sensor, band, None if since is None else to_us(since), limit)
     return SpectrumList.model_validate({"spectra": rows})

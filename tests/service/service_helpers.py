@@ -22,7 +22,14 @@ from service.auth import create_token
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-T0 = datetime(2024, 6, 9, 7, 0, tzinfo=timezone.utc)
+# A day before now, on a whole minute: inside the service's accepted window (30 days back)
+T0 = (datetime.now(timezone.utc) - timedelta(days=1)).replace(second=0, microsecond=0)
+
+
+def at(seconds: float, ms: bool = True) -> str:
+    """``T0 + seconds`` as the contract's ISO text (``...T07:00:09.000Z``, or ``...T07:00:09Z``)."""
+    text = (T0 + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return text if ms else text.replace(".000Z", "Z")
 
 
 def make_event(i: int = 0, *, site: str | None = "s1", sensor: str | None = "a", kind: str = "tone",
