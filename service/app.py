@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      status=StatusTracker(db, settings, broadcaster),
                      auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s))
 
+    ctx.metrics.add_gauges(lambda: metrics_api.gauges(ctx))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         broadcaster.attach(asyncio.get_running_loop())

@@ -10,10 +10,11 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 MAX_ERRORS_LISTED = 20
 EVENTS_PATH = "/api/v1/events"
+CANDIDATE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def summary(detail) -> str:
@@ -62,13 +63,17 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers on this path (plus OPTIONS)."""
+    """Every method some route answers on this path (plus OPTIONS), asked of each route."""
     methods = {"OPTIONS"}
+    path = request.url.path
     for route in request.app.router.routes:
-        scope = {"type": "http", "path": request.url.path, "method": "\0", "root_path": ""}
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or {"GET", "HEAD"})
+        if isinstance(route, Mount):  # static files
+            if route.matches({"type": "http", "path": path, "method": "GET", "root_path": ""})[0] == Match.FULL:
+                methods.update({"GET", "HEAD"})
+            continue
+        for method in CANDIDATE_METHODS:
+            if route.matches({"type": "http", "path": path, "method": method, "root_path": ""})[0] == Match.FULL:
+                methods.add(method)
     return sorted(methods)
 
 

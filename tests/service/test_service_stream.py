@@ -3,57 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 
-import httpx
-from service_helpers import at, make_event
+from service_helpers import StreamReader, at, make_event
 
 from service.broadcast import Broadcaster
-
-
-class StreamReader:
-    """Reads an SSE stream in a thread, collecting ``(event, data)`` pairs and comment lines."""
-
-    def __init__(self, url: str, token: str, via_query: bool = False) -> None:
-        self.messages: list[tuple[str, dict]] = []
-        self.comments: list[str] = []
-        self.status_code: int | None = None
-        params = {"access_token": token} if via_query else {}
-        headers = {} if via_query else {"Authorization": f"Bearer {token}"}
-        self._client = httpx.Client(timeout=httpx.Timeout(10, read=5))
-        self._args = (f"{url}/api/v1/stream", params, headers)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        url, params, headers = self._args
-        try:
-            with self._client.stream("GET", url, params=params, headers=headers) as r:
-                self.status_code = r.status_code
-                kind = None
-                for line in r.iter_lines():
-                    if line.startswith(":"):
-                        self.comments.append(line)
-                    elif line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: "):
-                        self.messages.append((kind, json.loads(line[6:])))
-        except httpx.HTTPError:
-            pass
-
-    def wait_for(self, predicate, timeout_s: float = 5.0):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [m for m in self.messages if predicate(m)]
-            if found:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"not seen in {timeout_s} s; got {self.messages}")
-
-    def close(self) -> None:
-        self._client.close()
 
 
 def test_stream_delivers_events_and_status(desk):
