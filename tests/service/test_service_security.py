@@ -122,6 +122,8 @@ def test_error_bodies(desk):
     r = desk.client("sensor").put(f"{API}/events", json={})
     assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
     assert desk.client().options("/no/such/path").status_code == 404
+    refused(viewer.get(f"{API}/sensors", params=[("site", "s1"), ("site", "s2")]), "site")  # one value only
+    assert viewer.get(f"{API}/events", params=[("site", "s1"), ("site", "s2")]).status_code == 200  # a list
 
 
 def test_token_in_the_url_is_refused(desk):
