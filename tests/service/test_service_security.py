@@ -88,7 +88,7 @@ def test_extra_fields_are_limited(desk):
         "created"] == 1
     many = {f"x{i}": i for i in range(33)}
     refused(sensor.post(f"{API}/events", json={"events": [make_event(1, **many)]}), "extra fields")
-    refused(sensor.post(f"{API}/events", json={"events": [make_event(1, pad="x" * 2100)]}), "bytes")
+    refused(sensor.post(f"{API}/events", json={"events": [make_event(1, pad="x" * 2100)]}), "'pad'")
     refused(sensor.post(f"{API}/events", json={"events": [make_event(1, detector={"version": "1", "pad": "x" * 3000})]}),
             "detector")
     refused(sensor.post(f"{API}/events", json={"events": [make_event(1, **{"bad key": 1})]}), "bad key")
