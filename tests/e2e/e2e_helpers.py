@@ -110,3 +110,19 @@ def record(name: str, figures: dict) -> None:
     data = json.loads(path.read_text()) if path.exists() else {}
     data[name] = figures
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def wait_until(page, expression: str, timeout_ms: float = 30_000, every_s: float = 0.05) -> None:
+    """Poll a JavaScript expression until it is truthy.
+
+    Not ``page.wait_for_function``: that evaluates its string inside the page, which the desk's
+    Content-Security-Policy (no ``unsafe-eval``) forbids; ``page.evaluate`` runs through the
+    DevTools protocol, outside the page's policy.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout_ms / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(every_s * 1000)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from e2e_helpers import ARTIFACTS, ago, event, now_utc, record, spectrum, start_desk
+from e2e_helpers import ARTIFACTS, ago, event, now_utc, record, spectrum, start_desk, wait_until
 
 SITES = [("PS-014 Riverside School", "gsm-1"), ("PS-027 Town Hall", "pmr-1"), ("CC-003 Counting Centre", "gsm-2")]
 
@@ -45,7 +45,7 @@ def test_login_live_event_filters_detail_and_screenshot(browser_page, tmp_path):
         page.wait_for_selector("#login:not([hidden])")
         page.fill("#token-input", "not-a-token")
         page.click("#login button[type=submit]")
-        page.wait_for_function("document.querySelector('#login-error').textContent.includes('refused')")
+        wait_until(page, "document.querySelector('#login-error').textContent.includes('refused')")
         page.fill("#token-input", desk.viewer)
         page.click("#login button[type=submit]")
         page.wait_for_selector("#desk:not([hidden])")

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from e2e_helpers import ARTIFACTS, REPO, record
+from e2e_helpers import ARTIFACTS, REPO, record, wait_until
 
 
 def test_demo_event_arrives_live_in_the_browser(browser_page):
@@ -28,7 +28,7 @@ def test_demo_event_arrives_live_in_the_browser(browser_page):
         assert "token" not in page.url
         t_open = time.monotonic()
         # a jamming event, delivered by the live stream (not the initial load), with its site red
-        page.wait_for_function("Object.keys(window.__desk.metrics.shownAt).length > 0", timeout=60_000)
+        wait_until(page, "Object.keys(window.__desk.metrics.shownAt).length > 0", timeout_ms=60_000)
         page.wait_for_selector(".site.sev-critical", timeout=10_000)
         first_event_s = time.monotonic() - t_open
         page.wait_for_selector(".wf canvas", timeout=20_000)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 
-from e2e_helpers import ARTIFACTS, ago, event, now_utc, record, start_desk
+from e2e_helpers import ARTIFACTS, ago, event, now_utc, record, start_desk, wait_until
 
 N_SITES, PER_SITE = 200, 50
 KINDS = ("wideband_noise", "tone", "swept", "pulsed", "new_emitter", "overload", "sensor_fault")
@@ -67,8 +67,8 @@ def test_200_sites_10k_events_stay_responsive(browser_page, tmp_path):
         seed(desk)
         seed_s = time.monotonic() - t
         page.goto(desk.url + "/#token=" + desk.viewer)
-        page.wait_for_function(f"window.__desk && window.__desk.metrics.loadedEvents >= {N_SITES * PER_SITE}",
-                               timeout=60_000)
+        wait_until(page, f"window.__desk && window.__desk.metrics.loadedEvents >= {N_SITES * PER_SITE}",
+                   timeout_ms=60_000)
         m = page.evaluate("window.__desk.metrics")
         assert page.locator(".site").count() == N_SITES
         assert page.locator(".site.sev-critical, .site.sev-warning, .site.sev-info").count() == 20
