@@ -25,11 +25,12 @@ network.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 
@@ -41,8 +42,11 @@ from spectrum.live.hop_state import HopState
 from spectrum.live.psd_summaries import spectrum_summaries
 from spectrum.live.sensor_faults import RateCheck, SensorFault, check_antenna
 from spectrum.live.sensor_health import CpuMeter, health_counters, heartbeat_fields, iso_utc
+from spectrum.live.session_clock import Clock, SessionClock
 from spectrum.live.sweep import Stitcher, Sweeper
 from spectrum.sources.source_base import EndOfStream
+
+log = logging.getLogger("spectrum.live.monitor")
 
 
 @dataclass
@@ -57,12 +61,13 @@ class MonitorOptions:
     antenna_drop_db: float = 10.0  # floor this far below its learned level: antenna suspect
     antenna_hold_s: float = 3.0  # ... for this much signal time
     fault_hold_s: float = 10.0  # a drop / retune fault closes after this long without a new one
-    rate_window_s: float = 10.0
+    rate_window_s: float = 60.0  # the sample-rate check judges this long a window (bursts are not faults)
     rate_error_ppm_max: float = 2000.0
     fft_backend: str = "auto"
     heartbeat_interval_s: float = 5.0  # uplink: health to the service this often
     spectrum_interval_s: float = 2.0  # uplink: one PSD summary per band this often
     spectrum_bins: int = 256  # uplink: most bins in a summary
+    correct_clock_steps: bool | None = None  # follow wall-clock steps (default: for a real-time source)
 
 
 class Monitor:
@@ -86,7 +91,8 @@ class Monitor:
 
     def __init__(self, source, plan: BandPlan, emit: Callable[[Event], None],
                  options: MonitorOptions | None = None,
-                 status: Callable[[dict], None] | None = None, uplink=None, evidence=None) -> None:
+                 status: Callable[[dict], None] | None = None, uplink=None, evidence=None,
+                 clock: Clock | None = None) -> None:
         self.uplink = uplink
         self.evidence = evidence  # spectrum.live.evidence_keeper.EvidenceKeeper: IQ clips around events
         self.source = source
@@ -95,14 +101,15 @@ class Monitor:
         self._emit_cb = emit
         self._status_cb = status
         self.stop = threading.Event()
-        self.session_start: datetime | None = None
-        self._t0_ts: float | None = None
+        correct = self.options.correct_clock_steps
+        self.clock = SessionClock(clock, getattr(source, "realtime", False) if correct is None else correct)
         self.now_s = 0.0
         self._states: dict[str, HopState] = {}
         self.stitcher = Stitcher(plan, self.options.config.dc_guard_hz)
         self.faults = {name: SensorFault(self, name, sev) for name, sev in (
             ("source_lost", "critical"), ("stall", "critical"), ("dropped_samples", "warning"),
-            ("retune_failed", "warning"), ("sample_rate", "warning"))}
+            ("retune_failed", "warning"), ("sample_rate", "warning"), ("uplink_queue", "warning"),
+            ("uplink_refused", "critical"), ("uplink_error", "warning"), ("evidence", "warning"))}
         self.counts = {"events_opened": 0, "events_closed": 0, "samples": 0, "rows": 0,
                        "dropped_samples": 0, "overload_rows": 0}
         self.overload_s = 0.0
@@ -111,6 +118,7 @@ class Monitor:
         self.cpu = CpuMeter()
         self._overload_sent_s = 0.0
         self._last_retune_failures = 0
+        self._failing: str | None = None
         self.sweeper: Sweeper | None = None
 
     # ------------------------------------------------------------------ faults from the source
@@ -124,8 +132,16 @@ class Monitor:
         else:
             fault.clear(now, detail)
 
+    @property
+    def session_start(self) -> datetime | None:
+        """Wall-clock start of the session (moved by clock steps; see :mod:`spectrum.live.session_clock`)."""
+        return self.clock.session_start
+
     def _wall_now(self) -> float:
-        return time.time() - self._t0_ts if self._t0_ts is not None else 0.0
+        """Session seconds now: the newest sample, or later while none arrive (a lost source)."""
+        if getattr(self.source, "realtime", False):
+            return max(self.now_s, self.clock.elapsed_s())
+        return self.now_s
 
     def _plan_range(self) -> tuple[float, float]:
         return min(b.low_hz for b in self.plan.bands), max(b.high_hz for b in self.plan.bands)
@@ -175,14 +191,11 @@ class Monitor:
         return state
 
     def _process(self, hop: Hop, block, first: bool) -> None:
-        if self._t0_ts is None:
-            self._t0_ts = block.timestamp_s
-            self.session_start = datetime.fromtimestamp(block.timestamp_s, timezone.utc)
-        session_s = block.timestamp_s - self._t0_ts
-        self.now_s = session_s + block.num_samples / block.sample_rate_hz
+        session_s = self.clock.block_start(block)
+        self.now_s = self.clock.end_s
         self.counts["samples"] += block.num_samples
         if self.evidence is not None:
-            self.evidence.feed(block.samples, block.sample_index, block.center_freq_hz)
+            self._guard("evidence", self.evidence.feed, block.samples, block.sample_index, block.center_freq_hz)
         state = self._state(hop)
         if first or block.dropped_samples:
             state.mark(session_s)
@@ -221,8 +234,8 @@ class Monitor:
     def _track_rate(self, block) -> None:
         if not getattr(self.source, "realtime", False):
             return
-        restart = bool(block.retuned and self.sweeper and not self.sweeper.fixed)
-        self.rate_check.update(block, restart, self.faults["sample_rate"], self.now_s, self._plan_range())
+        self.rate_check.update(block, self.clock.clock.monotonic(), self.faults["sample_rate"], self.now_s,
+                               self._plan_range())
 
     def _detector_event(self, state: HopState, event: Event) -> None:
         if event.id in state.suppressed:
@@ -254,11 +267,26 @@ class Monitor:
         else:
             self.counts["events_closed"] += 1
             self.open_events.pop(event.id, None)
+        event.session_start = self.session_start  # one start per report: its end never precedes it
         self._emit_cb(event)
         if self.uplink is not None:
-            self.uplink.send_events([event.to_dict()])
+            self._guard("uplink_error", self.uplink.send_events, [event.to_dict()])
         if self.evidence is not None and event.kind != "sensor_fault":
-            self.evidence.on_event(event.to_dict())
+            self._guard("evidence", self.evidence.on_event, event.to_dict())
+
+    def _guard(self, fault: str, action: Callable, *args) -> None:
+        """Run a storage or network step; its failure is a sensor fault, never the sensor's end."""
+        try:
+            action(*args)
+        except Exception as exc:  # noqa: BLE001 - detection must go on whatever the sink does
+            if self._failing == fault:
+                return  # the fault is open already: one event, not one per block
+            self._failing = fault
+            try:
+                lo, hi = self._plan_range()
+                self.faults[fault].raise_(self._wall_now(), f"{type(exc).__name__}: {exc}"[:300], lo, hi)
+            finally:
+                self._failing = None
 
     # ------------------------------------------------------------------ uplink
     def _session_iso(self) -> str:
@@ -278,12 +306,19 @@ class Monitor:
 
     def heartbeat(self) -> dict:
         """The heartbeat sent to the service: its named fields plus the health counters."""
+        self._check_clock()
         overload_now = self.overload_s > self._overload_sent_s
         self._overload_sent_s = self.overload_s
-        return heartbeat_fields(self.health(), self.options.site, self.options.sensor, overload_now)
+        beat = heartbeat_fields(self.health(), self.options.site, self.options.sensor, overload_now)
+        beat.update(self.clock.fields())
+        beat["faults"] = {f.name: f.event.extra.get("detail") for f in self.faults.values() if f.event is not None}
+        return beat
 
     def _send_heartbeat(self) -> None:
-        self.uplink.send_heartbeat(self.heartbeat())
+        self._guard("uplink_error", self.uplink.send_heartbeat, self.heartbeat())
+        touch = getattr(self.uplink, "touch_open_events", None)
+        if touch is not None and self.open_events:
+            self._guard("uplink_error", touch, self._session_iso(), self.now_s)
 
     def _periodic(self) -> None:
         now = self.now_s
@@ -297,9 +332,28 @@ class Monitor:
                     now, "; ".join(sorted(set(self.sweeper.stats.failed_hops.values())))[:300], lo, hi,
                     retune_failures=failures)
                 self._last_retune_failures = failures
+        self._check_sinks(now)
+        self._check_clock()
         self.cpu.tick()
         if self._status_cb is not None:
             self._status_cb(self.health())
+
+    def _check_clock(self) -> None:
+        step = self.clock.check_step()
+        if step is not None:
+            log.warning("wall clock stepped by %+.3f s; offsets unchanged, wall times corrected", step)
+
+    def _check_sinks(self, now: float) -> None:
+        """Raise or clear the faults of the uplink queue, the uplink and the evidence keeper."""
+        lo, hi = self._plan_range()
+        for name, problem in (("uplink_queue", getattr(self.uplink, "storage_error", None)),
+                              ("uplink_refused", getattr(self.uplink, "refused", None)),
+                              ("evidence", getattr(self.evidence, "last_error", None))):
+            if problem:
+                self.faults[name].raise_(now, str(problem)[:300], lo, hi)
+            elif name != "uplink_refused":
+                self.faults[name].clear_if_quiet(now, self.options.fault_hold_s)
+        self.faults["uplink_error"].clear_if_quiet(now, self.options.fault_hold_s)
 
     def _finish(self) -> None:
         for state in self._states.values():
@@ -308,10 +362,10 @@ class Monitor:
                     event.offset_end_s = max(event.offset_end_s, 0.0)
                 self._detector_event(state, event)
             state.antenna.clear(self.now_s, "monitoring ended")
+        if self.evidence is not None:
+            self._guard("evidence", self.evidence.close)  # writes the clips of events that just closed
         for fault in self.faults.values():
             fault.clear(self.now_s, "monitoring ended")
-        if self.evidence is not None:
-            self.evidence.close()  # writes the clips of events that just closed
 
     # ------------------------------------------------------------------ health
     def health(self) -> dict:
