@@ -268,9 +268,9 @@ class Monitor:
             self.counts["events_closed"] += 1
             self.open_events.pop(event.id, None)
         event.session_start = self.session_start  # one start per report: its end never precedes it
-        self._emit_cb(event)
-        if self.uplink is not None:
+        if self.uplink is not None:  # queued (durably) before it is printed: what was seen is kept
             self._guard("uplink_error", self.uplink.send_events, [event.to_dict()])
+        self._emit_cb(event)
         if self.evidence is not None and event.kind != "sensor_fault":
             self._guard("evidence", self.evidence.on_event, event.to_dict())
 
@@ -316,6 +316,9 @@ class Monitor:
 
     def _send_heartbeat(self) -> None:
         self._guard("uplink_error", self.uplink.send_heartbeat, self.heartbeat())
+
+    def _touch_open_events(self) -> None:
+        """Note in the queue that the open events were still seen now (closed there after a kill)."""
         touch = getattr(self.uplink, "touch_open_events", None)
         if touch is not None and self.open_events:
             self._guard("uplink_error", touch, self._session_iso(), self.now_s)
@@ -334,6 +337,7 @@ class Monitor:
                 self._last_retune_failures = failures
         self._check_sinks(now)
         self._check_clock()
+        self._touch_open_events()
         self.cpu.tick()
         if self._status_cb is not None:
             self._status_cb(self.health())
