@@ -79,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.detect.detector_config import DetectorConfig
     from spectrum.errors import ConfigError
     from spectrum.live.monitor import Monitor, MonitorOptions
-    from spectrum.sources import ResilientSource, open_source
-
     args.fft_size = fft_size(args.fft_size)
     if args.rate is not None and args.freq is None and args.plan is None:
         raise ConfigError("--rate needs --freq")
@@ -111,15 +109,7 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     stop = threading.Event()
-    try:
-        if live:
-            source = ResilientSource(lambda: open_source(args.source, **kwargs), on_fault=on_fault, stop=stop)
-        else:
-            source = open_source(args.source, **kwargs)
-    except BaseException:
-        if uplink is not None:
-            uplink.close(timeout_s=0)
-        raise
+    source = _open_source(args.source, kwargs, live, on_fault, stop, uplink)
     with source:
         if plan is None:
             plan = single_band(source.center_freq_hz, source.sample_rate_hz, name=args.band)
@@ -145,17 +135,36 @@ def run(args: argparse.Namespace) -> int:
             for s, handler in old.items():
                 signal.signal(s, handler)
             left = uplink.close(timeout_s=args.flush_timeout) if uplink is not None else 0
+    _final_report(health, uplink, left, args.queue)
+    return 0
+
+
+def _final_report(health: dict, uplink, left: int, queue: str) -> None:
+    """The last lines on stderr: the session's figures and what became of the uplink queue."""
     sys.stdout.flush()
     print("spectrum monitor: stopped; " + _status_text(health), file=sys.stderr)
     if uplink is not None and uplink.refused:
         print(f"spectrum monitor: uplink stopped: {uplink.refused}", file=sys.stderr)
     elif uplink is not None:
         if left:
-            print(f"spectrum monitor: uplink: {left} item(s) not delivered yet; kept in {args.queue} for the "
+            print(f"spectrum monitor: uplink: {left} item(s) not delivered yet; kept in {queue} for the "
                   "next start", file=sys.stderr)
         else:
             print("spectrum monitor: uplink: everything delivered", file=sys.stderr)
-    return 0
+
+
+def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):
+    """The source of ``--source`` (a dongle or rtl_tcp wrapped to survive losses)."""
+    from spectrum.sources import ResilientSource, open_source
+
+    try:
+        if live:
+            return ResilientSource(lambda: open_source(spec, **kwargs), on_fault=on_fault, stop=stop)
+        return open_source(spec, **kwargs)
+    except BaseException:
+        if uplink is not None:
+            uplink.close(timeout_s=0)
+        raise
 
 
 def _open_uplink(args: argparse.Namespace):

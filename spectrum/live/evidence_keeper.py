@@ -82,6 +82,24 @@ class _Pending:
     done: bool = False
 
 
+def _check_settings(min_severity: str, keep: str, free_share: float, pre_s: float, post_s: float,
+                    max_event_s: float, sample_rate_hz: float) -> None:
+    """Raise ConfigError naming the first setting of :class:`EvidenceKeeper` out of range."""
+    if min_severity not in SEVERITY_RANK:
+        raise ConfigError(f"evidence: min_severity {min_severity!r} must be one of {list(SEVERITY_RANK)}")
+    if keep not in ("priority", "oldest", "newest"):
+        raise ConfigError(f"evidence: keep {keep!r} must be 'priority', 'oldest' or 'newest'")
+    if not 0 < free_share <= 1:
+        raise ConfigError(f"evidence: free_share {free_share!r} must be in (0, 1]")
+    for name, value in (("pre_s", pre_s), ("post_s", post_s)):
+        if not (math.isfinite(value) and 0 <= value <= 60):
+            raise ConfigError(f"evidence: {name} {value!r} must be between 0 and 60 seconds")
+    if not (math.isfinite(max_event_s) and 0 < max_event_s <= 600):
+        raise ConfigError(f"evidence: max_event_s {max_event_s!r} must be between 0 and 600 seconds")
+    if not sample_rate_hz > 0:
+        raise ConfigError(f"evidence: sample rate {sample_rate_hz!r} must be positive")
+
+
 class EvidenceKeeper:
     """Keep raw IQ around events and write SigMF clips with waterfall PNGs.
 
@@ -141,19 +159,7 @@ class EvidenceKeeper:
         png: bool = True,
         free_share: float = 0.3,
     ) -> None:
-        if min_severity not in SEVERITY_RANK:
-            raise ConfigError(f"evidence: min_severity {min_severity!r} must be one of {list(SEVERITY_RANK)}")
-        if keep not in ("priority", "oldest", "newest"):
-            raise ConfigError(f"evidence: keep {keep!r} must be 'priority', 'oldest' or 'newest'")
-        if not 0 < free_share <= 1:
-            raise ConfigError(f"evidence: free_share {free_share!r} must be in (0, 1]")
-        for name, value in (("pre_s", pre_s), ("post_s", post_s)):
-            if not (math.isfinite(value) and 0 <= value <= 60):
-                raise ConfigError(f"evidence: {name} {value!r} must be between 0 and 60 seconds")
-        if not (math.isfinite(max_event_s) and 0 < max_event_s <= 600):
-            raise ConfigError(f"evidence: max_event_s {max_event_s!r} must be between 0 and 600 seconds")
-        if not sample_rate_hz > 0:
-            raise ConfigError(f"evidence: sample rate {sample_rate_hz!r} must be positive")
+        _check_settings(min_severity, keep, free_share, pre_s, post_s, max_event_s, sample_rate_hz)
         self.out_dir = Path(out_dir)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
