@@ -211,8 +211,9 @@ class UplinkQueue:
     def _disk_refused(self, kind: str, exc: Exception, attempt: int) -> None:
         """After a failed write: note why, shrink the cap to what fits, free some room."""
         total = self.used_bytes()
+        first = self.storage_error is None
         self.storage_error = f"queue {self.path}: {exc}"
-        if attempt == 0:
+        if attempt == 0 and first:  # once per episode, not once per item
             log.error("uplink queue: cannot store a %s (%s); making room (cap now %d bytes)", kind, exc,
                       max(4096, int(0.8 * total)))
         self.max_bytes = min(self.max_bytes, max(4096, int(0.8 * total)))
@@ -255,7 +256,7 @@ class UplinkQueue:
 
     def _count_lost(self, kind: str, n: int, in_transaction: bool = False) -> None:
         self.dropped[kind] += n
-        if kind != "spectrum" or self.dropped[kind] % 100 == n:
+        if kind == "event" or self.dropped[kind] % 100 == n:  # spectra and heartbeats: every 100th
             log.warning("uplink queue full: dropped %d %s item(s) (%d in all)", n, kind, self.dropped[kind])
         if in_transaction:
             self.db.execute("INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
