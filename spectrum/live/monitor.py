@@ -311,7 +311,7 @@ class Monitor:
         self._overload_sent_s = self.overload_s
         beat = heartbeat_fields(self.health(), self.options.site, self.options.sensor, overload_now)
         beat.update(self.clock.fields())
-        beat["faults"] = {f.name: f.event.extra.get("detail") for f in self.faults.values() if f.event is not None}
+        beat["faults"] = sorted(f.name for f in self.faults.values() if f.event is not None)  # details: the events
         return beat
 
     def _send_heartbeat(self) -> None:

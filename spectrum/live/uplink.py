@@ -167,8 +167,8 @@ class Uplink:
         beat.setdefault("queue_dropped", sum(self.queue.dropped.values()))
         beat.setdefault("queue_bytes", sum(self.queue.nbytes.values()))
         beat.setdefault("queue_max_bytes", self.queue.max_bytes)
-        if self.queue.storage_error:
-            beat.setdefault("queue_error", self.queue.storage_error)
+        if self.queue.storage_error:  # short: the desk takes 2 kB of extra fields per heartbeat
+            beat.setdefault("queue_error", self.queue.storage_error[:200])
         self.queue.put_heartbeat(json.dumps(beat, separators=(",", ":")))
         self._wake.set()
 
@@ -331,7 +331,8 @@ class Uplink:
         return False
 
     def _refuse(self, status: int, text: str) -> None:
-        self.refused = (f"the desk refused the token (HTTP {status}): it was revoked or is wrong; "
+        said = f": {text.strip()[:120]}" if text.strip() else ""
+        self.refused = (f"the desk refused the token (HTTP {status}{said}): it was revoked or is wrong; "
                         f"{self.queue_size} item(s) kept in {self.queue_path} for a later start with a good token")
         with self._lock:
             self._last_error = f"HTTP {status}: {text}"
