@@ -17,6 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     archive.add_argument("--archive-captures", type=int, default=200, metavar="N", help="captures (default 200)")
     archive.add_argument("--archive-seconds", default="5,60", metavar="MIN,MAX", help="capture lengths (default 5,60)")
     archive.add_argument("--jobs", type=int, default=2, metavar="N", help="local processes and Dask workers (default 2)")
+    p.add_argument("--soak", type=float, metavar="HOURS", default=None,
+                   help="instead: run a live sensor this long against a desk that goes down and up, and "
+                        "report its memory, CPU, queue and delivery (see spectrum/evaluate/soak.py)")
     p.set_defaults(run=run)
 
 
@@ -30,6 +33,23 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--archive-seconds {args.archive_seconds}: expected MIN,MAX in seconds, e.g. 5,60") from None
         return run_archive_bench(args.archive_captures, min_s, max_s, args.jobs)
+    if args.soak is not None:
+        return _soak(args.soak)
     from spectrum.evaluate.throughput import run_bench
 
     return run_bench(args.seconds, args.repeat, args.memory)
+
+
+def _soak(hours: float) -> int:
+    import sys
+
+    from spectrum.errors import ConfigError
+    from spectrum.evaluate.soak import run_soak
+
+    if not 0 < hours <= 48:
+        raise ConfigError(f"--soak {hours}: give hours between 0 and 48 (e.g. 2, or 0.5 for 30 minutes)")
+    report = run_soak(hours, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    for line in report.lines():
+        print(line)
+    ok = report.exit_code == 0 and report.missing == 0 and report.duplicates == 0
+    return 0 if ok else 1

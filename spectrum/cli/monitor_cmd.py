@@ -58,6 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="on-disk queue file, resumed on restart (default ./spectrum-uplink.db)")
     up.add_argument("--flush-timeout", type=float, default=10.0, metavar="S",
                     help="on stop, keep delivering the queue for up to S seconds (default 10)")
+    up.add_argument("--queue-max-mb", type=float, default=None, metavar="MB",
+                    help="cap on the queue (default 30%% of the free space there); spectra go first when full")
     p.set_defaults(run=run)
 
 
@@ -77,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.detect.detector_config import DetectorConfig
     from spectrum.errors import ConfigError
     from spectrum.live.monitor import Monitor, MonitorOptions
-    from spectrum.sources import ResilientSource, open_source
-
     args.fft_size = fft_size(args.fft_size)
     if args.rate is not None and args.freq is None and args.plan is None:
         raise ConfigError("--rate needs --freq")
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--evidence needs one tuning (--freq, or a file/sim source), not --plan: "
                           "while sweeping, a band's IQ comes in short dwells between other bands'")
     uplink = _open_uplink(args)
+    _report_recovered(uplink, args.json)
     plan = load_plan(args.plan) if args.plan else None
     first_hop = plan.hops()[0] if plan else None
     rate = first_hop.band.sample_rate_hz if plan else args.rate
@@ -108,15 +109,7 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     stop = threading.Event()
-    try:
-        if live:
-            source = ResilientSource(lambda: open_source(args.source, **kwargs), on_fault=on_fault, stop=stop)
-        else:
-            source = open_source(args.source, **kwargs)
-    except BaseException:
-        if uplink is not None:
-            uplink.close(timeout_s=0)
-        raise
+    source = _open_source(args.source, kwargs, live, on_fault, stop, uplink)
     with source:
         if plan is None:
             plan = single_band(source.center_freq_hz, source.sample_rate_hz, name=args.band)
@@ -142,15 +135,36 @@ def run(args: argparse.Namespace) -> int:
             for s, handler in old.items():
                 signal.signal(s, handler)
             left = uplink.close(timeout_s=args.flush_timeout) if uplink is not None else 0
+    _final_report(health, uplink, left, args.queue)
+    return 0
+
+
+def _final_report(health: dict, uplink, left: int, queue: str) -> None:
+    """The last lines on stderr: the session's figures and what became of the uplink queue."""
     sys.stdout.flush()
     print("spectrum monitor: stopped; " + _status_text(health), file=sys.stderr)
-    if uplink is not None:
+    if uplink is not None and uplink.refused:
+        print(f"spectrum monitor: uplink stopped: {uplink.refused}", file=sys.stderr)
+    elif uplink is not None:
         if left:
-            print(f"spectrum monitor: uplink: {left} item(s) not delivered yet; kept in {args.queue} for the "
+            print(f"spectrum monitor: uplink: {left} item(s) not delivered yet; kept in {queue} for the "
                   "next start", file=sys.stderr)
         else:
             print("spectrum monitor: uplink: everything delivered", file=sys.stderr)
-    return 0
+
+
+def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):
+    """The source of ``--source`` (a dongle or rtl_tcp wrapped to survive losses)."""
+    from spectrum.sources import ResilientSource, open_source
+
+    try:
+        if live:
+            return ResilientSource(lambda: open_source(spec, **kwargs), on_fault=on_fault, stop=stop)
+        return open_source(spec, **kwargs)
+    except BaseException:
+        if uplink is not None:
+            uplink.close(timeout_s=0)
+        raise
 
 
 def _open_uplink(args: argparse.Namespace):
@@ -171,7 +185,27 @@ def _open_uplink(args: argparse.Namespace):
         raise ConfigError(f"--flush-timeout {args.flush_timeout}: must be >= 0 seconds")
     from spectrum.live.uplink import Uplink
 
-    return Uplink(args.uplink, token, args.queue)
+    max_bytes = None
+    if args.queue_max_mb is not None:
+        if not args.queue_max_mb > 0:
+            raise ConfigError(f"--queue-max-mb {args.queue_max_mb}: must be more than 0")
+        max_bytes = int(args.queue_max_mb * 1e6)
+    return Uplink(args.uplink, token, args.queue, max_bytes=max_bytes)
+
+
+def _report_recovered(uplink, as_json: bool) -> None:
+    """Events a killed run left open, closed at their last sighting: printed like any other."""
+    recovered = getattr(uplink, "recovered_events", None) or []
+    for event in recovered:
+        if as_json:
+            sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+        else:
+            sys.stdout.write(f"END  (restart) {event['kind']:14s} {event['freq_low_hz'] / 1e6:10.4f}-"
+                             f"{event['freq_high_hz'] / 1e6:.4f} MHz ended by {event['end']} id={event['id'][:8]}\n")
+    if recovered:
+        sys.stdout.flush()
+        print(f"spectrum monitor: {len(recovered)} event(s) left open by an unclean stop closed at the "
+              "last time they were seen (closed_by_restart)", file=sys.stderr)
 
 
 def _evidence_keeper(args, source):

@@ -11,9 +11,14 @@ Bounds
   of cu8 at 2.4 MS/s with the defaults), plus at most two blocks. An event still open after
   ``max_event_s`` is written then with its first ``max_event_s`` seconds (noted in the clip).
 * Disk: at most ``max_clips`` clips and ``max_bytes`` bytes (data + PNG + metadata) written by
-  this keeper. With ``keep="oldest"`` later clips are skipped once a cap is reached (the first
-  minutes of an incident are usually the evidence that matters); with ``keep="newest"`` the
-  oldest clips are deleted to make room. Skips and deletions are listed in :attr:`skipped`.
+  this keeper; by default ``max_bytes`` is ``free_share`` of the directory's free space. With
+  ``keep="priority"`` (the default) room is made by deleting the oldest clips of the least
+  severe events first (``info``, then ``warning``), never one of a more severe event than the
+  new clip's, and never a ``critical`` event's clip: a new clip that cannot get room is
+  skipped. With ``keep="oldest"`` later clips are skipped once a cap is reached; with
+  ``keep="newest"`` the oldest clips are deleted to make room. A write the disk refuses
+  (full) is skipped, the byte cap shrinks to what was written, and :attr:`last_error` says
+  why until a clip is written again. Skips and deletions are listed in :attr:`skipped`.
 
 Clips are written synchronously inside ``feed``/``close`` (a clip of a few seconds takes well
 under a second); a live caller that cannot afford that should feed the keeper from its own
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -53,6 +59,7 @@ from spectrum.errors import ConfigError
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 PNG_ALLOWANCE_BYTES = 300_000  # disk reserved per clip for its PNG and metadata before writing
 PNG_ROWS = 300  # target rows of a clip's waterfall picture
+DEFAULT_MAX_BYTES = 2_000_000_000  # the default byte cap never exceeds this, however large the disk
 
 
 @dataclass
@@ -66,12 +73,31 @@ class Clip:
     num_samples: int
     size_bytes: int
     notes: list[str] = field(default_factory=list)
+    severity: str = "warning"
 
 
 @dataclass
 class _Pending:
     event: dict[str, Any]
     done: bool = False
+
+
+def _check_settings(min_severity: str, keep: str, free_share: float, pre_s: float, post_s: float,
+                    max_event_s: float, sample_rate_hz: float) -> None:
+    """Raise ConfigError naming the first setting of :class:`EvidenceKeeper` out of range."""
+    if min_severity not in SEVERITY_RANK:
+        raise ConfigError(f"evidence: min_severity {min_severity!r} must be one of {list(SEVERITY_RANK)}")
+    if keep not in ("priority", "oldest", "newest"):
+        raise ConfigError(f"evidence: keep {keep!r} must be 'priority', 'oldest' or 'newest'")
+    if not 0 < free_share <= 1:
+        raise ConfigError(f"evidence: free_share {free_share!r} must be in (0, 1]")
+    for name, value in (("pre_s", pre_s), ("post_s", post_s)):
+        if not (math.isfinite(value) and 0 <= value <= 60):
+            raise ConfigError(f"evidence: {name} {value!r} must be between 0 and 60 seconds")
+    if not (math.isfinite(max_event_s) and 0 < max_event_s <= 600):
+        raise ConfigError(f"evidence: max_event_s {max_event_s!r} must be between 0 and 600 seconds")
+    if not sample_rate_hz > 0:
+        raise ConfigError(f"evidence: sample rate {sample_rate_hz!r} must be positive")
 
 
 class EvidenceKeeper:
@@ -89,12 +115,15 @@ class EvidenceKeeper:
         Seconds kept before an event's start and after its end.
     min_severity : {"info", "warning", "critical"}
         Events below this (at the time the clip would be written) get no clip.
-    max_bytes : int
-        Disk cap for this keeper's clips, bytes.
+    max_bytes : int, optional
+        Disk cap for this keeper's clips, bytes (default ``free_share`` of the free space).
     max_clips : int
         Most clips kept.
-    keep : {"oldest", "newest"}
-        At a cap: skip new clips (oldest kept) or delete the oldest.
+    keep : {"priority", "oldest", "newest"}
+        At a cap: delete the least severe oldest clips (critical kept), skip new clips
+        (oldest kept), or delete the oldest.
+    free_share : float
+        Share of the free space used when ``max_bytes`` is not given.
     max_event_s : float
         Longest event span a clip covers; sets the buffer size.
     start_time : datetime, optional
@@ -120,26 +149,17 @@ class EvidenceKeeper:
         pre_s: float = 1.0,
         post_s: float = 1.0,
         min_severity: str = "warning",
-        max_bytes: int = 2_000_000_000,
+        max_bytes: int | None = None,
         max_clips: int = 200,
-        keep: str = "oldest",
+        keep: str = "priority",
         max_event_s: float = 30.0,
         start_time: datetime | None = None,
         sample_index0: int = 0,
         fft_size: int = 1024,
         png: bool = True,
+        free_share: float = 0.3,
     ) -> None:
-        if min_severity not in SEVERITY_RANK:
-            raise ConfigError(f"evidence: min_severity {min_severity!r} must be one of {list(SEVERITY_RANK)}")
-        if keep not in ("oldest", "newest"):
-            raise ConfigError(f"evidence: keep {keep!r} must be 'oldest' or 'newest'")
-        for name, value in (("pre_s", pre_s), ("post_s", post_s)):
-            if not (math.isfinite(value) and 0 <= value <= 60):
-                raise ConfigError(f"evidence: {name} {value!r} must be between 0 and 60 seconds")
-        if not (math.isfinite(max_event_s) and 0 < max_event_s <= 600):
-            raise ConfigError(f"evidence: max_event_s {max_event_s!r} must be between 0 and 600 seconds")
-        if not sample_rate_hz > 0:
-            raise ConfigError(f"evidence: sample rate {sample_rate_hz!r} must be positive")
+        _check_settings(min_severity, keep, free_share, pre_s, post_s, max_event_s, sample_rate_hz)
         self.out_dir = Path(out_dir)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -154,7 +174,9 @@ class EvidenceKeeper:
         self.max_event_s = float(max_event_s)
         self.capacity_samples = self.pre + self.max_event + self.post
         self.min_rank = SEVERITY_RANK[min_severity]
-        self.max_bytes = int(max_bytes)
+        free = shutil.disk_usage(self.out_dir).free
+        self.max_bytes = min(int(max_bytes), free) if max_bytes is not None else \
+            min(int(free_share * free), DEFAULT_MAX_BYTES)
         self.max_clips = int(max_clips)
         self.keep = keep
         self.start_time = start_time
@@ -168,6 +190,7 @@ class EvidenceKeeper:
         self.written: list[Clip] = []
         self.skipped: list[tuple[str, str]] = []  # (event id, reason)
         self.bytes_written = 0
+        self.last_error: str | None = None  # why the latest clip could not be written, until one is
         self._closed = False
 
     # ------------------------------------------------------------------ input
@@ -296,7 +319,8 @@ class EvidenceKeeper:
         notes += piece_notes
         num = sum(p[2].shape[0] // 2 for p in pieces)
         size = num * self._bps + (PNG_ALLOWANCE_BYTES if self.png else 20_000)
-        if not self._make_room(event_id, size):
+        severity = str(event.get("severity"))
+        if not self._make_room(event_id, size, severity):
             return
         base = self.out_dir / self._name(event, have_lo)
         try:
@@ -308,8 +332,8 @@ class EvidenceKeeper:
                              f"{event_id}"),
                 notes=notes,
             )
-        except CaptureError as exc:
-            self.skipped.append((event_id, f"write failed: {exc}"))
+        except (CaptureError, OSError) as exc:
+            self._refused(event_id, base, exc)
             return
         data_path = meta_path.with_name(meta_path.name.replace(".sigmf-meta", ".sigmf-data"))
         png_path = None
@@ -322,24 +346,47 @@ class EvidenceKeeper:
                 png_path = None
         used = sum(p.stat().st_size for p in (meta_path, data_path, png_path) if p is not None and p.exists())
         self.bytes_written += used
-        self.written.append(Clip(event_id, meta_path, data_path, png_path, num, used, notes))
+        self.written.append(Clip(event_id, meta_path, data_path, png_path, num, used, notes, severity))
+        self.last_error = None
 
-    def _make_room(self, event_id: str, size: int) -> bool:
+    def _refused(self, event_id: str, base: Path, exc: Exception) -> None:
+        """A clip the disk refused: skipped, its partial files removed, the cap cut to what fits."""
+        self.skipped.append((event_id, f"write failed: {exc}"))
+        self.last_error = f"evidence {self.out_dir}: clip of {event_id[:8]} not written: {exc}"
+        for partial in self.out_dir.glob(base.name + "*"):
+            partial.unlink(missing_ok=True)
+        self.max_bytes = min(self.max_bytes, max(self.bytes_written, 1))
+
+    def _make_room(self, event_id: str, size: int, severity: str) -> bool:
         if size > self.max_bytes:
             self.skipped.append((event_id, f"clip of {size} bytes exceeds the {self.max_bytes}-byte cap"))
             return False
         while len(self.written) >= self.max_clips or self.bytes_written + size > self.max_bytes:
-            if self.keep == "oldest" or not self.written:
-                cap = "clip" if len(self.written) >= self.max_clips else "byte"
-                self.skipped.append((event_id, f"{cap} cap reached (keep=oldest)"))
+            cap = "clip" if len(self.written) >= self.max_clips else "byte"
+            victim = self._victim(severity)
+            if victim is None:
+                self.skipped.append((event_id, f"{cap} cap reached (keep={self.keep}; kept clips are of "
+                                               "events at least as severe)"))
                 return False
-            old = self.written.pop(0)
+            old = self.written.pop(victim)
             for p in (old.meta_path, old.data_path, old.png_path):
                 if p is not None:
                     p.unlink(missing_ok=True)
             self.bytes_written -= old.size_bytes
-            self.skipped.append((old.event_id, "deleted to make room for a newer clip (keep=newest)"))
+            self.skipped.append((old.event_id, f"deleted to make room for a newer clip (keep={self.keep})"))
         return True
+
+    def _victim(self, severity: str) -> int | None:
+        """Index in :attr:`written` of the clip to delete for a new one of ``severity``, or None."""
+        if self.keep == "oldest" or not self.written:
+            return None
+        if self.keep == "newest":
+            return 0
+        rank = SEVERITY_RANK.get(severity, 0)
+        candidates = [(SEVERITY_RANK.get(c.severity, 0), i) for i, c in enumerate(self.written)
+                      if SEVERITY_RANK.get(c.severity, 0) < SEVERITY_RANK["critical"]
+                      and SEVERITY_RANK.get(c.severity, 0) <= rank]
+        return min(candidates)[1] if candidates else None
 
     def _name(self, event: dict[str, Any], first: int) -> str:
         when = self._time(first)

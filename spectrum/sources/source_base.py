@@ -22,6 +22,7 @@ wall-clock estimate. Contract (every source passes ``tests/spectrum/sources/test
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections import deque
@@ -231,8 +232,10 @@ class ResilientSource:
 
     Implements the source contract itself. Sample indices continue across reopens, and for a
     real-time source the samples missed while the device was away are counted as dropped
-    (estimated from the wall clock). Reopening retries with exponential backoff (``backoff_s``
-    doubling up to ``max_backoff_s``) until it succeeds or :meth:`close` / ``stop`` ends it,
+    (estimated from the monotonic clock, so a wall-clock step changes nothing). Reopening retries
+    with exponential backoff and jitter (the n-th wait is a random time in ``[d/2, d]``, ``d`` =
+    ``backoff_s`` doubling up to ``max_backoff_s``, so sensors behind one flapping link do not
+    all reconnect in the same instant) until it succeeds or :meth:`close` / ``stop`` ends it,
     in which case ``read_block`` raises ``SourceError``.
 
     Parameters
@@ -265,7 +268,7 @@ class ResilientSource:
         self._own = SourceHealth()  # stalls, losses, reopens
         self._index_offset = 0
         self._last_end = 0
-        self._last_wall = time.time()
+        self._last_seen = time.monotonic()
         self._closed = False
         self._retune_pending = False
 
@@ -311,7 +314,7 @@ class ResilientSource:
             index = block.sample_index + self._index_offset
             dropped = max(0, index - self._last_end)
             self._last_end = index + block.num_samples
-            self._last_wall = time.time()
+            self._last_seen = time.monotonic()
             retuned = block.retuned or self._retune_pending
             self._retune_pending = False
             return SourceBlock(block.samples, index, block.center_freq_hz, block.sample_rate_hz,
@@ -322,7 +325,7 @@ class ResilientSource:
         if kind == "stall":
             self._own.stalls += 1
         self._on_fault(kind, detail, True)
-        lost_at = self._last_wall
+        lost_at = self._last_seen
         for key, value in self.inner.health.as_dict().items():
             setattr(self._past, key, getattr(self._past, key) + value)
         try:
@@ -339,12 +342,12 @@ class ResilientSource:
                     inner.tune(freq)
             except SourceError as exc:
                 detail = str(exc)
-                self._stop.wait(delay)
+                self._stop.wait(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, self.max_backoff_s)
                 continue
             self.inner = inner
             self._own.reopens += 1
-            missed = int(max(0.0, time.time() - lost_at) * self.sample_rate_hz) if self.realtime else 0
+            missed = int(max(0.0, time.monotonic() - lost_at) * self.sample_rate_hz) if self.realtime else 0
             self._index_offset = self._last_end + missed
             self._retune_pending = True
             self._on_fault(kind, "recovered", False)

@@ -105,7 +105,7 @@ def test_long_event_cut_to_max_event_s_and_memory_bounded(tmp_path: Path) -> Non
 
 
 def test_severity_filter_and_caps(tmp_path: Path) -> None:
-    k = keeper(tmp_path, pre_s=0.0, post_s=0.0, max_clips=2, min_severity="warning")
+    k = keeper(tmp_path, pre_s=0.0, post_s=0.0, max_clips=2, min_severity="warning", keep="oldest")
     feed(k, 4.0)
     k.on_event(event("info", 0.1, 0.2, severity="info"))
     for i in range(4):

@@ -163,3 +163,26 @@ def test_psd_summary_is_the_linear_mean_downsampled(monkeypatch):
     opened = [e for e in up.events if e["end"] is None]
     closed = [e for e in up.events if e["end"] is not None]
     assert opened and {e["id"] for e in opened} == {e["id"] for e in closed}
+
+
+def test_a_refused_token_stops_the_uplink_not_the_sensor(desk, tmp_path, capsys):
+    from spectrum.cli import main
+
+    url, tokens, viewer = desk
+    queue = tmp_path / "q.db"
+    code = main(["monitor", "--source", "sim:gnss_l1_barrage?fast&loop=4", "--duration", "8", "--json",
+                 "--uplink", url, "--token", "revoked" * 4, "--queue", str(queue), "--flush-timeout", "0.5"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    printed = [__import__("json").loads(line) for line in out.splitlines()]
+    jams = [e for e in printed if e["kind"] != "sensor_fault"]
+    assert len([e for e in jams if e["end"] is not None]) == 2  # detection went on
+    faults = [e for e in printed if e["kind"] == "sensor_fault" and e["fault"] == "uplink_refused"]
+    assert faults and "revoked or is wrong" in faults[0]["detail"]  # a fault event says why
+    stopped = [line for line in err.splitlines() if "uplink stopped:" in line]
+    assert stopped and all("HTTP 401" in line and "revoked or is wrong" in line and str(queue) in line
+                           for line in stopped)
+    assert viewer.get("/events").json()["events"] == []
+    with sqlite3.connect(queue) as db:  # every event kept for a later start with a good token
+        kept = {k for (k,) in db.execute("SELECT key FROM outbox WHERE kind = 'event'")}
+    assert kept == {e["id"] for e in printed}

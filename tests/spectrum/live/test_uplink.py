@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 
 import httpx
 import pytest
-from tests.service.service_helpers import ProcessServer, free_port, make_event, make_tokens
+from tests.service.service_helpers import (  # noqa: F401  (desk, desk_factory: fixtures)
+    ProcessServer,
+    desk,
+    desk_factory,
+    free_port,
+    make_event,
+    make_tokens,
+)
 
 from spectrum.live.uplink import Uplink
 
@@ -145,8 +153,9 @@ def test_uplink_sets_aside_what_the_service_refuses(desk, tmp_path):
     assert uplink.stats["rejected"] == 1
     uplink.close()
     assert sorted(stored_ids(desk.url, desk.tokens["viewer"])) == sorted(e["id"] for e in good)
-    kept = sqlite3.connect(tmp_path / "q.db").execute("SELECT status, body FROM rejected").fetchall()
-    assert kept[0][0] == 422 and bad["id"] in kept[0][1]
+    kept = [json.loads(line) for line in (tmp_path / "q.quarantine.jsonl").read_text().splitlines()]
+    assert [(k["status"], k["kind"], k["item"]["id"]) for k in kept] == [(422, "event", bad["id"])]
+    assert "kind" in kept[0]["reason"]  # the service's own words say what is wrong
 
 
 def test_uplink_bad_arguments(tmp_path):
@@ -156,3 +165,88 @@ def test_uplink_bad_arguments(tmp_path):
         Uplink("ftp://x", "t", tmp_path / "q.db")
     with pytest.raises(ConfigError, match="cannot open"):
         Uplink("http://127.0.0.1:9", "t", tmp_path / "no" / "q.db")
+
+
+def test_a_refused_token_stops_the_uplink_and_keeps_the_queue_for_a_good_one(desk, tmp_path, caplog):
+    sent = [make_event(i) for i in range(30)]
+    uplink = Uplink(desk.url, "revoked-or-mistyped-token", tmp_path / "q.db", **FAST)
+    uplink.send_events(sent)
+    deadline = time.monotonic() + 10
+    while uplink.refused is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert uplink.refused and "HTTP 401" in uplink.refused and "revoked or is wrong" in uplink.refused
+    assert str(tmp_path / "q.db") in uplink.refused  # says where the queue is kept
+    uplink.send_heartbeat({"session_s": 1.0})  # the sensor goes on queueing (bounded) meanwhile
+    time.sleep(0.3)
+    assert uplink.stats["retries"] == 0 and uplink.queue_size == 31  # stopped: no retry storm
+    assert "STOPPED" in uplink.status_line()
+    assert sum("uplink stopped" in r.getMessage() for r in caplog.records) == 1  # one clear line
+    assert uplink.close(timeout_s=0.2) == 31
+    again = Uplink(desk.url, desk.tokens["sensor"], tmp_path / "q.db", **FAST)  # a new token
+    drain(again)
+    again.close()
+    assert sorted(stored_ids(desk.url, desk.tokens["viewer"])) == sorted(e["id"] for e in sent)
+
+
+class Refuse409(httpx.BaseTransport):
+    """The desk's answer to an event id another sensor owns: 409 for that id, 200 for the rest."""
+
+    def __init__(self, owned_elsewhere: str) -> None:
+        self.owned = owned_elsewhere
+        self.stored: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        events = json.loads(request.content).get("events", [])
+        if any(e["id"] == self.owned for e in events):
+            return httpx.Response(409, json={"message": f"event {self.owned} belongs to another sensor"})
+        self.stored += [e["id"] for e in events]
+        return httpx.Response(200, json={"stored": len(events)})
+
+
+def test_a_409_sets_the_one_event_aside_and_the_rest_flows(tmp_path):
+    events = [make_event(i) for i in range(12)]
+    transport = Refuse409(events[5]["id"])
+    uplink = Uplink("http://127.0.0.1:9", "t", tmp_path / "q.db", transport=transport, **FAST)
+    uplink.send_events(events)
+    drain(uplink)
+    assert uplink.stats["rejected"] == 1
+    uplink.close()
+    assert sorted(transport.stored) == sorted(e["id"] for i, e in enumerate(events) if i != 5)
+    kept = [json.loads(line) for line in (tmp_path / "q.quarantine.jsonl").read_text().splitlines()]
+    assert [(k["status"], k["item"]["id"]) for k in kept] == [(409, events[5]["id"])]
+    assert "another sensor" in kept[0]["reason"]
+
+
+class Recorder(httpx.BaseTransport):
+    """Answers 200 to everything and notes what was posted, and when."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[float, str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        first = (body.get("spectra") or [body])[0].get("id", "")
+        self.posts.append((time.monotonic(), request.url.path, first))
+        return httpx.Response(200, json={})
+
+
+def test_catch_up_is_paced_and_live_items_go_first(tmp_path):
+    queue = tmp_path / "q.db"
+    offline = Uplink("http://127.0.0.1:9", "t", queue, start=False)  # an hour offline, in short
+    for i in range(200):
+        offline.send_spectrum({"id": f"old-{i:03d}", "band": "b", "power_dbfs": [0.0]})
+    offline.close()
+    transport = Recorder()
+    uplink = Uplink("http://127.0.0.1:9", "t", queue, transport=transport, max_posts_per_s=40,
+                    start=False, **FAST)
+    uplink.send_heartbeat({"session_s": 3600.0})  # live items, queued after the backlog
+    uplink.send_spectrum({"id": "live", "band": "b", "power_dbfs": [0.0]})
+    uplink.start()
+    drain(uplink)
+    uplink.close()
+    paths = [p for _, p, _ in transport.posts]
+    assert paths[0] == "/api/v1/heartbeats" and transport.posts[1][2] == "live"  # not starved
+    assert len(paths) == 1 + 11  # 201 spectra in batches of 20
+    times = [t for t, _, _ in transport.posts]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.9 / 40  # never more than max_posts_per_s
