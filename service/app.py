@@ -22,6 +22,7 @@ from service.db import Database
 from service.deps import AppContext
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api, tokens_api
+from service.routes import incidents_api, webhooks_api
 from service.settings import Settings
 from service.store import prune_spectra
 
@@ -53,6 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
                      status=StatusTracker(db, settings, broadcaster))
+    from service.incident_feed import IncidentFeed
+    from service.webhooks import Notifier
+
+    ctx.notifier = Notifier(db, settings.webhook_timeout_s, settings.webhook_max_attempts, settings.webhook_backoff_s)
+    ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             broadcaster.close()
+            ctx.notifier.close()
             db.dispose()
 
     app = FastAPI(
@@ -76,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
     )
     app.state.ctx = ctx
-    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api):
+    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health_api.router)
     app.include_router(metrics_api.router)
@@ -116,6 +123,7 @@ async def _housekeeping(ctx: AppContext) -> None:
         await asyncio.sleep(period_s)
         try:
             await asyncio.to_thread(ctx.status.check)
+            await asyncio.to_thread(ctx.incidents.refresh)
             since_prune_s += period_s
             if since_prune_s >= RETENTION_EVERY_S:
                 since_prune_s = 0.0
