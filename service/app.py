@@ -22,7 +22,7 @@ from service.db import Database
 from service.deps import AppContext
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api, tokens_api
-from service.routes import incidents_api, webhooks_api
+from service.routes import incidents_api, reports_api, webhooks_api
 from service.settings import Settings
 from service.store import prune_spectra
 
@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
     )
     app.state.ctx = ctx
-    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api):
+    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api,
+                   reports_api):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health_api.router)
     app.include_router(metrics_api.router)

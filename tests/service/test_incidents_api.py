@@ -161,3 +161,20 @@ def test_roles_unknown_incidents_and_bad_input(desk_ops):
     assert op.post(f"{url}/assign", json={"team": "  "}).status_code == 422
     assert viewer.get(f"{url}/audit").json() == []  # nothing refused was logged
     assert op.get(f"{API}/incidents").status_code == 200  # an operator reads like a viewer
+
+
+def test_daily_report_from_the_api(desk_ops):
+    sensor, viewer = desk_ops.client("sensor"), desk_ops.client("viewer")
+    sent = pulses(4)
+    assert sensor.post(f"{API}/events", json={"events": sent}).status_code == 200
+    day = datetime.fromisoformat(sent[0]["start"]).astimezone(timezone(timedelta(hours=7))).date().isoformat()
+    r = viewer.get(f"{API}/reports/daily", params={"day": day, "tz": "Asia/Jakarta", "format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = r.text.strip().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[1] == "s1"
+    pdf = viewer.get(f"{API}/reports/daily", params={"day": day, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    bad = viewer.get(f"{API}/reports/daily", params={"day": day, "tz": "Asia/Nowhere"})
+    assert bad.status_code == 422 and "tz" in bad.text
+    assert viewer.get(f"{API}/reports/daily", params={"day": "14/02/2024"}).status_code == 422
+    assert sensor.get(f"{API}/reports/daily", params={"day": day}).status_code == 403
