@@ -25,6 +25,7 @@ more than it saves at tens of open incidents per site.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -37,6 +38,7 @@ KIND_FAMILY = {"wideband_noise": "wideband", "pulsed": "wideband", "swept": "wid
 NOT_LINKED_FAMILIES = frozenset({"sensor_fault"})  # a dongle fault at two sites is two faults
 INCIDENT_NAMESPACE = uuid.UUID("5f0e2b8e-6f6c-4d5e-9c7e-3d1f8c9a2b41")
 NEVER = 2**62  # "still ongoing" as a time far in the future (µs)
+LINK_BUCKET_HZ = 1e6  # linking compares only incidents sharing a bucket of this width (any overlap shares one)
 
 
 def kind_family(kind: str) -> str:
@@ -270,15 +272,23 @@ def link_sites(incidents: list[LinkCandidate], rules: GroupingRules) -> dict[str
         return i
 
     window_us = int(rules.link_window_s * 1e6)
-    for i, a in enumerate(items):  # onset order: only the next window's worth can link
-        for j in range(i + 1, len(items)):
-            b = items[j]
-            if b.first_onset_us - a.first_onset_us > window_us:
-                break
-            if _linked(a, b, window_us, rules.freq_margin_hz):
-                ri, rj = root(i), root(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)  # the root is the earliest member
+    margin = rules.freq_margin_hz
+    recent: dict[int, deque[int]] = {}  # frequency bucket -> earlier incidents within the window
+    for j, b in enumerate(items):  # onset order: only the last window's worth, in shared buckets, can link
+        seen: set[int] = set()
+        buckets = range(int((b.freq_low_hz - margin) // LINK_BUCKET_HZ), int((b.freq_high_hz + margin) // LINK_BUCKET_HZ) + 1)
+        for k in buckets:
+            queue = recent.setdefault(k, deque())
+            while queue and b.first_onset_us - items[queue[0]].first_onset_us > window_us:
+                queue.popleft()
+            for i in queue:
+                if i not in seen:
+                    seen.add(i)
+                    if _linked(items[i], b, window_us, margin):
+                        ri, rj = root(i), root(j)
+                        if ri != rj:
+                            parent[max(ri, rj)] = min(ri, rj)  # the root is the earliest member
+            queue.append(j)
     groups: dict[int, list[LinkCandidate]] = {}
     for i, c in enumerate(items):
         groups.setdefault(root(i), []).append(c)

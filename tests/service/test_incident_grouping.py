@@ -180,3 +180,37 @@ def test_rebuild_keeps_incident_ids(tmp_path):
     with db.read() as session:
         assert {r.id: r.bursts for r in session.scalars(select(IncidentRow))} == before
     db.dispose()
+
+
+def test_linking_by_frequency_buckets_equals_checking_every_pair():
+    from service.incidents import _linked
+
+    rng = random.Random(5)
+    items = []
+    for k in range(400):
+        onset = rng.uniform(0, 3600)
+        centre, width = rng.choice([935e6, 936.5e6, 1575.42e6, 150e6]) + rng.uniform(-2e6, 2e6), rng.choice([1e3, 2e5, 5e6])
+        items.append(LinkCandidate(f"i{k:03d}", f"s{rng.randrange(30)}", rng.choice(["wideband", "narrowband"]),
+                                   T0 + int(onset * S), T0 + int((onset + rng.uniform(1, 900)) * S),
+                                   centre - width / 2, centre + width / 2))
+    parent = {c.id: c.id for c in items}
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a in items:
+        for b in items:
+            if a.id < b.id and _linked(a, b, int(RULES.link_window_s * S), RULES.freq_margin_hz):
+                parent[root(b.id)] = root(a.id)
+    groups: dict[str, set[str]] = {}
+    for c in items:
+        groups.setdefault(root(c.id), set()).add(c.id)
+    site = {c.id: c.site for c in items}
+    expected = {frozenset(g) for g in groups.values() if len({site[i] for i in g}) >= 2}
+    links = link_sites(items, RULES)
+    got: dict[str, set[str]] = {}
+    for incident_id, (area, _) in links.items():
+        got.setdefault(area, set()).add(incident_id)
+    assert {frozenset(g) for g in got.values()} == expected and len(expected) > 5
