@@ -37,6 +37,8 @@ class IncidentRow(Base):
     kinds: Mapped[str] = mapped_column(String(200))  # comma-separated, sorted
     freq_low_hz: Mapped[float] = mapped_column(Float)
     freq_high_hz: Mapped[float] = mapped_column(Float)
+    first_event_id: Mapped[str] = mapped_column(String(36))  # orders incidents of equal onset, as grouping does
+    last_start_us: Mapped[int] = mapped_column(BigInteger)  # latest start among its events (appends come after)
     area_id: Mapped[str | None] = mapped_column(String(36))  # wide-area group (its earliest member's id)
     area_sites: Mapped[str | None] = mapped_column(Text)  # comma-separated sites of the group
     updated_us: Mapped[int] = mapped_column(BigInteger)  # server time of the last change

@@ -18,8 +18,8 @@ from sqlalchemy import delete, or_, select
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
-from service.incidents import (NEVER, SEVERITY_RANK, EventRecord, GroupingRules, LinkCandidate, assign_ids,
-                               group_events, incident_state, link_sites)
+from service.incidents import (NEVER, SEVERITY_RANK, EventRecord, GroupingRules, IncidentDraft, LinkCandidate,
+                               assign_ids, group_events, incident_state, link_sites)
 from service.models import EventRow
 
 CHUNK = 500  # ids per IN (...) list
@@ -57,12 +57,6 @@ def record_from_event(data: dict) -> EventRecord:
         severity=data["severity"], rise_db=float(data["rise_db"]), peak_dbfs=float(data["peak_dbfs"]))
 
 
-def _record(m: IncidentMemberRow) -> EventRecord:
-    return EventRecord(id=m.event_id, site=m.site, band=m.band, kind=m.kind, start_us=m.start_us, end_us=m.end_us,
-                       progress_us=m.progress_us, freq_low_hz=m.freq_low_hz, freq_high_hz=m.freq_high_hz,
-                       severity=m.severity, rise_db=m.rise_db, peak_dbfs=m.peak_dbfs)
-
-
 def _member(ev: EventRecord, incident_id: str) -> dict:
     return {"event_id": ev.id, "incident_id": incident_id, "site": ev.site, "band": ev.band, "kind": ev.kind,
             "start_us": ev.start_us, "end_us": ev.end_us, "progress_us": ev.progress_us,
@@ -98,30 +92,42 @@ def apply_events(db: Database, session, changed: list[EventRecord], rules: Group
     return changes
 
 
+MEMBER_COLUMNS = ("event_id", "site", "band", "kind", "start_us", "end_us", "progress_us", "freq_low_hz",
+                  "freq_high_hz", "severity", "rise_db", "peak_dbfs")
+
+
 def _regroup_site(db: Database, session, site: str | None, changed: list[EventRecord], rules: GroupingRules,
                   now_us: int) -> tuple[list[IncidentChange], list[str]]:
     M, I = IncidentMemberRow, IncidentRow
     changed_ids = [e.id for e in changed]
-    before = {}
+    before: dict[str, tuple[str, int]] = {}  # event id -> (incident id, start) for events seen before
     for part in _chunks(changed_ids):
-        before.update({m.event_id: m for m in session.scalars(select(M).where(M.event_id.in_(part)))})
-    t_min = min([e.start_us for e in changed] + [m.start_us for m in before.values()])
+        before.update({r.event_id: (r.incident_id, r.start_us) for r in session.execute(
+            select(M.event_id, M.incident_id, M.start_us).where(M.event_id.in_(part)))})
+    t_new = min(e.start_us for e in changed)
+    t_min = min([t_new] + [start for _, start in before.values()])
     stored = {r.id: r for r in session.scalars(select(I).where(
         _same_site(I.site, site), or_(I.ongoing.is_(True), I.last_activity_us >= t_min - rules.hold_us)))}
-    stored.update({r.id: r for r in session.scalars(select(I).where(I.id.in_({m.incident_id for m in before.values()})))})
-    members: dict[str, IncidentMemberRow] = {}
+    if not before and all(r.last_start_us < t_new for r in stored.values()):
+        return _append(db, session, changed, stored, rules, now_us)
+    stored.update({r.id: r for r in session.scalars(select(I).where(I.id.in_({i for i, _ in before.values()})))})
+    previous: dict[str, str] = {}
+    records: dict[str, EventRecord] = {}
+    cols = [getattr(M, c) for c in MEMBER_COLUMNS]
     for part in _chunks(list(stored)):
-        members.update({m.event_id: m for m in session.scalars(select(M).where(M.incident_id.in_(part)))})
-    records = {eid: _record(m) for eid, m in members.items()}
+        for row in session.execute(select(M.incident_id, *cols).where(M.incident_id.in_(part))):
+            previous[row[1]] = row[0]
+            records[row[1]] = EventRecord(row[1], *row[2:])
+    loaded = set(records)
     records.update({e.id: e for e in changed})
     drafts = group_events(list(records.values()), rules)
-    previous = {eid: m.incident_id for eid, m in members.items()}
     ids = assign_ids(drafts, previous, {i: r.first_onset_us for i, r in stored.items()})
     changes: list[IncidentChange] = []
     member_rows = []
+    changed_set = set(changed_ids)
     for incident_id, draft in zip(ids, drafts):
         member_rows += [_member(ev, incident_id) for ev in draft.events
-                        if previous.get(ev.id) != incident_id or ev.id in changed_ids or ev.id not in members]
+                        if previous.get(ev.id) != incident_id or ev.id in changed_set or ev.id not in loaded]
         change = _write_incident(session, stored.get(incident_id), incident_id, draft, rules, now_us)
         if change:
             changes.append(IncidentChange(change, incident_id))
@@ -130,14 +136,48 @@ def _regroup_site(db: Database, session, site: str | None, changed: list[EventRe
         heir = next((i for i, d in zip(ids, drafts) if any(previous.get(e.id) == old for e in d.events)), None)
         session.execute(delete(I).where(I.id == old))
         changes.append(IncidentChange("merged", old, merged_into=heir))
-    if member_rows:
-        table = M.__table__
-        stmt = db.insert(table)
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.event_id],
-                                          set_={c: stmt.excluded[c] for c in member_rows[0] if c != "event_id"})
-        for part in _chunks(member_rows):
-            session.execute(stmt, part)
+    _write_members(db, session, member_rows)
     return changes, [c.incident_id for c in changes if c.change != "merged"]
+
+
+def _prior(r: IncidentRow) -> dict:
+    return {k: getattr(r, k) for k in FIGURES} | {"kinds": r.kinds.split(",") if r.kinds else []}
+
+
+def _append(db: Database, session, changed: list[EventRecord], stored: dict[str, IncidentRow], rules: GroupingRules,
+            now_us: int) -> tuple[list[IncidentChange], list[str]]:
+    """The common case: only new events, all later than every event of the open incidents.
+    Those incidents continue from their stored figures; none of their events is read."""
+    stubs, id_of = [], {}
+    for r in sorted(stored.values(), key=lambda r: (r.first_onset_us, r.first_event_id)):
+        d = IncidentDraft(site=r.site, band=r.band, family=r.family, first_onset_us=r.first_onset_us,
+                          last_end_us=NEVER if r.ongoing else r.last_activity_us, freq_low_hz=r.freq_low_hz,
+                          freq_high_hz=r.freq_high_hz, ongoing=int(r.ongoing), prior=_prior(r))
+        stubs.append(d)
+        id_of[id(d)] = r.id
+    drafts = group_events(changed, rules, stubs)
+    fresh = [d for d in drafts if id(d) not in id_of]
+    id_of.update({id(d): i for d, i in zip(fresh, assign_ids(fresh, {}, {}))})
+    changes, member_rows = [], []
+    for d in drafts:
+        incident_id = id_of[id(d)]
+        member_rows += [_member(ev, incident_id) for ev in d.events]
+        change = _write_incident(session, stored.get(incident_id), incident_id, d, rules, now_us)
+        if change:
+            changes.append(IncidentChange(change, incident_id))
+    _write_members(db, session, member_rows)
+    return changes, [c.incident_id for c in changes]
+
+
+def _write_members(db: Database, session, member_rows: list[dict]) -> None:
+    if not member_rows:
+        return
+    table = IncidentMemberRow.__table__
+    stmt = db.insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.event_id],
+                                      set_={c: stmt.excluded[c] for c in member_rows[0] if c != "event_id"})
+    for part in _chunks(member_rows):
+        session.execute(stmt, part)
 
 
 FIGURES = ("ongoing", "first_onset_us", "last_activity_us", "bursts", "on_s", "duty", "severity", "peak_rise_db",
@@ -151,7 +191,10 @@ def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, r
     values = {k: s[k] for k in FIGURES}
     values.update(kinds=",".join(s["kinds"]), severity_rank=SEVERITY_RANK.get(s["severity"], 0), band=draft.band,
                   family=draft.family, site=draft.site,
-                  state=incident_state(s["ongoing"], s["last_activity_us"], now_us, rules))
+                  state=incident_state(s["ongoing"], s["last_activity_us"], now_us, rules),
+                  last_start_us=max([e.start_us for e in draft.events] + ([row.last_start_us] if draft.prior else [])))
+    if draft.prior is None:
+        values["first_event_id"] = draft.events[0].id
     if row is None:
         session.add(IncidentRow(id=incident_id, area_id=None, area_sites=None, updated_us=now_us, **values))
         return "opened"
@@ -241,6 +284,7 @@ def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int
     for incident_id, draft in zip(ids, drafts):
         s = draft.summary()
         incidents.append({**{k: s[k] for k in FIGURES}, "id": incident_id, "site": draft.site, "band": draft.band,
+                          "first_event_id": draft.events[0].id, "last_start_us": draft.events[-1].start_us,
                           "family": draft.family, "kinds": ",".join(s["kinds"]),
                           "severity_rank": SEVERITY_RANK.get(s["severity"], 0),
                           "state": incident_state(s["ongoing"], s["last_activity_us"], now_us, rules),

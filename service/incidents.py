@@ -94,9 +94,10 @@ class IncidentDraft:
     freq_low_hz: float = 0.0
     freq_high_hz: float = 0.0
     ongoing: int = 0  # events still open
+    prior: dict | None = None  # figures of earlier events not in ``events`` (see :func:`extend_summary`)
 
     def add(self, ev: EventRecord) -> None:
-        if not self.events:
+        if not self.events and not self.prior:
             self.first_onset_us, self.freq_low_hz, self.freq_high_hz = ev.start_us, ev.freq_low_hz, ev.freq_high_hz
         self.events.append(ev)
         self.freq_low_hz = min(self.freq_low_hz, ev.freq_low_hz)
@@ -106,8 +107,8 @@ class IncidentDraft:
         self.last_end_us = max(self.last_end_us, _activity_us(ev))
 
     def summary(self) -> dict:
-        """Figures of the incident (see :func:`summarize`)."""
-        return summarize(self.events)
+        """Figures of the incident (see :func:`summarize`), earlier events included."""
+        return summarize(self.events) if self.prior is None else extend_summary(self.prior, self.events)
 
 
 def _activity_us(ev: EventRecord) -> int:
@@ -123,7 +124,8 @@ def _joinable(draft: IncidentDraft, ev: EventRecord, rules: GroupingRules) -> bo
     return ev.freq_low_hz <= draft.freq_high_hz + margin and ev.freq_high_hz >= draft.freq_low_hz - margin
 
 
-def group_events(events: list[EventRecord], rules: GroupingRules) -> list[IncidentDraft]:
+def group_events(events: list[EventRecord], rules: GroupingRules,
+                 open_drafts: list[IncidentDraft] = ()) -> list[IncidentDraft]:
     """Group events into incidents (see the module docstring for the rule).
 
     Parameters
@@ -131,6 +133,10 @@ def group_events(events: list[EventRecord], rules: GroupingRules) -> list[Incide
     events : list of EventRecord
         Any order; several sites and bands may be mixed.
     rules : GroupingRules
+    open_drafts : list of IncidentDraft, optional
+        Incidents already holding every earlier event (their figures set, their ``events``
+        empty), in onset order; valid only when every event given starts after all of
+        theirs. Those that take an event are returned with only the new events.
 
     Returns
     -------
@@ -140,7 +146,10 @@ def group_events(events: list[EventRecord], rules: GroupingRules) -> list[Incide
     """
     ordered = sorted(events, key=lambda e: (e.start_us, e.id))
     open_by_key: dict[tuple, list[IncidentDraft]] = {}
+    for d in open_drafts:
+        open_by_key.setdefault((d.site, d.band, d.family), []).append(d)
     drafts: list[IncidentDraft] = []
+    touched: set[int] = set()
     for ev in ordered:
         key = (ev.site, ev.band, kind_family(ev.kind))
         candidates = open_by_key.setdefault(key, [])
@@ -151,6 +160,8 @@ def group_events(events: list[EventRecord], rules: GroupingRules) -> list[Incide
         if target is None:
             target = IncidentDraft(site=ev.site, band=ev.band, family=key[2])
             candidates.append(target)
+        if id(target) not in touched:
+            touched.add(id(target))
             drafts.append(target)
         target.add(ev)
     return drafts
@@ -186,6 +197,33 @@ def summarize(events: list[EventRecord]) -> dict:
         "peak_dbfs": max(e.peak_dbfs for e in events),
         "kinds": sorted({e.kind for e in events}),
         "freq_low_hz": min(e.freq_low_hz for e in events), "freq_high_hz": max(e.freq_high_hz for e in events),
+    }
+
+
+def extend_summary(prior: dict, events: list[EventRecord]) -> dict:
+    """The figures of an incident (as :func:`summarize` gives them) after appending events
+    that all start after every event it held; ``prior`` are its figures before."""
+    first, on_us = prior["first_onset_us"], int(round(prior["on_s"] * 1e6))
+    cover_hi = prior["last_activity_us"]  # the union of earlier events ends at their last activity
+    for ev in events:
+        lo, hi = ev.start_us, _activity_us(ev)
+        on_us += hi - lo if lo > cover_hi else max(0, hi - cover_hi)
+        cover_hi = max(cover_hi, hi)
+    last = max(prior["last_activity_us"], max(_activity_us(e) for e in events))
+    peak = max(events, key=lambda e: (SEVERITY_RANK.get(e.severity, 0), e.rise_db))
+    severity = peak.severity if SEVERITY_RANK.get(peak.severity, 0) > SEVERITY_RANK.get(prior["severity"], 0) \
+        else prior["severity"]
+    life_us = last - first
+    return {
+        "first_onset_us": first, "last_activity_us": last,
+        "ongoing": prior["ongoing"] or any(e.end_us is None for e in events),
+        "bursts": prior["bursts"] + len(events), "on_s": on_us / 1e6,
+        "duty": 1.0 if life_us <= 0 else min(1.0, on_us / life_us), "severity": severity,
+        "peak_rise_db": max(prior["peak_rise_db"], max(e.rise_db for e in events)),
+        "peak_dbfs": max(prior["peak_dbfs"], max(e.peak_dbfs for e in events)),
+        "kinds": sorted(set(prior["kinds"]) | {e.kind for e in events}),
+        "freq_low_hz": min(prior["freq_low_hz"], min(e.freq_low_hz for e in events)),
+        "freq_high_hz": max(prior["freq_high_hz"], max(e.freq_high_hz for e in events)),
     }
 
 

@@ -214,3 +214,47 @@ def test_linking_by_frequency_buckets_equals_checking_every_pair():
     for incident_id, (area, _) in links.items():
         got.setdefault(area, set()).add(incident_id)
     assert {frozenset(g) for g in got.values()} == expected and len(expected) > 5
+
+
+def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkeypatch):
+    """Live traffic mostly appends (the fast path, which never reads earlier events); now and
+    then an event is late or an ongoing one closes (the full regroup). Same figures either way."""
+    rng = random.Random(11)
+    rules = GroupingRules(hold_s=60)
+    final = pulsed(minutes=15, period_s=10) + pulsed(site="s2", minutes=15, period_s=30, offset_s=3, kind="swept")
+    final += [ev(7000 + i, rng.uniform(0, 900), rng.uniform(1, 40), kind=rng.choice(["tone", "new_emitter"]),
+                 freq_hz=rng.choice([935e6, 938e6]), severity=rng.choice(["info", "critical"]),
+                 rise_db=rng.uniform(5, 30)) for i in range(80)]
+    final.sort(key=lambda e: e.start_us)
+    sends = []
+    for e in final:
+        if rng.random() < 0.1:  # first sent while ongoing, closed with the next batch
+            sends.append([EventRecord(**{**e.__dict__, "end_us": None, "progress_us": e.start_us})])
+        sends.append([e])
+    late = [sends.pop(rng.randrange(len(sends) // 2)) for _ in range(5)]
+    sends += late
+    import service.incident_store as store
+
+    appends = []
+    real_append = store._append
+    monkeypatch.setattr(store, "_append", lambda *a: appends.append(1) or real_append(*a))
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    now = T0 + 3600 * S
+    for batch in sends:
+        db.transact(lambda session, b=batch: apply_events(db, session, b, rules, now))
+
+    def figures():
+        with db.read() as session:
+            return sorted((r.first_onset_us, r.last_activity_us, r.bursts, round(r.on_s, 5), round(r.duty, 6),
+                           r.severity, r.peak_rise_db, r.kinds, r.freq_low_hz, r.freq_high_hz, r.ongoing)
+                          for r in session.scalars(select(IncidentRow)))
+
+    incremental = figures()
+    assert len(appends) > len(sends) * 0.7  # most batches took the fast path
+    db2 = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    db2.transact(lambda session: apply_events(db2, session, final, rules, now))
+    db, db_inc = db2, db
+    assert figures() == incremental
+    assert partition(group_events(final, rules)) == _stored_partition(db_inc)
+    db.dispose()
+    db_inc.dispose()

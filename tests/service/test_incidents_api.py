@@ -172,7 +172,7 @@ def test_daily_report_from_the_api(desk_ops):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = r.text.strip().splitlines()
     assert len(rows) == 2 and rows[1].split(",")[1] == "s1"
-    pdf = viewer.get(f"{API}/reports/daily", params={"day": day, "format": "pdf"})
+    pdf = viewer.get(f"{API}/reports/daily", params={"day": day, "format": "pdf"}, timeout=120)  # matplotlib loads
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
     bad = viewer.get(f"{API}/reports/daily", params={"day": day, "tz": "Asia/Nowhere"})
     assert bad.status_code == 422 and "tz" in bad.text
