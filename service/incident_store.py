@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
@@ -259,28 +259,51 @@ def refresh_states(db: Database, rules: GroupingRules, now_us: int) -> list[Inci
     return db.transact(job)
 
 
+def _read_records(db: Database, page: int) -> list[EventRecord]:
+    """Every stored event's grouping record, a page at a time. On SQLite the three fields
+    that live only in the JSON are picked out by ``json_extract`` (no parsing in Python)."""
+    e = EventRow
+    if db.dialect == "sqlite":
+        picked = [func.json_extract(e.data, "$.band"), func.json_extract(e.data, "$.rise_db"),
+                  func.json_extract(e.data, "$.peak_dbfs")]
+    else:
+        picked = [e.data]
+    records: list[EventRecord] = []
+    last_seq = 0
+    while True:
+        with db.read() as session:
+            rows = session.execute(select(e.seq, e.id, e.site, e.kind, e.start_us, e.end_us, e.progress_us,
+                                          e.freq_low_hz, e.freq_high_hz, e.severity, *picked)
+                                   .where(e.seq > last_seq).order_by(e.seq).limit(page)).all()
+        if not rows:
+            return records
+        for r in rows:
+            band, rise, peak = r[10:] if len(r) == 13 else _from_json(r[10])
+            records.append(EventRecord(r.id, r.site, band if isinstance(band, str) else None, r.kind, r.start_us,
+                                       r.end_us, 0 if r.end_us is not None or r.progress_us is None else r.progress_us,
+                                       r.freq_low_hz, r.freq_high_hz, r.severity, float(rise), float(peak)))
+        last_seq = rows[-1].seq
+
+
+def _from_json(data: str) -> tuple:
+    d = json.loads(data)
+    return d.get("band"), d["rise_db"], d["peak_dbfs"]
+
+
 def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int = 50_000) -> int:
     """Recompute every incident from the stored events; return how many there are.
 
     Incidents keep their ids where their events were grouped before (so the desk's state
     and audit log stay attached); the rest get ids derived from their first event.
     """
-    records: list[EventRecord] = []
-    last_seq = 0
-    while True:
-        with db.read() as session:
-            rows = session.execute(select(EventRow.seq, EventRow.data).where(EventRow.seq > last_seq)
-                                   .order_by(EventRow.seq).limit(page)).all()
-        if not rows:
-            break
-        records += [record_from_event(json.loads(r.data)) for r in rows]
-        last_seq = rows[-1].seq
+    records = _read_records(db, page)
     with db.read() as session:
         previous = dict(session.execute(select(IncidentMemberRow.event_id, IncidentMemberRow.incident_id)).all())
         onsets = dict(session.execute(select(IncidentRow.id, IncidentRow.first_onset_us)).all())
     drafts = group_events(records, rules)
+    del records
     ids = assign_ids(drafts, previous, onsets)
-    incidents, members = [], []
+    incidents = []
     for incident_id, draft in zip(ids, drafts):
         s = draft.summary()
         incidents.append({**{k: s[k] for k in FIGURES}, "id": incident_id, "site": draft.site, "band": draft.band,
@@ -289,7 +312,6 @@ def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int
                           "severity_rank": SEVERITY_RANK.get(s["severity"], 0),
                           "state": incident_state(s["ongoing"], s["last_activity_us"], now_us, rules),
                           "area_id": None, "area_sites": None, "updated_us": now_us})
-        members += [_member(ev, incident_id) for ev in draft.events]
     links = link_sites([LinkCandidate(i["id"], i["site"], i["family"], i["first_onset_us"],
                                       NEVER if i["ongoing"] else i["last_activity_us"], i["freq_low_hz"],
                                       i["freq_high_hz"]) for i in incidents], rules)
@@ -298,12 +320,22 @@ def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int
             i["area_id"], sites = links[i["id"]]
             i["area_sites"] = ",".join(sites)
 
+    def members():  # built chunk by chunk: a million dicts at once would double the memory
+        chunk = []
+        for incident_id, draft in zip(ids, drafts):
+            chunk += [_member(ev, incident_id) for ev in draft.events]
+            if len(chunk) >= 5000:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
     def job(session):
         session.execute(delete(IncidentMemberRow))
         session.execute(delete(IncidentRow))
         for part in _chunks(incidents, 5000):
             session.execute(IncidentRow.__table__.insert(), part)
-        for part in _chunks(members, 5000):
+        for part in members():
             session.execute(IncidentMemberRow.__table__.insert(), part)
 
     db.transact(job)

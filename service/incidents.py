@@ -60,7 +60,7 @@ class GroupingRules:
         return int(self.hold_s * 1e6)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """What grouping needs of one stored event (times in µs since the epoch).
 

@@ -3,6 +3,7 @@ incremental regrouping against a rebuild from scratch."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from service.db import Database
@@ -141,7 +142,7 @@ def test_incremental_regrouping_equals_a_rebuild(tmp_path):
     final = pulsed(minutes=20, period_s=10) + pulsed(site="s2", minutes=20, period_s=45, offset_s=50)
     final += [ev(5000 + i, rng.uniform(0, 1200), rng.uniform(1, 20), kind="tone", freq_hz=936e6) for i in range(60)]
     sends = [e for e in final]
-    sends += [EventRecord(**{**e.__dict__, "end_us": None}) for e in rng.sample(final, 40)]  # ongoing states
+    sends += [dataclasses.replace(e, end_us=None) for e in rng.sample(final, 40)]  # ongoing states
     rng.shuffle(sends)
     sends += rng.sample(final, 30)  # re-sent
     latest: dict[str, EventRecord] = {}
@@ -229,7 +230,7 @@ def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkey
     sends = []
     for e in final:
         if rng.random() < 0.1:  # first sent while ongoing, closed with the next batch
-            sends.append([EventRecord(**{**e.__dict__, "end_us": None, "progress_us": e.start_us})])
+            sends.append([dataclasses.replace(e, end_us=None, progress_us=e.start_us)])
         sends.append([e])
     late = [sends.pop(rng.randrange(len(sends) // 2)) for _ in range(5)]
     sends += late
