@@ -48,6 +48,7 @@ class IncidentRow(Base):
         Index("ix_incidents_site_onset", "site", "first_onset_us", "id"),
         Index("ix_incidents_state_onset", "state", "first_onset_us", "id"),
         Index("ix_incidents_site_activity", "site", "last_activity_us"),
+        Index("ix_incidents_site_ongoing", "site", "ongoing"),
         Index("ix_incidents_area", "area_id"),
     )
 

@@ -135,7 +135,7 @@ def audit_log(db: Database, incident_id: str) -> list[dict]:
 def jammed_sites(db: Database) -> list[dict]:
     """Sites with an incident on the air that is active or quiet, with "jammed since"."""
     t = IncidentRow
-    stmt = select(t).where(t.state != "closed", t.family != "sensor_fault")
+    stmt = select(t).where(t.state.in_(("active", "quiet")), t.family != "sensor_fault")
     sites: dict[str, dict] = {}
     with db.read() as session:
         for inc in incident_dicts(session, list(session.scalars(stmt))):

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, true
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
@@ -107,7 +107,7 @@ def _regroup_site(db: Database, session, site: str | None, changed: list[EventRe
     t_new = min(e.start_us for e in changed)
     t_min = min([t_new] + [start for _, start in before.values()])
     stored = {r.id: r for r in session.scalars(select(I).where(
-        _same_site(I.site, site), or_(I.ongoing.is_(True), I.last_activity_us >= t_min - rules.hold_us)))}
+        _same_site(I.site, site), or_(I.ongoing == true(), I.last_activity_us >= t_min - rules.hold_us)))}
     if not before and all(r.last_start_us < t_new for r in stored.values()):
         return _append(db, session, changed, stored, rules, now_us)
     stored.update({r.id: r for r in session.scalars(select(I).where(I.id.in_({i for i, _ in before.values()})))})
@@ -249,7 +249,7 @@ def refresh_states(db: Database, rules: GroupingRules, now_us: int) -> list[Inci
 
     def job(session):
         out = []
-        for r in session.scalars(select(I).where(I.state != "closed")):
+        for r in session.scalars(select(I).where(I.state.in_(("active", "quiet")))):  # uses the state index
             state = incident_state(r.ongoing, r.last_activity_us, now_us, rules)
             if state != r.state:
                 r.state, r.updated_us = state, now_us
