@@ -12,17 +12,23 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.auth import revoked_among
+from service.auth_limiter import FailureLimiter
 from service.broadcast import Broadcaster
 from service.db import Database
 from service.deps import AppContext
+from service.http_errors import http_error, options, validation_error
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
-from service.routes import events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api, tokens_api
+from service.routes import (docs_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
+                            tokens_api)
 from service.routes import incidents_api, reports_api, webhooks_api
+from service.security_headers import SecurityHeadersMiddleware
 from service.settings import Settings
 from service.store import prune_spectra
 
@@ -49,28 +55,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from spectrum import __version__
 
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)  # fails here, before serving, on a bad URL or path
-    broadcaster = Broadcaster(settings.sse_queue_size)
+    broadcaster = Broadcaster(settings.sse_queue_size, settings.max_streams_per_token)
     from service.status import StatusTracker
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
-                     status=StatusTracker(db, settings, broadcaster))
+                     status=StatusTracker(db, settings, broadcaster),
+                     auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s))
     from service.incident_feed import IncidentFeed
     from service.webhooks import Notifier
 
     ctx.notifier = Notifier(db, settings.webhook_timeout_s, settings.webhook_max_attempts, settings.webhook_backoff_s)
     ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier)
 
+    ctx.metrics.add_gauges(lambda: metrics_api.gauges(ctx))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         broadcaster.attach(asyncio.get_running_loop())
         await asyncio.to_thread(ctx.status.prime)
-        task = asyncio.create_task(_housekeeping(ctx))
+        tasks = [asyncio.create_task(_housekeeping(ctx)), asyncio.create_task(_watch_stream_tokens(ctx))]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             broadcaster.close()
             ctx.notifier.close()
             db.dispose()
@@ -81,39 +91,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Jamming events from field sensors: authenticated ingest, query, live stream.",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
+        docs_url=None, redoc_url=None,  # served offline by docs_api
     )
     app.state.ctx = ctx
     for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api,
                    reports_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(health_api.router)
-    app.include_router(metrics_api.router)
+    for module in (health_api, metrics_api, docs_api):
+        app.include_router(module.router)
     app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(docs_api.ASSETS_URL, docs_api.assets(), name="docs-assets")
 
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
+    app.add_api_route("/{path:path}", options, methods=["OPTIONS"], include_in_schema=False)
     return app
 
 
-MAX_ERRORS_LISTED = 20
-
-
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 listing where and what (``loc``, ``msg``, ``type``), without echoing the input back
-    (it may be megabytes, or hold NaN that JSON cannot carry); ``message`` sums it up."""
-    errors = exc.errors()
-    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in errors[:MAX_ERRORS_LISTED]]
-    first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"])
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    message = f"{where}: {first['msg']}{more}; nothing was stored"
-    return JSONResponse({"message": message, "detail": detail}, status_code=422)
+async def _watch_stream_tokens(ctx: AppContext) -> None:
+    """End the open streams of tokens revoked since they connected (by the API or the CLI)."""
+    while True:
+        await asyncio.sleep(ctx.settings.stream_auth_check_s)
+        held = ctx.broadcaster.token_ids()
+        if not held:
+            continue
+        try:
+            revoked = await asyncio.to_thread(revoked_among, ctx.db, held)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a transient database error must not end the loop
+            log.exception("checking the tokens of open streams failed; retrying")
+            continue
+        if revoked:
+            ended = ctx.broadcaster.close_tokens(revoked, "the token was revoked")
+            ctx.metrics.inc("spectrum_sse_revoked_total", ended)
 
 
 async def _housekeeping(ctx: AppContext) -> None:

@@ -89,6 +89,14 @@ def revoke_token(db: Database, token_id: str) -> TokenRow:
         return row
 
 
+def revoked_among(db: Database, token_ids: set[str]) -> set[str]:
+    """Which of these token ids are revoked or no longer exist."""
+    with db.read() as session:
+        live = set(session.scalars(select(TokenRow.id).where(TokenRow.id.in_(list(token_ids)),
+                                                            TokenRow.revoked_us.is_(None))))
+    return set(token_ids) - live
+
+
 def authenticate(db: Database, token: str) -> Principal | None:
     """The principal of a valid, unrevoked token, else None."""
     digest = hash_token(token)

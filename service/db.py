@@ -22,7 +22,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.service_errors import StorageError
-from service.models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock
 GROUP_COMMIT_MAX_JOBS = 64  # most write jobs sharing one SQLite commit
@@ -41,7 +40,8 @@ class Database:
     url : str
         SQLAlchemy URL, e.g. ``sqlite:///desk.db`` or ``postgresql+psycopg://u@127.0.0.1/db``.
     create : bool
-        Create missing tables (idempotent).
+        Check the schema: an empty database gets the newest schema, a database at an older or
+        newer revision is refused (``service.schema_version``). False: no check (``spectrum db``).
     sqlite_synchronous : {"FULL", "NORMAL"}
         SQLite only. FULL: every commit is on disk before the sensor is told "stored" (and
         deletes its copy). NORMAL: commits survive a crash of the service but the last ones
@@ -52,6 +52,8 @@ class Database:
     StorageError
         The URL cannot be parsed, names an unknown driver, or the database cannot be opened
         or written (e.g. a missing directory or a read-only file).
+    service.schema_version.SchemaError
+        The schema is not this code's (``spectrum db upgrade`` fixes an older one).
     """
 
     def __init__(self, url: str, create: bool = True, sqlite_synchronous: str = "FULL") -> None:
@@ -81,10 +83,13 @@ class Database:
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._committer = _GroupCommitter(self) if self.dialect == "sqlite" else None
         if create:
+            from service.schema_version import ensure_current
+
             try:
-                Base.metadata.create_all(self.engine)
+                ensure_current(self.engine, parsed.render_as_string(hide_password=True))
             except SQLAlchemyError as exc:
-                raise StorageError(f"--db {url!r}: cannot open or write the database: {exc.orig or exc}") from exc
+                raise StorageError(f"--db {url!r}: cannot open or write the database: "
+                                   f"{getattr(exc, 'orig', None) or exc}") from exc
 
     @contextmanager
     def read(self) -> Iterator[Session]:

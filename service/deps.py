@@ -1,22 +1,38 @@
 """FastAPI dependencies: the app context, and bearer-token authentication with roles.
 
 401 for a missing, malformed, unknown or revoked token; 403 for a valid token of the wrong
-role (site checks live in the routes, which know the body).
+role (site checks live in the routes, which know the body); 429 for an address that failed
+authentication too often lately (``auth_failures_max`` in ``auth_failures_window_s``). The
+token comes from the ``Authorization: Bearer`` header only, never from the URL (URLs end up
+in logs and browser history).
+
+Reading roles are ranked (``READ_RANK``): a route names the least role it needs, so a role
+between viewer and admin (the desk's ``operator``) is one line here.
 """
 
+from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.auth import Principal, authenticate
+from service.auth_limiter import FailureLimiter
+from service.bounds import window_errors
 from service.broadcast import Broadcaster
 from service.db import Database
 from service.metrics import Metrics
 from service.settings import Settings
 from service.status import StatusTracker
+
+log = logging.getLogger("spectrum.service")
+
+READ_RANK = {"viewer": 10, "operator": 20, "admin": 30}  # who may read; higher ranks may do what lower ones may
 
 
 @dataclass
@@ -28,6 +44,7 @@ class AppContext:
     broadcaster: Broadcaster
     metrics: Metrics
     status: StatusTracker
+    auth_limiter: FailureLimiter
     incidents: object = None  # service.incident_feed.IncidentFeed
     notifier: object = None  # service.webhooks.Notifier
 
@@ -41,44 +58,54 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 bearer = HTTPBearer(auto_error=False, description="a token from `spectrum token create`")
 
 
-def _principal(ctx: AppContext, token: str | None) -> Principal:
-    principal = authenticate(ctx.db, token) if token else None
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def get_principal(request: Request, ctx: Ctx,
+                  cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    """The caller, from ``Authorization: Bearer TOKEN``; 429 while its address is locked out."""
+    if "access_token" in request.query_params:
+        ctx.metrics.inc("spectrum_auth_failures_total")
+        raise HTTPException(400, "access_token in the URL is not accepted (URLs end up in logs); "
+                                 "send the header Authorization: Bearer TOKEN")
+    address = _address(request)
+    wait_s = ctx.auth_limiter.retry_after_s(address)
+    if wait_s is not None:
+        ctx.metrics.inc("spectrum_auth_throttled_total")
+        raise HTTPException(429, f"too many failed authentications from {address}; retry in {wait_s:.0f} s",
+                            headers={"Retry-After": str(max(1, round(wait_s)))})
+    principal = authenticate(ctx.db, cred.credentials) if cred else None
     if principal is None:
         ctx.metrics.inc("spectrum_auth_failures_total")
+        ctx.auth_limiter.failed(address)
         raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-def get_principal(ctx: Ctx, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    """The caller, from ``Authorization: Bearer TOKEN``."""
-    return _principal(ctx, cred.credentials if cred else None)
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
-def get_stream_principal(
-    ctx: Ctx,
-    cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    access_token: Annotated[str | None, Query(description="for browsers' EventSource, which cannot set headers")] = None,
-) -> Principal:
-    """Like :func:`get_principal`, also accepting ``?access_token=`` (live stream only)."""
-    return _principal(ctx, cred.credentials if cred else access_token)
-
-
-def _require(*roles: str, stream: bool = False):
-    source = get_stream_principal if stream else get_principal
-
-    def check(principal: Annotated[Principal, Depends(source)]) -> Principal:
+def _require(*roles: str):
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
-            raise HTTPException(403, f"a {principal.role} token may not do this (needs {' or '.join(roles)})")
+            needs = " or ".join(_article(r) for r in roles)
+            raise HTTPException(403, f"{_article(principal.role)} token may not do this (needs {needs} token)")
         return principal
 
     return check
 
 
+def at_least(role: str) -> tuple[str, ...]:
+    """The reading roles ranked at or above ``role``."""
+    return tuple(r for r, rank in READ_RANK.items() if rank >= READ_RANK[role])
+
+
 SensorAuth = Annotated[Principal, Depends(_require("sensor"))]
-ViewerAuth = Annotated[Principal, Depends(_require("viewer", "operator", "admin"))]
-StreamAuth = Annotated[Principal, Depends(_require("viewer", "operator", "admin", stream=True))]
-OperatorAuth = Annotated[Principal, Depends(_require("operator", "admin"))]
-AdminAuth = Annotated[Principal, Depends(_require("admin"))]
+ViewerAuth = Annotated[Principal, Depends(_require(*at_least("viewer")))]
+OperatorAuth = Annotated[Principal, Depends(_require(*at_least("operator")))]  # viewer + acts on incidents
+AdminAuth = Annotated[Principal, Depends(_require(*at_least("admin")))]
 
 
 def stamp_origin(principal: Principal, site: str | None, sensor: str | None) -> tuple[str, str]:
@@ -90,13 +117,30 @@ def stamp_origin(principal: Principal, site: str | None, sensor: str | None) -> 
     return principal.site, principal.sensor
 
 
+def ownership_conflict(ctx: AppContext, who: Principal, exc: Exception, events: int) -> HTTPException:
+    """409 for a write that names another sensor's id; counted and logged (it is an attack or a bug)."""
+    ctx.metrics.inc("spectrum_ownership_conflicts_total")
+    ctx.metrics.inc("spectrum_events_rejected_total", events)
+    log.warning("refused a write by token %s (site %s, sensor %s): %s", who.token_id, who.site, who.sensor, exc)
+    return HTTPException(409, str(exc))
+
+
 def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
     """A 422 shaped like FastAPI's own validation errors (``detail`` = list of loc/msg/type)."""
     return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])
 
 
+def check_times(ctx: AppContext, times: Iterable[tuple[tuple[str | int, ...], datetime | None]]) -> None:
+    """422 naming every time outside the server's window (``max_age_s`` back, ``max_ahead_s`` ahead)."""
+    errors = window_errors(times, ctx.settings.max_age_s, ctx.settings.max_ahead_s)
+    if errors:
+        raise HTTPException(422, errors)
+
+
 AUTH_RESPONSES: dict[int | str, dict] = {
+    400: {"description": "a token in the URL (send it in the Authorization header)"},
     401: {"description": "missing, unknown or revoked bearer token"},
     403: {"description": "the token's role may not do this, or it writes for another site or sensor"},
+    429: {"description": "too many failed authentications from this address; see Retry-After"},
 }
 WRITE_RESPONSES: dict[int | str, dict] = {**AUTH_RESPONSES, 413: {"description": "body over the size limit"}}

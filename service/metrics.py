@@ -1,92 +1,92 @@
-"""Prometheus text exposition, written by hand.
+"""Metrics of one app, in ``prometheus_client`` objects on a registry of the app's own.
 
-Why not ``prometheus_client``: its default registry is process-global, which clashes with
-an app factory (tests build many apps in one process) and it would be one more dependency
-for a dozen counters. Counters here live on the app; the format is the plain text format
-0.0.4 (``# HELP``, ``# TYPE``, ``name{labels} value``).
+No global registry: the app factory creates a :class:`Metrics` (and so a
+``CollectorRegistry``) per app, so tests and benchmarks may build many apps in one process.
+Gauges that are read from elsewhere (stream clients, sensors by status, uptime) are
+computed when scraped, by a small collector.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
+from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 API_PREFIX = "/api/v1"
 
 
 class Metrics:
-    """Counters of one app instance (thread-safe increments)."""
+    """The counters of one app instance, on its own registry (thread-safe)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counters: dict[str, float] = defaultdict(float)
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self.request_seconds: dict[tuple[str, str], float] = defaultdict(float)
+        self.registry = CollectorRegistry(auto_describe=True)
         self.started_s = time.time()
+        self._counters = {name: Counter(name, help_text, registry=self.registry)
+                          for name, help_text in COUNTERS.items()}
+        self._requests = Counter("spectrum_http_requests_total", "HTTP requests by method, route and status",
+                                 ("method", "route", "status"), registry=self.registry)
+        self._request_seconds = Counter("spectrum_http_request_seconds_total",
+                                        "time spent answering, by method and route", ("method", "route"),
+                                        registry=self.registry)
 
     def inc(self, name: str, value: float = 1) -> None:
-        with self._lock:
-            self.counters[name] += value
+        """Add ``value`` to the counter ``name`` (one of :data:`COUNTERS`)."""
+        if value:
+            self._counters[name].inc(value)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, str(status))] += 1
-            self.request_seconds[(method, route)] += seconds
+        self._requests.labels(method, route, str(status)).inc()
+        self._request_seconds.labels(method, route).inc(seconds)
 
-    def render(self, gauges: dict[str, tuple[str, float | dict[tuple[tuple[str, str], ...], float]]]) -> str:
-        """The exposition text: counters, request counts, and the given ``{name: (help, value)}`` gauges."""
-        lines: list[str] = []
+    def add_gauges(self, read: Callable[[], dict[str, tuple[str, float | dict[tuple[tuple[str, str], ...], float]]]]
+                   ) -> None:
+        """Gauges computed at each scrape: ``read()`` gives ``{name: (help, value or {labels: value})}``."""
+        self.registry.register(_GaugeCollector(read))
 
-        def family(name: str, kind: str, help_text: str) -> None:
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
+    def render(self) -> bytes:
+        """The exposition text (Prometheus text format 0.0.4)."""
+        return generate_latest(self.registry)
 
-        with self._lock:
-            counters = dict(self.counters)
-            requests = dict(self.requests)
-            request_seconds = dict(self.request_seconds)
-        for name, help_text in COUNTERS.items():
-            family(name, "counter", help_text)
-            lines.append(f"{name} {_num(counters.get(name, 0))}")
-        family("spectrum_http_requests_total", "counter", "HTTP requests by method, route and status")
-        for (method, route, status), n in sorted(requests.items()):
-            lines.append(f'spectrum_http_requests_total{{method="{method}",route="{_esc(route)}",status="{status}"}} {n}')
-        family("spectrum_http_request_seconds_total", "counter", "time spent answering, by method and route")
-        for (method, route), s in sorted(request_seconds.items()):
-            lines.append(f'spectrum_http_request_seconds_total{{method="{method}",route="{_esc(route)}"}} {_num(s)}')
-        for name, (help_text, value) in gauges.items():
-            family(name, "gauge", help_text)
+
+class _GaugeCollector(Collector):
+    def __init__(self, read) -> None:
+        self._read = read
+
+    def describe(self):
+        return []  # unknown until read: no name clash check at registration
+
+    def collect(self):
+        for name, (help_text, value) in self._read().items():
             if isinstance(value, dict):
+                label_names = [k for k, _ in next(iter(value), ())]
+                family = GaugeMetricFamily(name, help_text, labels=label_names)
                 for labels, v in sorted(value.items()):
-                    text = ",".join(f'{k}="{_esc(val)}"' for k, val in labels)
-                    lines.append(f"{name}{{{text}}} {_num(v)}")
+                    family.add_metric([val for _, val in labels], v)
             else:
-                lines.append(f"{name} {_num(value)}")
-        return "\n".join(lines) + "\n"
+                family = GaugeMetricFamily(name, help_text, value=value)
+            yield family
 
 
 COUNTERS = {
     "spectrum_events_received_total": "events received in accepted batches (retries included)",
     "spectrum_events_created_total": "events stored for the first time",
     "spectrum_events_updated_total": "stored events replaced by a newer state",
-    "spectrum_events_rejected_total": "events in rejected batches (422/403)",
+    "spectrum_events_rejected_total": "events in rejected batches (422/403/409)",
+    "spectrum_ownership_conflicts_total": "writes refused because an id belongs to another sensor (409)",
     "spectrum_heartbeats_total": "heartbeats stored",
     "spectrum_spectra_total": "spectra stored",
     "spectrum_spectra_pruned_total": "spectra deleted by retention",
-    "spectrum_auth_failures_total": "requests refused with 401",
+    "spectrum_auth_failures_total": "requests refused with 401 (or 400 for a token in the URL)",
+    "spectrum_auth_throttled_total": "requests refused with 429 after too many failed authentications",
+    "spectrum_sse_refused_total": "live streams refused: the token holds too many",
+    "spectrum_sse_revoked_total": "live streams ended because their token was revoked",
     "spectrum_sse_dropped_clients_total": "live-stream clients dropped for reading too slowly",
 }
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class RequestMetricsMiddleware:

@@ -1,25 +1,42 @@
 """Request and response bodies of the API (separate input and output models).
 
-Input models are strict: a wrong type, a missing field, an unknown kind or severity, a
-non-finite number or an inconsistent event (``end`` before ``start``) is a 422, and a batch
-is accepted whole or not at all. Unknown extra fields are kept (the event contract lets
-sensors add fields; it never renames them).
+Input models are strict: a wrong type (no coercion: ``"9.5"`` or ``true`` is not a number,
+``0.5`` is not a time), a missing field, an unknown kind or severity, a value outside its
+physical range (frequencies 0–6 GHz, levels −250…50 dBFS), a non-finite number or an
+inconsistent event (``end`` before ``start``, ``freq_high_hz`` below ``freq_low_hz``) is a 422
+naming the field, and a batch is accepted whole or not at all. Unknown extra fields are kept
+(the event contract lets sensors add fields; it never renames them), but at most
+``MAX_EXTRA_FIELDS`` of them per object, named like identifiers, together at most
+``MAX_EXTRA_BYTES`` of JSON. Times are checked against the server's clock in the routes
+(``service.bounds``), which know the configured window.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer,
-                      StringConstraints, model_validator)
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field,
+                      PlainSerializer, Strict, StringConstraints, model_validator)
 
 from spectrum.events import KINDS, SEVERITIES
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 Role = Literal["sensor", "viewer", "operator", "admin"]
+
+MAX_FREQ_HZ = 6e9  # RF range of any receiver this toolkit drives (RTL-SDR tops out near 1.8 GHz)
+MIN_DBFS, MAX_DBFS = -250.0, 50.0  # 10·log10 of the smallest power the sensors report is −200 dBFS
+MIN_RISE_DB, MAX_RISE_DB = -100.0, 250.0
+MAX_OFFSET_S = 1e9  # ~31 years of monitoring session
+MAX_COUNT = 2**53  # exact in a JSON number
+MAX_EXTRA_FIELDS = 32  # extra (non-schema) fields per object
+MAX_EXTRA_BYTES = 2048  # their JSON, together (a detector event's extras are a dozen numbers)
+EXTRA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 Status = Literal["online", "stale", "offline"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 
@@ -36,13 +53,67 @@ def _to_utc(moment: datetime) -> datetime:
         raise ValueError("time out of range once converted to UTC") from None
 
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc), PlainSerializer(iso_utc, return_type=str)]
-EventId = Annotated[uuid.UUID, PlainSerializer(str, return_type=str)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+def _iso_text(value: Any) -> Any:
+    """Only ISO-8601 text is a time (pydantic would also read ``0.5`` as seconds since 1970)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not ISO_TIME.match(value):
+        raise ValueError("expected an ISO-8601 time with a zone, e.g. 2024-06-09T07:30:00Z")
+    return value
+
+
+def _uuid_text(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a UUID string")
+    return value
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc),
+                    PlainSerializer(iso_utc, return_type=str)]
+EventId = Annotated[uuid.UUID, BeforeValidator(_uuid_text), PlainSerializer(str, return_type=str)]
+
+
+def Num(low: float, high: float, *, above: bool = False) -> Any:
+    """A strict finite number in ``[low, high]`` (``(low, high]`` with ``above``): ints pass,
+    strings and booleans do not."""
+    bound = Field(gt=low, le=high, allow_inf_nan=False) if above else Field(ge=low, le=high, allow_inf_nan=False)
+    return Annotated[float, Strict(), bound]
+
+
+def Count() -> Any:
+    """A strict non-negative integer (``1.0``, ``"1"`` and ``true`` refused)."""
+    return Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
+
+
+Freq = Num(0.0, MAX_FREQ_HZ)
+Dbfs = Num(MIN_DBFS, MAX_DBFS)
+OffsetS = Num(0.0, MAX_OFFSET_S)
+Flag = Annotated[bool, Strict()]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False, str_max_length=10_000)
+    """Input base: strict strings, limited extra fields."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, str_max_length=1000, strict=False)
+
+    @model_validator(mode="after")
+    def _limit_extras(self) -> Any:
+        extra = self.model_extra or {}
+        if len(extra) > MAX_EXTRA_FIELDS:
+            raise ValueError(f"{len(extra)} extra fields; at most {MAX_EXTRA_FIELDS}")
+        size = 0
+        for key, value in extra.items():
+            if not EXTRA_KEY.match(key):
+                raise ValueError(f"extra field name {key[:70]!r}: letters, digits and _ only, at most 64")
+            try:
+                size += len(json.dumps(value, allow_nan=False, separators=(",", ":")))
+            except (TypeError, ValueError):
+                raise ValueError(f"extra field {key!r}: not finite JSON (NaN or Infinity)") from None
+        if size > MAX_EXTRA_BYTES:
+            raise ValueError(f"extra fields hold {size} bytes of JSON; at most {MAX_EXTRA_BYTES}")
+        return self
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -67,14 +138,14 @@ class EventIn(_In):
     kind: Kind
     start: UtcTime
     end: UtcTime | None = None
-    offset_start_s: Finite
-    offset_end_s: Finite | None = None
-    freq_low_hz: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    freq_high_hz: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    peak_dbfs: Finite
-    rise_db: Finite
+    offset_start_s: OffsetS
+    offset_end_s: OffsetS | None = None
+    freq_low_hz: Freq
+    freq_high_hz: Freq
+    peak_dbfs: Dbfs
+    rise_db: Num(MIN_RISE_DB, MAX_RISE_DB)
     severity: Severity
-    confidence: Annotated[float, Field(ge=0, le=1)]
+    confidence: Num(0.0, 1.0)
     site: Name | None = None
     sensor: Name | None = None
     detector: DetectorInfo = Field(default_factory=DetectorInfo)
@@ -142,9 +213,9 @@ class EventPage(BaseModel):
 
 
 class Position(_In):
-    lat_deg: Annotated[float, Field(ge=-90, le=90)]
-    lon_deg: Annotated[float, Field(ge=-180, le=180)]
-    alt_m: Finite | None = None
+    lat_deg: Num(-90.0, 90.0)
+    lon_deg: Num(-180.0, 180.0)
+    alt_m: Num(-1000.0, 100_000.0) | None = None
 
 
 class HeartbeatIn(_In):
@@ -153,13 +224,13 @@ class HeartbeatIn(_In):
     site: Name | None = None
     sensor: Name | None = None
     time: UtcTime | None = Field(None, description="sensor clock when sent")
-    sweep_rate_hz: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(None, description="band sweeps per second")
-    drops_total: Annotated[int, Field(ge=0)] | None = Field(None, description="sample blocks dropped since start")
-    overload: bool | None = Field(None, description="ADC clipping now")
+    sweep_rate_hz: Num(0.0, 1e6) | None = Field(None, description="band sweeps per second")
+    drops_total: Count() | None = Field(None, description="sample blocks dropped since start")
+    overload: Flag | None = Field(None, description="ADC clipping now")
     position: Position | None = None
     software_version: str | None = Field(None, max_length=100)
-    queue_size: Annotated[int, Field(ge=0)] | None = Field(None, description="items waiting in the uplink queue")
-    queue_dropped: Annotated[int, Field(ge=0)] | None = Field(None, description="items the uplink queue ever dropped")
+    queue_size: Count() | None = Field(None, description="items waiting in the uplink queue")
+    queue_dropped: Count() | None = Field(None, description="items the uplink queue ever dropped")
 
 
 class HeartbeatResult(BaseModel):
@@ -209,9 +280,16 @@ class SpectrumIn(_In):
     sensor: Name | None = None
     band: Name
     time: UtcTime
-    freq_start_hz: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    freq_step_hz: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    power_dbfs: Annotated[list[Finite], Field(min_length=1, max_length=8192)]
+    freq_start_hz: Freq
+    freq_step_hz: Num(0.0, MAX_FREQ_HZ, above=True)
+    power_dbfs: Annotated[list[Dbfs], Field(min_length=1, max_length=8192)]
+
+    @model_validator(mode="after")
+    def _in_range(self) -> SpectrumIn:
+        last_hz = self.freq_start_hz + (len(self.power_dbfs) - 1) * self.freq_step_hz
+        if last_hz > MAX_FREQ_HZ:
+            raise ValueError(f"the last bin is at {last_hz:.6g} Hz; at most {MAX_FREQ_HZ:.0f} Hz")
+        return self
 
 
 class SpectraBatchIn(BaseModel):

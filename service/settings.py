@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     sse_queue_size: int = Field(1000, ge=1, description="messages buffered per SSE client before it is dropped")
     sse_heartbeat_s: float = Field(15.0, gt=0, description="comment line sent on an idle stream")
     page_limit_max: int = Field(1000, ge=1, description="largest page of GET /events")
+    max_age_s: float = Field(30 * 86_400.0, gt=0, description="times (events, heartbeats, spectra, queries) "
+                                                             "older than this before the server's clock are refused")
+    max_ahead_s: float = Field(300.0, ge=0, description="times further ahead of the server's clock are refused")
+    auth_failures_max: int = Field(20, ge=1, description="failed authentications per client address ...")
+    auth_failures_window_s: float = Field(60.0, gt=0, description="... within this window; then 429")
+    max_streams_per_token: int = Field(4, ge=1, description="open live streams per token; more get 429")
+    stream_auth_check_s: float = Field(2.0, gt=0, description="how often open streams' tokens are re-checked "
+                                                              "(a revoked token's streams end within this)")
     incidents_enabled: bool = Field(True, description="group events into incidents as they are stored")
     incident_hold_s: float = Field(300.0, gt=0, description="longest gap between events of one incident")
     incident_quiet_s: float = Field(60.0, gt=0, description="an incident with no event for this long is quiet")

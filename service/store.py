@@ -24,6 +24,28 @@ class CursorError(ServiceError):
     """A pagination cursor that this service did not hand out."""
 
 
+class OwnershipError(ServiceError):
+    """A write names an id that another sensor stored first; nothing of the batch was written.
+
+    Attributes
+    ----------
+    ids : list of str
+        The ids owned by another sensor (at most ten, for the message).
+    """
+
+    def __init__(self, what: str, ids: list[str]) -> None:
+        self.ids = ids[:10]
+        more = f" (and {len(ids) - 10} more)" if len(ids) > 10 else ""
+        super().__init__(f"{what} {', '.join(self.ids)}{more} belong(s) to another sensor; an id belongs to the "
+                         "sensor that first stored it; nothing of this batch was stored")
+
+
+def _foreign_ids(session, table, ids: list[str], site: str, sensor: str) -> list[str]:
+    """Ids among ``ids`` already stored for another (site, sensor)."""
+    rows = session.execute(select(table.c.id, table.c.site, table.c.sensor).where(table.c.id.in_(ids)))
+    return sorted(r.id for r in rows if (r.site, r.sensor) != (site, sensor))
+
+
 def to_us(moment: datetime) -> int:
     """Integer microseconds since the Unix epoch of an aware datetime (exact)."""
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -84,7 +106,13 @@ def ingest_events(db: Database, events: list[EventIn]) -> IngestOutcome:
 
     A state replaces the stored one only if it is at least as new (closed beats ongoing,
     then larger ``updated``/``end``) and differs from it, so a retry is a no-op and a late
-    retry of an ongoing state never reopens a closed event.
+    retry of an ongoing state never reopens a closed event. The ``site`` and ``sensor`` of a
+    stored event never change.
+
+    Raises
+    ------
+    OwnershipError
+        An id of the batch was first stored by another sensor (nothing is written).
     """
     received = now_us()
     latest: dict[str, dict] = {}
@@ -96,14 +124,25 @@ def ingest_events(db: Database, events: list[EventIn]) -> IngestOutcome:
     rows = list(latest.values())
     table = EventRow.__table__
 
+    origins = {(r["site"], r["sensor"]) for r in rows}
+    if len(origins) != 1:
+        raise ServiceError("one batch must come from one sensor (the routes stamp it from the token)")
+    [(site, sensor)] = origins
+
     def job(session):
+        foreign = _foreign_ids(session, table, list(latest), site, sensor)
+        if foreign:  # raised inside the transaction: nothing of the batch is written
+            raise OwnershipError("event", foreign)
         existing = set(session.scalars(select(EventRow.id).where(EventRow.id.in_(list(latest)))))
         stmt = db.insert(table)
         new = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[table.c.id],
-            set_={c: new[c] for c in rows[0] if c not in ("id", "json")},
+            set_={c: new[c] for c in rows[0] if c not in ("id", "json", "site", "sensor")},
             where=and_(
+                # the owner check again, in the statement: a concurrent first insert by
+                # another sensor (PostgreSQL, several workers) still cannot be overwritten
+                table.c.site == new.site, table.c.sensor == new.sensor,
                 or_(new.closed > table.c.closed,
                     and_(new.closed == table.c.closed, new.progress_us >= table.c.progress_us)),
                 new.data != table.c.data,
@@ -277,7 +316,13 @@ def summarize_sites(sensors: list[dict]) -> list[dict]:
 
 
 def ingest_spectra(db: Database, spectra: list[SpectrumIn]) -> int:
-    """Store spectra (idempotent by id); return how many were new."""
+    """Store spectra (idempotent by id); return how many were new.
+
+    Raises
+    ------
+    OwnershipError
+        An id of the batch was first stored by another sensor (nothing is written).
+    """
     import uuid
 
     received = now_us()
@@ -289,7 +334,18 @@ def ingest_spectra(db: Database, spectra: list[SpectrumIn]) -> int:
                             "time_us": to_us(sp.time), "received_us": received, "data": _dumps(data)}
     table = SpectrumRow.__table__
     stmt = db.insert(table).on_conflict_do_nothing(index_elements=[table.c.id]).returning(table.c.id)
-    return db.transact(lambda session: len(list(session.scalars(stmt, list(rows.values())))))
+    origins = {(r["site"], r["sensor"]) for r in rows.values()}
+    if len(origins) != 1:
+        raise ServiceError("one batch must come from one sensor (the routes stamp it from the token)")
+    [(site, sensor)] = origins
+
+    def job(session) -> int:
+        foreign = _foreign_ids(session, table, list(rows), site, sensor)
+        if foreign:
+            raise OwnershipError("spectrum", foreign)
+        return len(list(session.scalars(stmt, list(rows.values()))))
+
+    return db.transact(job)
 
 
 def query_spectra(db: Database, site: str | None, sensor: str | None, band: str | None,

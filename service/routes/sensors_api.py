@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.deps import WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, stamp_origin
+from service.deps import WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, stamp_origin
 from service.schemas import HeartbeatIn, HeartbeatResult, SensorList, SiteList, Status
 from service.store import list_sensors, record_heartbeat, summarize_sites, us_to_iso
 
@@ -16,6 +16,7 @@ router = APIRouter(tags=["sensors"], responses=WRITE_RESPONSES)
 @router.post("/heartbeats", response_model=HeartbeatResult)
 def post_heartbeat(beat: HeartbeatIn, who: SensorAuth, ctx: Ctx) -> HeartbeatResult:
     """Record a sensor's health; it is ``online`` from now on until heartbeats stop."""
+    check_times(ctx, [(("body", "time"), beat.time)])
     beat.site, beat.sensor = stamp_origin(who, beat.site, beat.sensor)
     seen_us = record_heartbeat(ctx.db, beat)
     ctx.metrics.inc("spectrum_heartbeats_total")

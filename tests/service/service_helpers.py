@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -22,7 +23,14 @@ from service.auth import create_token
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-T0 = datetime(2024, 6, 9, 7, 0, tzinfo=timezone.utc)
+# A day before now, on a whole minute: inside the service's accepted window (30 days back)
+T0 = (datetime.now(timezone.utc) - timedelta(days=1)).replace(second=0, microsecond=0)
+
+
+def at(seconds: float, ms: bool = True) -> str:
+    """``T0 + seconds`` as the contract's ISO text (``...T07:00:09.000Z``, or ``...T07:00:09Z``)."""
+    text = (T0 + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return text if ms else text.replace(".000Z", "Z")
 
 
 def make_event(i: int = 0, *, site: str | None = "s1", sensor: str | None = "a", kind: str = "tone",
@@ -171,3 +179,55 @@ class ProcessServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class StreamReader:
+    """Reads an SSE stream in a thread, collecting ``(event, data)`` pairs and comment lines."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.messages: list[tuple[str, dict]] = []
+        self.comments: list[str] = []
+        self.status_code: int | None = None
+        self.ended = threading.Event()
+        self._client = httpx.Client(timeout=httpx.Timeout(10, read=5))
+        self._args = (f"{url}/api/v1/stream", {"Authorization": f"Bearer {token}"})
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        url, headers = self._args
+        try:
+            with self._client.stream("GET", url, headers=headers) as r:
+                self.status_code = r.status_code
+                kind = None
+                for line in r.iter_lines():
+                    if line.startswith(":"):
+                        self.comments.append(line)
+                    elif line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: "):
+                        self.messages.append((kind, json.loads(line[6:])))
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.ended.set()
+
+    def wait_for(self, predicate, timeout_s: float = 5.0):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if predicate(m)]
+            if found:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"not seen in {timeout_s} s; got {self.messages}")
+
+    def close(self) -> None:
+        self._client.close()
+
+    def wait_for_comment(self, text: str, timeout_s: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if f": {text}" in self.comments:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"comment {text!r} not seen in {timeout_s} s (status {self.status_code})")

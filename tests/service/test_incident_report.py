@@ -39,7 +39,8 @@ def report_db(tmp_path):
     events[0]["evidence"] = {"sha256": "ab" * 32, "path": "clips/x.sigmf-data"}
     events += [at(23.9, 720, site="s2", kind="tone", severity="critical", freq_hz=1575.42e6)]  # 23:54 WIB, runs past midnight
     events += [at(-2, 600, site="s3", kind="tone")]  # the day before
-    ingest_events(db, [EventIn.model_validate(e) for e in events])
+    for site in ("s1", "s2", "s3"):  # one batch per sensor, as the routes send them
+        ingest_events(db, [EventIn.model_validate({**e, "sensor": site}) for e in events if e["site"] == site])
     records = [record_from_event(e) for e in events]
     db.transact(lambda s: apply_events(db, s, records, GroupingRules(), int(T0.timestamp() * 1e6)))
     yield db, events

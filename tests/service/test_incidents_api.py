@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from service_helpers import make_event
-from test_service_stream import StreamReader
+from service_helpers import StreamReader
 
 from service.auth import create_token
 from service.db import Database

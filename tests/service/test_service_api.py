@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from service_helpers import REPO, make_event
+from service_helpers import REPO, at, make_event
 
 API = "/api/v1"
 
@@ -59,7 +59,7 @@ def test_ingest_and_query_round_trip(desk):
     assert ids(kind=["swept", "tone"], site="s1") == {e["id"] for e in sent if e["kind"] in ("swept", "tone")}
     assert ids(severity="critical") == {e["id"] for e in sent if e["severity"] == "critical"}
     # events overlapping [07:00:10, 07:00:20): start < 20 s and end >= 10 s (2 s long)
-    window = ids(site="s1", since="2024-06-09T07:00:10Z", until="2024-06-09T07:00:20Z")
+    window = ids(site="s1", since=at(10, ms=False), until=at(20, ms=False))
     assert window == {e["id"] for e in sent if 8 <= e["offset_start_s"] < 20}
     gnss = ids(freq_min_hz=1.5e9, freq_max_hz=1.6e9)
     assert gnss == {e["id"] for e in sent if e["freq_low_hz"] > 1.5e9}
@@ -70,7 +70,7 @@ def test_retry_and_update_semantics(desk):
     sensor, viewer = desk.client("sensor"), desk.client("viewer")
     ongoing = make_event(0, duration_s=None, rise_db=10.0)
     grown = dict(ongoing, rise_db=20.0)
-    closed = dict(grown, end="2024-06-09T07:00:09.000Z", offset_end_s=9.0)
+    closed = dict(grown, end=at(9), offset_end_s=9.0)
     post = lambda *evs: sensor.post(f"{API}/events", json={"events": list(evs)}).json()  # noqa: E731
     assert post(ongoing)["created"] == 1
     assert post(ongoing)["unchanged"] == 1  # a retry changes nothing
@@ -78,15 +78,15 @@ def test_retry_and_update_semantics(desk):
     assert post(closed)["updated"] == 1
     assert post(grown)["unchanged"] == 1  # a late retry of the ongoing state never reopens it
     [stored] = walk(viewer)
-    assert stored["end"] == "2024-06-09T07:00:09.000Z" and stored["rise_db"] == 20.0
+    assert stored["end"] == at(9) and stored["rise_db"] == 20.0
     # the same id twice in one batch: the newest state wins
     other = make_event(1, duration_s=None)
-    assert post(dict(other, end="2024-06-09T07:00:05.000Z", offset_end_s=5.0), other)["created"] == 1
+    assert post(dict(other, end=at(5), offset_end_s=5.0), other)["created"] == 1
     assert walk(viewer, ongoing="true") == []
     # an explicit `updated` orders ongoing states
-    a = make_event(2, duration_s=None, updated="2024-06-09T07:00:03Z", peak_dbfs=-5.0)
+    a = make_event(2, duration_s=None, updated=at(3, ms=False), peak_dbfs=-5.0)
     assert post(a)["created"] == 1
-    assert post(dict(a, updated="2024-06-09T07:00:02Z", peak_dbfs=-9.0))["unchanged"] == 1
+    assert post(dict(a, updated=at(2, ms=False), peak_dbfs=-9.0))["unchanged"] == 1
 
 
 def test_bad_input_is_refused_whole(desk):
@@ -97,7 +97,7 @@ def test_bad_input_is_refused_whole(desk):
         dict(events=[good, {k: v for k, v in make_event(1).items() if k != "start"}]),  # missing field
         dict(events=[good, dict(make_event(1), freq_low_hz="low")]),  # wrong type
         dict(events=[good, dict(make_event(1), confidence=1.5)]),
-        dict(events=[good, dict(make_event(1), end="2024-06-09T06:00:00Z")]),  # end before start
+        dict(events=[good, dict(make_event(1), end=at(-3600, ms=False))]),  # end before start
         dict(events=[good, dict(make_event(1), id="not-a-uuid")]),
         dict(events=[]),
         dict(evnts=[good]),
@@ -129,7 +129,7 @@ def test_heartbeats_sensors_sites(desk_factory):
     desk = desk_factory(online_s=0.4, stale_s=0.8, status_check_s=0.1)
     sensor, viewer = desk.client("sensor"), desk.client("viewer")
     beat = {"sweep_rate_hz": 4.0, "drops_total": 0, "overload": False, "software_version": "0.1.0",
-            "position": {"lat_deg": 48.85, "lon_deg": 2.35}, "time": "2024-06-09T07:00:00Z"}
+            "position": {"lat_deg": 48.85, "lon_deg": 2.35}, "time": at(0, ms=False)}
     r = sensor.post(f"{API}/heartbeats", json=beat)
     assert r.json() == {"site": "s1", "sensor": "a", "status": "online"}
     sensors = {s["sensor"]: s for s in viewer.get(f"{API}/sensors").json()["sensors"]}
@@ -148,12 +148,12 @@ def test_spectra_and_retention(desk):
     from service.store import prune_spectra
 
     sensor, viewer = desk.client("sensor"), desk.client("viewer")
-    spectra = [{"id": f"00000000-0000-4000-8000-{i:012d}", "band": "gsm900", "time": f"2024-06-09T07:00:{i:02d}Z",
+    spectra = [{"id": f"00000000-0000-4000-8000-{i:012d}", "band": "gsm900", "time": at(i, ms=False),
                 "freq_start_hz": 925e6, "freq_step_hz": 2e5, "power_dbfs": [-60.0 + i] * 175} for i in range(12)]
     assert sensor.post(f"{API}/spectra", json={"spectra": spectra}).json()["created"] == 12
     assert sensor.post(f"{API}/spectra", json={"spectra": spectra[:3]}).json()["unchanged"] == 3
     got = viewer.get(f"{API}/spectra", params={"band": "gsm900", "limit": 5}).json()["spectra"]
-    assert [s["time"] for s in got] == [f"2024-06-09T07:00:{i:02d}.000Z" for i in range(11, 6, -1)]
+    assert [s["time"] for s in got] == [at(i) for i in range(11, 6, -1)]
     db = Database(desk.db_url)
     assert prune_spectra(db, keep_per_band=4, max_age_s=3600) == 8
     assert len(viewer.get(f"{API}/spectra").json()["spectra"]) == 4
@@ -167,7 +167,9 @@ def test_health_metrics_docs_index(desk):
     plain = desk.client()
     assert plain.get("/healthz").json() == {"status": "ok", "database": "ok"}
     desk.client("sensor").post(f"{API}/events", json={"events": [make_event(0)]})
-    text = plain.get("/metrics").text
+    assert plain.get("/metrics").status_code == 401  # counts are not public
+    assert desk.client("sensor").get("/metrics").status_code == 403
+    text = desk.client("viewer").get("/metrics").text
     assert "# TYPE spectrum_events_created_total counter" in text
     assert "spectrum_events_created_total 1" in text
     assert 'spectrum_http_requests_total{method="POST",route="/api/v1/events",status="200"} 1' in text

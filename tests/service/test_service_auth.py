@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from service_helpers import make_event
+from service_helpers import at, make_event
 
 API = "/api/v1"
-SPECTRUM = {"band": "b", "time": "2024-06-09T07:00:00Z", "freq_start_hz": 1e8, "freq_step_hz": 1e3,
+SPECTRUM = {"band": "b", "time": at(0, ms=False), "freq_start_hz": 1e8, "freq_step_hz": 1e3,
             "power_dbfs": [-50.0]}
 
 # (method, path, body) -> expected status for: no token, bad token, sensor, viewer, admin
@@ -54,7 +54,8 @@ def test_revoked_token_and_admin_api(desk):
     assert fresh.post(f"{API}/heartbeats", json={}).status_code == 200
     assert admin.delete(f"{API}/tokens/{made['id']}").json()["revoked"]
     assert fresh.post(f"{API}/heartbeats", json={}).status_code == 401
-    assert admin.delete(f"{API}/tokens/nope").status_code == 404
+    assert admin.delete(f"{API}/tokens/00000000dead").status_code == 404
+    assert admin.delete(f"{API}/tokens/nope").status_code == 422  # not a token id at all
     assert admin.post(f"{API}/tokens", json={"role": "sensor"}).status_code == 422
     listed = admin.get(f"{API}/tokens").json()["tokens"]
     assert all("token" not in t and "token_hash" not in t for t in listed)

@@ -3,62 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 
-import httpx
-from service_helpers import make_event
+from service_helpers import StreamReader, at, make_event
 
 from service.broadcast import Broadcaster
 
 
-class StreamReader:
-    """Reads an SSE stream in a thread, collecting ``(event, data)`` pairs and comment lines."""
-
-    def __init__(self, url: str, token: str, via_query: bool = False) -> None:
-        self.messages: list[tuple[str, dict]] = []
-        self.comments: list[str] = []
-        self.status_code: int | None = None
-        params = {"access_token": token} if via_query else {}
-        headers = {} if via_query else {"Authorization": f"Bearer {token}"}
-        self._client = httpx.Client(timeout=httpx.Timeout(10, read=5))
-        self._args = (f"{url}/api/v1/stream", params, headers)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        url, params, headers = self._args
-        try:
-            with self._client.stream("GET", url, params=params, headers=headers) as r:
-                self.status_code = r.status_code
-                kind = None
-                for line in r.iter_lines():
-                    if line.startswith(":"):
-                        self.comments.append(line)
-                    elif line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: "):
-                        self.messages.append((kind, json.loads(line[6:])))
-        except httpx.HTTPError:
-            pass
-
-    def wait_for(self, predicate, timeout_s: float = 5.0):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [m for m in self.messages if predicate(m)]
-            if found:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"not seen in {timeout_s} s; got {self.messages}")
-
-    def close(self) -> None:
-        self._client.close()
-
-
 def test_stream_delivers_events_and_status(desk):
     reader = StreamReader(desk.url, desk.tokens["viewer"])
-    reader2 = StreamReader(desk.url, desk.tokens["admin"], via_query=True)
+    reader2 = StreamReader(desk.url, desk.tokens["admin"])
     try:
         deadline = time.monotonic() + 5
         while desk.app.state.ctx.broadcaster.clients < 2 and time.monotonic() < deadline:
@@ -67,14 +21,14 @@ def test_stream_delivers_events_and_status(desk):
         ongoing = make_event(0, duration_s=None)
         sensor.post("/api/v1/events", json={"events": [ongoing]})
         sensor.post("/api/v1/events", json={"events": [ongoing]})  # a retry: no message
-        closed = dict(ongoing, end="2024-06-09T07:00:03.000Z", offset_end_s=3.0)
+        closed = dict(ongoing, end=at(3), offset_end_s=3.0)
         sensor.post("/api/v1/events", json={"events": [closed]})
         sensor.post("/api/v1/heartbeats", json={"sweep_rate_hz": 1.0})
         for r in (reader, reader2):
             r.wait_for(lambda m: m[0] == "status" and m[1]["sensor"] == "a" and m[1]["status"] == "online")
             events = [m[1] for m in r.messages if m[0] == "event"]
             assert [(e["change"], e["event"]["end"]) for e in events] == [
-                ("created", None), ("updated", "2024-06-09T07:00:03.000Z")]
+                ("created", None), ("updated", at(3))]
         reader.wait_for(lambda m: True)
         time.sleep(0.4)  # sse_heartbeat_s = 0.3 in the fixture
         assert ": heartbeat" in reader.comments
@@ -84,9 +38,11 @@ def test_stream_delivers_events_and_status(desk):
         reader2.close()
 
 
-def test_stream_needs_a_reader_token(desk):
+def test_stream_needs_a_reader_token_in_the_header(desk):
     assert desk.client().get("/api/v1/stream").status_code == 401
     assert desk.client("sensor").get("/api/v1/stream").status_code == 403
+    r = desk.client().get("/api/v1/stream", params={"access_token": desk.tokens["viewer"]})
+    assert r.status_code == 400 and "Authorization" in r.json()["message"]
 
 
 def test_slow_client_is_dropped_with_a_notice():
