@@ -12,7 +12,7 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +22,7 @@ from service.auth import revoked_among
 from service.auth_limiter import FailureLimiter
 from service.broadcast import Broadcaster
 from service.db import Database
-from service.deps import AppContext
+from service.deps import AppContext, refuse_repeated_query
 from service.http_errors import http_error, options, validation_error
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import (docs_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
         docs_url=None, redoc_url=None,  # served offline by docs_api
+        dependencies=[Depends(refuse_repeated_query)],
     )
     app.state.ctx = ctx
     for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api,

@@ -13,10 +13,11 @@ between viewer and admin (the desk's ``operator``) is one line here.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -128,6 +129,31 @@ def ownership_conflict(ctx: AppContext, who: Principal, exc: Exception, events: 
 def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
     """A 422 shaped like FastAPI's own validation errors (``detail`` = list of loc/msg/type)."""
     return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])
+
+
+def refuse_repeated_query(request: Request) -> None:
+    """422 for a query parameter given twice that takes one value (``?site=a&site=b`` on a route
+    whose ``site`` is a single value would silently use one of them)."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = {key for key, n in counts.items() if n > 1}
+    if not repeated:
+        return
+    bad = sorted(repeated - _list_params(request.scope.get("route")))
+    if bad:
+        raise HTTPException(422, [{"loc": ["query", bad[0]], "type": "value_error",
+                                   "msg": "given more than once; this parameter takes one value"}])
+
+
+def _list_params(route) -> set[str]:
+    """Names of the route's query parameters that take several values."""
+    params = getattr(getattr(route, "dependant", None), "query_params", ())
+    return {p.alias for p in params if _is_list(p.field_info.annotation)}
+
+
+def _is_list(annotation) -> bool:
+    if get_origin(annotation) in (list, tuple, set):
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation))
 
 
 def check_times(ctx: AppContext, times: Iterable[tuple[tuple[str | int, ...], datetime | None]]) -> None:

@@ -202,14 +202,28 @@ def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, r
         return None
     escalated = values["severity_rank"] > row.severity_rank
     closed = values["state"] == "closed" and row.state != "closed"
+    if not _links_may_change(row, values, rules):
+        session.info.setdefault("links_unchanged", set()).add(incident_id)
     for k, v in values.items():
         setattr(row, k, v)
     row.updated_us = now_us
     return "escalated" if escalated else "closed" if closed else "updated"
 
 
+def _links_may_change(row: IncidentRow, values: dict, rules: GroupingRules) -> bool:
+    """False when an update cannot change the incident's links: same onset, extent and
+    ongoing flag, and a life that already reached past the onset window (a later end only
+    overlaps incidents whose onsets, within the window, are already behind it)."""
+    window_us = int(rules.link_window_s * 1e6)
+    return not (values["first_onset_us"] == row.first_onset_us and values["ongoing"] == row.ongoing
+                and values["freq_low_hz"] == row.freq_low_hz and values["freq_high_hz"] == row.freq_high_hz
+                and (row.ongoing or row.last_activity_us >= row.first_onset_us + window_us))
+
+
 def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentChange]:
-    """Recompute wide-area links around the touched incidents."""
+    """Recompute wide-area links around the touched incidents (those whose links may change)."""
+    unchanged = session.info.pop("links_unchanged", set())
+    touched = [i for i in touched if i not in unchanged]
     if not touched:
         return []
     I = IncidentRow

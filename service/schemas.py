@@ -103,16 +103,18 @@ class _In(BaseModel):
         extra = self.model_extra or {}
         if len(extra) > MAX_EXTRA_FIELDS:
             raise ValueError(f"{len(extra)} extra fields; at most {MAX_EXTRA_FIELDS}")
-        size = 0
+        sizes = {}
         for key, value in extra.items():
             if not EXTRA_KEY.match(key):
                 raise ValueError(f"extra field name {key[:70]!r}: letters, digits and _ only, at most 64")
             try:
-                size += len(json.dumps(value, allow_nan=False, separators=(",", ":")))
+                sizes[key] = len(json.dumps(value, allow_nan=False, separators=(",", ":")))
             except (TypeError, ValueError):
                 raise ValueError(f"extra field {key!r}: not finite JSON (NaN or Infinity)") from None
-        if size > MAX_EXTRA_BYTES:
-            raise ValueError(f"extra fields hold {size} bytes of JSON; at most {MAX_EXTRA_BYTES}")
+        if sum(sizes.values()) > MAX_EXTRA_BYTES:
+            largest = max(sizes, key=sizes.get)
+            raise ValueError(f"extra fields hold {sum(sizes.values())} bytes of JSON (largest: {largest!r}, "
+                             f"{sizes[largest]} bytes); at most {MAX_EXTRA_BYTES}")
         return self
 
 

@@ -40,10 +40,10 @@ class OwnershipError(ServiceError):
                          "sensor that first stored it; nothing of this batch was stored")
 
 
-def _foreign_ids(session, table, ids: list[str], site: str, sensor: str) -> list[str]:
-    """Ids among ``ids`` already stored for another (site, sensor)."""
+def _owners(session, table, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """``{id: (site, sensor)}`` of the ids among ``ids`` already stored."""
     rows = session.execute(select(table.c.id, table.c.site, table.c.sensor).where(table.c.id.in_(ids)))
-    return sorted(r.id for r in rows if (r.site, r.sensor) != (site, sensor))
+    return {r.id: (r.site, r.sensor) for r in rows}
 
 
 def to_us(moment: datetime) -> int:
@@ -130,10 +130,11 @@ def ingest_events(db: Database, events: list[EventIn]) -> IngestOutcome:
     [(site, sensor)] = origins
 
     def job(session):
-        foreign = _foreign_ids(session, table, list(latest), site, sensor)
+        owners = _owners(session, table, list(latest))
+        foreign = sorted(i for i, owner in owners.items() if owner != (site, sensor))
         if foreign:  # raised inside the transaction: nothing of the batch is written
             raise OwnershipError("event", foreign)
-        existing = set(session.scalars(select(EventRow.id).where(EventRow.id.in_(list(latest)))))
+        existing = set(owners)
         stmt = db.insert(table)
         new = stmt.excluded
         stmt = stmt.on_conflict_do_update(
@@ -340,7 +341,7 @@ def ingest_spectra(db: Database, spectra: list[SpectrumIn]) -> int:
     [(site, sensor)] = origins
 
     def job(session) -> int:
-        foreign = _foreign_ids(session, table, list(rows), site, sensor)
+        foreign = sorted(i for i, owner in _owners(session, table, list(rows)).items() if owner != (site, sensor))
         if foreign:
             raise OwnershipError("spectrum", foreign)
         return len(list(session.scalars(stmt, list(rows.values()))))

@@ -35,24 +35,26 @@ SLOW_CLIENT = "slow client: too many messages waiting; reconnect and catch up wi
 REVOKED = "the token was revoked"
 
 
-def open_stream(who: ViewerAuth, ctx: Ctx) -> Client:
-    """Subscribe before the response starts, so too many streams is a plain 429."""
+async def open_stream(who: ViewerAuth, ctx: Ctx) -> AsyncIterator[Client]:
+    """Subscribe before the response starts (so too many streams is a plain 429); unsubscribe
+    when the response ends, however it ends (client gone, revoked, shut down)."""
     try:
-        return ctx.broadcaster.subscribe(who.token_id)
+        client = ctx.broadcaster.subscribe(who.token_id)
     except TooManyStreams as exc:
         ctx.metrics.inc("spectrum_sse_refused_total")
         raise HTTPException(429, str(exc)) from None
+    try:
+        yield client
+    finally:
+        ctx.broadcaster.unsubscribe(client)
 
 
 @router.get("/stream", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "an endless SSE stream"}})
 async def get_stream(client: Annotated[Client, Depends(open_stream)], ctx: Ctx) -> AsyncIterator[ServerSentEvent]:
     """Live events and status changes (``Authorization: Bearer`` only)."""
-    try:
-        async for message in _messages(ctx, client):
-            yield message
-    finally:
-        ctx.broadcaster.unsubscribe(client)
+    async for message in _messages(ctx, client):
+        yield message
 
 
 async def _messages(ctx: AppContext, client: Client) -> AsyncIterator[ServerSentEvent]:

@@ -88,7 +88,7 @@ def test_extra_fields_are_limited(desk):
         "created"] == 1
     many = {f"x{i}": i for i in range(33)}
     refused(sensor.post(f"{API}/events", json={"events": [make_event(1, **many)]}), "extra fields")
-    refused(sensor.post(f"{API}/events", json={"events": [make_event(1, pad="x" * 2100)]}), "bytes")
+    refused(sensor.post(f"{API}/events", json={"events": [make_event(1, pad="x" * 2100)]}), "'pad'")
     refused(sensor.post(f"{API}/events", json={"events": [make_event(1, detector={"version": "1", "pad": "x" * 3000})]}),
             "detector")
     refused(sensor.post(f"{API}/events", json={"events": [make_event(1, **{"bad key": 1})]}), "bad key")
@@ -122,6 +122,8 @@ def test_error_bodies(desk):
     r = desk.client("sensor").put(f"{API}/events", json={})
     assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
     assert desk.client().options("/no/such/path").status_code == 404
+    refused(viewer.get(f"{API}/sensors", params=[("site", "s1"), ("site", "s2")]), "site")  # one value only
+    assert viewer.get(f"{API}/events", params=[("site", "s1"), ("site", "s2")]).status_code == 200  # a list
 
 
 def test_token_in_the_url_is_refused(desk):
