@@ -259,3 +259,50 @@ def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkey
     assert partition(group_events(final, rules)) == _stored_partition(db_inc)
     db.dispose()
     db_inc.dispose()
+
+
+def test_incremental_wide_area_links_equal_linking_everything_at_once(tmp_path):
+    """Sites that share a jammer (some onsets too far apart to link), sent in time order
+    with a few late events: the stored wide-area groups equal linking the final incidents."""
+    rng = random.Random(21)
+    rules = GroupingRules(hold_s=60, link_window_s=40)
+    final = []
+    for k, offset in enumerate((0, 15, 30, 200, 210)):  # s0-s2 link; s3-s4 link with each other only
+        final += pulsed(site=f"s{k}", minutes=4, period_s=10, offset_s=offset)
+    final += [ev(8000 + i, rng.uniform(0, 400), 5, site=f"s{rng.randrange(5)}", kind="tone", freq_hz=950e6)
+              for i in range(20)]
+    final.sort(key=lambda e: e.start_us)
+    sends = [[e] for e in final]
+    sends += [sends.pop(rng.randrange(len(sends))) for _ in range(6)]
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    now = T0 + 3600 * S
+    for batch in sends:
+        db.transact(lambda session, b=batch: apply_events(db, session, b, rules, now))
+    drafts = group_events(final, rules)
+    events_of = {}
+    candidates = []
+    for d in drafts:
+        s = d.summary()
+        key = frozenset(e.id for e in d.events)
+        events_of[key] = key
+        candidates.append(LinkCandidate(min(key), d.site, d.family, s["first_onset_us"], s["last_activity_us"],
+                                        s["freq_low_hz"], s["freq_high_hz"]))
+    expected_links = link_sites(candidates, rules)
+    by_first = {min(frozenset(e.id for e in d.events)): frozenset(e.id for e in d.events) for d in drafts}
+    expected: dict[str, set] = {}
+    for first, (area, _) in expected_links.items():
+        expected.setdefault(area, set()).add(by_first[first])
+    with db.read() as session:
+        members = session.execute(select(IncidentMemberRow.incident_id, IncidentMemberRow.event_id)).all()
+        areas = {r.id: r.area_id for r in session.scalars(select(IncidentRow))}
+    groups: dict[str, set[str]] = {}
+    for incident_id, event_id in members:
+        groups.setdefault(incident_id, set()).add(event_id)
+    got: dict[str, set] = {}
+    for incident_id, area in areas.items():
+        if area:
+            got.setdefault(area, set()).add(frozenset(groups[incident_id]))
+    assert {frozenset(v) for v in got.values()} == {frozenset(v) for v in expected.values()}
+    pulsed_groups = [g for g in got.values() if len(next(iter(g))) > 10]  # the jammer's incidents, not the tones
+    assert sorted(map(len, pulsed_groups)) == [2, 3]
+    db.dispose()
