@@ -153,7 +153,7 @@ def _start_server(db_url: str, workdir: Path, name: str, extra_env: dict[str, st
     with open(workdir / f"{name}.log", "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "spectrum", "serve", "--db", db_url, "--port", str(port),
                                    "--log-level", "warning"], env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded host may take a while to import
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
