@@ -27,6 +27,7 @@ from service.http_errors import http_error, options, validation_error
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import (docs_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
                             tokens_api)
+from service.routes import incidents_api, reports_api, webhooks_api
 from service.security_headers import SecurityHeadersMiddleware
 from service.settings import Settings
 from service.store import prune_spectra
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
                      status=StatusTracker(db, settings, broadcaster),
                      auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s))
+    from service.incident_feed import IncidentFeed
+    from service.webhooks import Notifier
+
+    ctx.notifier = Notifier(db, settings.webhook_timeout_s, settings.webhook_max_attempts, settings.webhook_backoff_s)
+    ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier)
 
     ctx.metrics.add_gauges(lambda: metrics_api.gauges(ctx))
 
@@ -76,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             broadcaster.close()
+            ctx.notifier.close()
             db.dispose()
 
     app = FastAPI(
@@ -88,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_repeated_query)],
     )
     app.state.ctx = ctx
-    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api):
+    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api,
+                   reports_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (health_api, metrics_api, docs_api):
         app.include_router(module.router)
@@ -135,6 +143,7 @@ async def _housekeeping(ctx: AppContext) -> None:
         await asyncio.sleep(period_s)
         try:
             await asyncio.to_thread(ctx.status.check)
+            await asyncio.to_thread(ctx.incidents.refresh)
             since_prune_s += period_s
             if since_prune_s >= RETENTION_EVERY_S:
                 since_prune_s = 0.0

@@ -33,7 +33,7 @@ from service.status import StatusTracker
 
 log = logging.getLogger("spectrum.service")
 
-READ_RANK = {"viewer": 10, "admin": 30}  # who may read; higher ranks may do what lower ones may
+READ_RANK = {"viewer": 10, "operator": 20, "admin": 30}  # who may read; higher ranks may do what lower ones may
 
 
 @dataclass
@@ -46,6 +46,8 @@ class AppContext:
     metrics: Metrics
     status: StatusTracker
     auth_limiter: FailureLimiter
+    incidents: object = None  # service.incident_feed.IncidentFeed
+    notifier: object = None  # service.webhooks.Notifier
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -103,6 +105,7 @@ def at_least(role: str) -> tuple[str, ...]:
 
 SensorAuth = Annotated[Principal, Depends(_require("sensor"))]
 ViewerAuth = Annotated[Principal, Depends(_require(*at_least("viewer")))]
+OperatorAuth = Annotated[Principal, Depends(_require(*at_least("operator")))]  # viewer + acts on incidents
 AdminAuth = Annotated[Principal, Depends(_require(*at_least("admin")))]
 
 

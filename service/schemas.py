@@ -26,7 +26,7 @@ from spectrum.events import KINDS, SEVERITIES
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
-Role = Literal["sensor", "viewer", "admin"]
+Role = Literal["sensor", "viewer", "operator", "admin"]
 
 MAX_FREQ_HZ = 6e9  # RF range of any receiver this toolkit drives (RTL-SDR tops out near 1.8 GHz)
 MIN_DBFS, MAX_DBFS = -250.0, 50.0  # 10·log10 of the smallest power the sensors report is −200 dBFS

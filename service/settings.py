@@ -40,3 +40,11 @@ class Settings(BaseSettings):
     max_streams_per_token: int = Field(4, ge=1, description="open live streams per token; more get 429")
     stream_auth_check_s: float = Field(2.0, gt=0, description="how often open streams' tokens are re-checked "
                                                               "(a revoked token's streams end within this)")
+    incidents_enabled: bool = Field(True, description="group events into incidents as they are stored")
+    incident_hold_s: float = Field(300.0, gt=0, description="longest gap between events of one incident")
+    incident_quiet_s: float = Field(60.0, gt=0, description="an incident with no event for this long is quiet")
+    incident_freq_margin_hz: float = Field(200e3, ge=0, description="frequency extents this close count as overlapping")
+    incident_link_window_s: float = Field(120.0, ge=0, description="onsets at two sites this close can link as one wide-area incident")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="per delivery attempt")
+    webhook_max_attempts: int = Field(6, ge=1, description="attempts before a delivery is given up and logged")
+    webhook_backoff_s: float = Field(1.0, gt=0, description="wait before the second attempt; doubles each time")

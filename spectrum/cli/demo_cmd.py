@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     spectra = summary.get("spectra", "?")
     if spectra == SPECTRA_COUNTED:
         spectra = f"{spectra}+"
+    for inc in summary.get("incidents", []):
+        print(f"spectrum demo: incident at {inc['site']}: {inc['state']} since {inc['since']} (last activity "
+              f"{inc['last_activity']}), {inc['bursts']} events, {'/'.join(inc['kinds'])}, duty {inc['duty']:.2f}, "
+              f"{inc['severity']}", file=sys.stderr)
     cpu_pct = 100.0 * summary["cpu_s"] / summary["wall_s"] if summary.get("wall_s") else 0.0
     print(f"spectrum demo: stopped after {summary['wall_s']:.0f} s; {summary.get('events', '?')} events and "
           f"{spectra} spectra were stored from {summary['sensors']} sensors; CPU "

@@ -133,6 +133,7 @@ def run_demo(seconds: float | None = None, port: int = 8000, jam_after_s: float 
     -------
     dict
         ``url`` (without the token), ``events`` and ``spectra`` stored, ``events_by_site``,
+        ``incidents`` (site, state, since, last_activity, bursts, kinds, duty, severity; oldest first),
         ``sensors_heard`` (sent a heartbeat), ``sensors``,
         ``wall_s``, ``cpu_s`` (this process and its sensors), ``exit_codes`` of the sensors.
 
@@ -264,7 +265,11 @@ def _desk_summary(base: str, viewer_token: str) -> dict:
         spectra.raise_for_status()
         sensors = client.get(f"{api}/sensors")
         sensors.raise_for_status()
+        incidents = client.get(f"{api}/incidents", params={"limit": 1000, "wide_area": "each"})
+        incidents.raise_for_status()
     return {
+        "incidents": [{k: i[k] for k in ("site", "state", "since", "last_activity", "bursts", "kinds", "duty",
+                                         "severity")} for i in reversed(incidents.json()["incidents"])],
         "events": sum(by_site.values()),
         "events_by_site": by_site,
         "spectra": len(spectra.json()["spectra"]),  # at most SPECTRA_COUNTED (the API's page)

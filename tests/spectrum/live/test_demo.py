@@ -76,4 +76,6 @@ def test_demo_runs_three_sensors_into_the_service_and_cleans_up():
     by_site = summary["events_by_site"]
     assert by_site.get("PS-014 Riverside School", 0) >= 1 and by_site.get("PS-027 Town Hall", 0) >= 1
     assert "[PS-014 Riverside School] START" in text
+    town_hall = [i for i in summary["incidents"] if i["site"] == "PS-027 Town Hall" and i["kinds"] != ["sensor_fault"]]
+    assert len(town_hall) == 1 and town_hall[0]["state"] == "active"  # its bursts are one incident
     assert not Path(summary["work_dir"]).exists()
