@@ -11,6 +11,7 @@ import httpx
 import pytest
 from tests.service.service_helpers import (  # noqa: F401  (desk, desk_factory: fixtures)
     ProcessServer,
+    at,
     desk,
     desk_factory,
     free_port,
@@ -66,7 +67,7 @@ def test_uplink_delivers_exactly_once_when_answers_are_lost(desk, tmp_path):
     for i in range(0, 200, 10):
         uplink.send_events(sent[i:i + 10])
         uplink.send_heartbeat({"sweep_rate_hz": 2.0})
-        uplink.send_spectrum({"band": "gsm", "time": "2024-06-09T07:00:00Z", "freq_start_hz": 9e8,
+        uplink.send_spectrum({"band": "gsm", "time": at(0), "freq_start_hz": 9e8,
                               "freq_step_hz": 1e4, "power_dbfs": [-50.0] * 8})
     drain(uplink)
     stats = uplink.stats
