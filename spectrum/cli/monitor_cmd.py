@@ -13,6 +13,7 @@ per band every few seconds also go to the central service, through a durable on-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -75,10 +76,17 @@ def _gain(text: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from spectrum.live.band_plans import load_plan, single_band
-    from spectrum.detect.detector_config import DetectorConfig
+    import threading
+
+    stop = threading.Event()
+    with _stop_on_signals(stop):  # from the start: a Ctrl-C while the sensor starts ends it cleanly
+        return _run(args, stop)
+
+
+def _run(args: argparse.Namespace, stop) -> int:
     from spectrum.errors import ConfigError
-    from spectrum.live.monitor import Monitor, MonitorOptions
+    from spectrum.live.band_plans import load_plan
+
     args.fft_size = fft_size(args.fft_size)
     if args.rate is not None and args.freq is None and args.plan is None:
         raise ConfigError("--rate needs --freq")
@@ -106,9 +114,17 @@ def run(args: argparse.Namespace) -> int:
             monitor_ref[0].on_fault(kind, detail, active)
         print(f"spectrum monitor: {'fault' if active else 'recovered'}: {kind}: {detail}", file=sys.stderr)
 
-    import threading
+    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref)
+    _final_report(health, uplink, left, args.queue)
+    return 0
 
-    stop = threading.Event()
+
+def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list):
+    """Open the source, run the monitor until stopped; return its health and what the queue kept."""
+    from spectrum.detect.detector_config import DetectorConfig
+    from spectrum.live.band_plans import single_band
+    from spectrum.live.monitor import Monitor, MonitorOptions
+
     source = _open_source(args.source, kwargs, live, on_fault, stop, uplink)
     with source:
         if plan is None:
@@ -123,20 +139,27 @@ def run(args: argparse.Namespace) -> int:
         monitor.stop = stop
         monitor_ref.append(monitor)
         _describe(args.source, source, plan)
-
-        def _on_signal(signum, frame):
-            stop.set()
-            signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C kills at once
-
-        old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             health = monitor.run()
         finally:
-            for s, handler in old.items():
-                signal.signal(s, handler)
             left = uplink.close(timeout_s=args.flush_timeout) if uplink is not None else 0
-    _final_report(health, uplink, left, args.queue)
-    return 0
+    return health, left
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop):
+    """SIGINT / SIGTERM set ``stop`` (a second one kills at once); the old handlers come back after."""
+
+    def _on_signal(signum, frame):
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)
+
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _final_report(health: dict, uplink, left: int, queue: str) -> None:

@@ -366,6 +366,7 @@ class Monitor:
                     event.offset_end_s = max(event.offset_end_s, 0.0)
                 self._detector_event(state, event)
             state.antenna.clear(self.now_s, "monitoring ended")
+        self._check_sinks(self.now_s)  # a sink's trouble since the last tick is reported, then closed
         if self.evidence is not None:
             self._guard("evidence", self.evidence.close)  # writes the clips of events that just closed
         for fault in self.faults.values():
