@@ -21,8 +21,10 @@ from service.broadcast import Broadcaster
 from service.db import Database
 from service.deps import AppContext
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
-from service.routes import events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api, tokens_api
+from service.routes import (desk_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
+                            tokens_api)
 from service.settings import Settings
+from service.site_registry import load_registry
 from service.store import prune_spectra
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     from spectrum import __version__
 
+    registry = load_registry(settings.site_registry)  # a bad registry file stops the start, naming the line
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)  # fails here, before serving, on a bad URL or path
     broadcaster = Broadcaster(settings.sse_queue_size)
     from service.status import StatusTracker
@@ -76,7 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
     )
     app.state.ctx = ctx
-    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api):
+    app.state.site_registry = registry
+    for module in (desk_api, events_api, sensors_api, spectra_api, stream_api, tokens_api):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health_api.router)
     app.include_router(metrics_api.router)

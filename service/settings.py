@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,3 +32,13 @@ class Settings(BaseSettings):
     sse_queue_size: int = Field(1000, ge=1, description="messages buffered per SSE client before it is dropped")
     sse_heartbeat_s: float = Field(15.0, gt=0, description="comment line sent on an idle stream")
     page_limit_max: int = Field(1000, ge=1, description="largest page of GET /events")
+    desk_tz: str = Field("Asia/Jakarta", description="the desk's IANA time zone, shown on the dashboard (WIB, WITA, WIT)")
+    site_registry: str | None = Field(None, description="CSV of sites (site, name, lat_deg, lon_deg, tz, "
+                                                        "report_interval_s) the admin edits; see service/site_registry.py")
+
+    @field_validator("desk_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from service.site_registry import check_zone
+
+        return check_zone(value, "SPECTRUM_DESK_TZ (desk_tz)")
