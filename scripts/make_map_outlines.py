@@ -12,7 +12,7 @@ What it does: decodes the TopoJSON arcs (quantised, delta-encoded), marks each a
 (used by one province: the coast or the land border) or ``province`` (shared by two), simplifies
 every arc with Douglas–Peucker (arcs are shared, so neighbouring provinces stay joined), and
 writes the arcs as flat ``[lon, lat, lon, lat, ...]`` lists with each province's rings as arc
-indices (TopoJSON's convention: ``~i`` is arc ``i`` reversed). Standard library only: the
+indices (TopoJSON's convention: ``~i`` is arc ``i`` reversed) and its time zone. Standard library only: the
 simplification is twenty lines and runs once, offline.
 """
 
@@ -27,6 +27,17 @@ from pathlib import Path
 MEMBER = "package/src/js/data/idn.topo.json"
 TOLERANCE_DEG = 0.01  # about 1.1 km: finer than a site marker at the zoom that shows all of Indonesia
 DECIMALS = 3
+# Indonesia's three zones by province (WIB UTC+7, WITA UTC+8, WIT UTC+9), Natural Earth's names.
+ZONES = {
+    "Asia/Jakarta": ("Aceh", "Sumatera Utara", "Sumatera Barat", "Riau", "Kepulauan Riau", "Jambi", "Bengkulu",
+                     "Sumatera Selatan", "Bangka-Belitung", "Lampung", "Banten", "Jakarta Raya", "Jawa Barat",
+                     "Jawa Tengah", "Yogyakarta", "Jawa Timur", "Kalimantan Barat", "Kalimantan Tengah"),
+    "Asia/Makassar": ("Bali", "Nusa Tenggara Barat", "Nusa Tenggara Timur", "Kalimantan Selatan", "Kalimantan Timur",
+                      "Sulawesi Utara", "Gorontalo", "Sulawesi Tengah", "Sulawesi Barat", "Sulawesi Selatan",
+                      "Sulawesi Tenggara"),
+    "Asia/Jayapura": ("Maluku", "Maluku Utara", "Papua", "Irian Jaya Barat"),
+}
+ZONE_OF = {name: zone for zone, names in ZONES.items() for name in names}
 
 
 def decode_arcs(topo: dict) -> list[list[tuple[float, float]]]:
@@ -87,7 +98,8 @@ def build(topo: dict, tolerance: float) -> dict:
         for ring in rings:
             for a in ring:
                 uses[a if a >= 0 else ~a] += 1
-        provinces.append({"name": (g.get("properties") or {}).get("name") or "", "rings": rings})
+        name = (g.get("properties") or {}).get("name") or ""
+        provinces.append({"name": name, "tz": ZONE_OF.get(name), "rings": rings})
     out_arcs = [[round(v, DECIMALS) for p in simplify(arc, tolerance) for v in p] for arc in arcs]
     lons = [v for arc in out_arcs for v in arc[0::2]]
     lats = [v for arc in out_arcs for v in arc[1::2]]
