@@ -79,6 +79,9 @@ export class DeskMap {
     this.provinces = provinceRings(data);
     this.paths = buildPaths(data, this.provinces);
     this.sites = []; this.links = []; this.selected = null; this.screen = []; this.byId = new Map();
+    this.size = { w: canvas.clientWidth, h: canvas.clientHeight }; // kept by a ResizeObserver: reading
+    new ResizeObserver(() => { this.size = { w: canvas.clientWidth, h: canvas.clientHeight }; this.draw(); }).observe(canvas);
+    // layout sizes on every draw would force a synchronous layout of the whole page
     this.reset();
     this.wire();
   }
@@ -97,23 +100,23 @@ export class DeskMap {
 
   baseScale() { // px per degree at zoom 1: the whole country fits
     const [x0, y0, x1, y1] = this.data.bbox;
-    const w = this.canvas.clientWidth || 1, h = this.canvas.clientHeight || 1;
+    const w = this.size.w || 1, h = this.size.h || 1;
     return Math.min(w / (x1 - x0 + 1), h / (y1 - y0 + 1));
   }
 
   /** CSS pixel position of (lon, lat). */
   project(lon, lat) {
     const s = this.baseScale() * this.view.zoom;
-    return [this.canvas.clientWidth / 2 + (lon - this.view.lon) * s, this.canvas.clientHeight / 2 - (lat - this.view.lat) * s];
+    return [this.size.w / 2 + (lon - this.view.lon) * s, this.size.h / 2 - (lat - this.view.lat) * s];
   }
 
-  zoomBy(factor, cx = this.canvas.clientWidth / 2, cy = this.canvas.clientHeight / 2) {
+  zoomBy(factor, cx = this.size.w / 2, cy = this.size.h / 2) {
     const s0 = this.baseScale() * this.view.zoom;
-    const lon = this.view.lon + (cx - this.canvas.clientWidth / 2) / s0, lat = this.view.lat - (cy - this.canvas.clientHeight / 2) / s0;
+    const lon = this.view.lon + (cx - this.size.w / 2) / s0, lat = this.view.lat - (cy - this.size.h / 2) / s0;
     this.view.zoom = Math.min(MAX_ZOOM, Math.max(1, this.view.zoom * factor));
     const s1 = this.baseScale() * this.view.zoom; // keep (lon, lat) under the pointer
-    this.view.lon = lon - (cx - this.canvas.clientWidth / 2) / s1;
-    this.view.lat = lat + (cy - this.canvas.clientHeight / 2) / s1;
+    this.view.lon = lon - (cx - this.size.w / 2) / s1;
+    this.view.lat = lat + (cy - this.size.h / 2) / s1;
     this.draw();
   }
 
@@ -125,20 +128,33 @@ export class DeskMap {
 
   draw() {
     const c = this.canvas, dpr = window.devicePixelRatio || 1;
-    const W = Math.max(1, Math.round(c.clientWidth * dpr)), H = Math.max(1, Math.round(c.clientHeight * dpr));
+    const W = Math.max(1, Math.round(this.size.w * dpr)), H = Math.max(1, Math.round(this.size.h * dpr));
     if (c.width !== W || c.height !== H) { c.width = W; c.height = H; }
     const ctx = c.getContext("2d");
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.baseLayer(W, H, dpr), 0, 0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.drawLinks(ctx);
+    this.drawSites(ctx);
+  }
+
+  /** Sea, land and outlines for the current view, drawn once per view and size (filling the
+   * country's outline is the costly part of a frame; markers change far more often). */
+  baseLayer(W, H, dpr) {
+    const key = `${W}x${H}@${dpr}:${this.view.lon},${this.view.lat},${this.view.zoom}`;
+    if (this.base && this.base.key === key) return this.base.canvas;
+    const canvas = this.base?.canvas || document.createElement("canvas");
+    canvas.width = W; canvas.height = H;
+    const ctx = canvas.getContext("2d"), c = this.canvas;
     ctx.fillStyle = "#0b1a2a"; ctx.fillRect(0, 0, W, H);
     const s = this.baseScale() * this.view.zoom;
-    ctx.setTransform(s * dpr, 0, 0, -s * dpr, dpr * (c.clientWidth / 2 - this.view.lon * s), dpr * (c.clientHeight / 2 + this.view.lat * s));
+    ctx.setTransform(s * dpr, 0, 0, -s * dpr, dpr * (this.size.w / 2 - this.view.lon * s), dpr * (this.size.h / 2 + this.view.lat * s));
     ctx.fillStyle = "#1f2a37"; ctx.fill(this.paths.land, "evenodd");
     ctx.lineJoin = "round";
     ctx.strokeStyle = "#3b4a5c"; ctx.lineWidth = 0.6 / s; ctx.stroke(this.paths.borders);
     ctx.strokeStyle = "#6e7f94"; ctx.lineWidth = 1 / s; ctx.stroke(this.paths.coast);
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    this.drawLinks(ctx);
-    this.drawSites(ctx);
+    this.base = { key, canvas };
+    return canvas;
   }
 
   drawLinks(ctx) {
@@ -154,7 +170,7 @@ export class DeskMap {
   }
 
   drawSites(ctx) {
-    const w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+    const w = this.size.w, h = this.size.h;
     const r = Math.max(3, Math.min(7, 2.5 + this.view.zoom * 0.6)); // grows as one zooms in
     const groups = new Map(DRAW_ORDER.map((k) => [k, new Path2D()]));
     this.screen = [];

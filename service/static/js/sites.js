@@ -26,10 +26,13 @@ function localTime(s, vc) {
   return ` · ${t("sites.localTime", { time: `${hm(vc.realNow, s.tz)} ${zoneName(s.tz)}` })}`;
 }
 
-/** HTML of the site tiles (``states`` from sitestate.siteStates, worst first). */
-export function sitesHTML(states, vc, selectedSite) {
+/** HTML of the site tiles (``states`` from sitestate.siteStates, worst first): the first
+ * ``max``, the selected site always among them, and a line saying how many more. */
+export function sitesHTML(states, vc, selectedSite, max) {
   const html = [];
-  for (const s of states) {
+  let shown = states.slice(0, max);
+  if (selectedSite && !shown.some((s) => s.site === selectedSite)) shown = [...states.filter((s) => s.site === selectedSite), ...shown];
+  for (const s of shown) {
     const name = s.name && s.name !== s.site ? `${s.name} (${s.site})` : s.site;
     html.push(`<div class="site st-${esc(s.state)}${selectedSite === s.site ? " selected" : ""}" role="listitem" tabindex="0"` +
       ` data-site="${esc(s.site)}" aria-pressed="${selectedSite === s.site}">` +
@@ -37,5 +40,6 @@ export function sitesHTML(states, vc, selectedSite) {
       `<div class="meta">${esc(t("sites.sensors", { n: s.sensors }))} · ${esc(heard(s, vc))}${esc(localTime(s, vc))}</div>` +
       `${jamLine(s.ongoing, vc)}</div>`);
   }
+  if (states.length > shown.length) html.push(`<p class="more">${esc(t("sites.more", { n: states.length - shown.length }))}</p>`);
   return html.join("");
 }

@@ -6,7 +6,19 @@ import { t } from "./i18n.js";
 const ABBR = { "Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT" };
 const formatters = new Map();
 
+const memo = new Map(); // (zone, second) -> parts: the views format the same seconds over and over
 function parts(ms, tz) {
+  const key = `${tz} ${Math.floor(ms / 1000)}`;
+  let out = memo.get(key);
+  if (!out) {
+    if (memo.size > 20000) memo.clear();
+    out = formatParts(ms, tz);
+    memo.set(key, out);
+  }
+  return out;
+}
+
+function formatParts(ms, tz) {
   let f = formatters.get(tz);
   if (!f) {
     f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",

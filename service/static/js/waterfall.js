@@ -103,7 +103,8 @@ export class Waterfall {
    * ``text`` = {label(ev), top, bottom}: the words drawn (translated by the caller). */
   draw(canvas, nowMs, events, selectedId, text) {
     const dpr = window.devicePixelRatio || 1;
-    const W = Math.max(1, Math.round(canvas.clientWidth * dpr)), H = Math.max(1, Math.round(canvas.clientHeight * dpr));
+    const size = canvas.cssSize || { w: canvas.clientWidth, h: canvas.clientHeight }; // cssSize: kept by the caller's ResizeObserver
+    const W = Math.max(1, Math.round(size.w * dpr)), H = Math.max(1, Math.round(size.h * dpr));
     if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
     const ctx = canvas.getContext("2d");
     ctx.fillStyle = "#000"; ctx.fillRect(0, 0, W, H);
