@@ -21,8 +21,8 @@ from service.broadcast import Broadcaster
 from service.db import Database
 from service.deps import AppContext
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
-from service.routes import (desk_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
-                            tokens_api)
+from service.routes import events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api, tokens_api
+from service.routes import desk_api, incidents_api, reports_api, webhooks_api
 from service.settings import Settings
 from service.site_registry import load_registry
 from service.store import prune_spectra
@@ -56,6 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
                      status=StatusTracker(db, settings, broadcaster))
+    from service.incident_feed import IncidentFeed
+    from service.webhooks import Notifier
+
+    ctx.notifier = Notifier(db, settings.webhook_timeout_s, settings.webhook_max_attempts, settings.webhook_backoff_s)
+    ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             broadcaster.close()
+            ctx.notifier.close()
             db.dispose()
 
     app = FastAPI(
@@ -80,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.site_registry = registry
-    for module in (desk_api, events_api, sensors_api, spectra_api, stream_api, tokens_api):
+    for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api,
+                   reports_api, desk_api):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health_api.router)
     app.include_router(metrics_api.router)
@@ -120,6 +127,7 @@ async def _housekeeping(ctx: AppContext) -> None:
         await asyncio.sleep(period_s)
         try:
             await asyncio.to_thread(ctx.status.check)
+            await asyncio.to_thread(ctx.incidents.refresh)
             since_prune_s += period_s
             if since_prune_s >= RETENTION_EVERY_S:
                 since_prune_s = 0.0

@@ -20,7 +20,7 @@ from service.db import Database, now_us
 from service.service_errors import ServiceError
 from service.models import TokenRow
 
-ROLES = ("sensor", "viewer", "admin")
+ROLES = ("sensor", "viewer", "operator", "admin")  # operator: viewer + acts on incidents
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Principal:
     role: str
     site: str | None = None
     sensor: str | None = None
+    label: str | None = None  # the token's name, shown in the incident audit log
 
 
 def hash_token(token: str) -> str:
@@ -95,4 +96,4 @@ def authenticate(db: Database, token: str) -> Principal | None:
         row = session.scalars(select(TokenRow).where(TokenRow.token_hash == digest)).one_or_none()
     if row is None or row.revoked_us is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    return Principal(token_id=row.id, role=row.role, site=row.site, sensor=row.sensor)
+    return Principal(token_id=row.id, role=row.role, site=row.site, sensor=row.sensor, label=row.label)

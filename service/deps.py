@@ -28,6 +28,8 @@ class AppContext:
     broadcaster: Broadcaster
     metrics: Metrics
     status: StatusTracker
+    incidents: object = None  # service.incident_feed.IncidentFeed
+    notifier: object = None  # service.webhooks.Notifier
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -73,8 +75,9 @@ def _require(*roles: str, stream: bool = False):
 
 
 SensorAuth = Annotated[Principal, Depends(_require("sensor"))]
-ViewerAuth = Annotated[Principal, Depends(_require("viewer", "admin"))]
-StreamAuth = Annotated[Principal, Depends(_require("viewer", "admin", stream=True))]
+ViewerAuth = Annotated[Principal, Depends(_require("viewer", "operator", "admin"))]
+StreamAuth = Annotated[Principal, Depends(_require("viewer", "operator", "admin", stream=True))]
+OperatorAuth = Annotated[Principal, Depends(_require("operator", "admin"))]
 AdminAuth = Annotated[Principal, Depends(_require("admin"))]
 
 

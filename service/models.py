@@ -97,3 +97,6 @@ class TokenRow(Base):
     label: Mapped[str | None] = mapped_column(String(200))
     created_us: Mapped[int] = mapped_column(BigInteger)
     revoked_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+from service import incident_models  # noqa: E402,F401  (registers the incident tables on Base)

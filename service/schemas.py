@@ -19,7 +19,7 @@ from spectrum.events import KINDS, SEVERITIES
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
-Role = Literal["sensor", "viewer", "admin"]
+Role = Literal["sensor", "viewer", "operator", "admin"]
 Status = Literal["online", "stale", "offline"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 

@@ -39,6 +39,7 @@ def post_events(batch: EventBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
         ctx.broadcaster.publish("event", {"change": "created", "event": data})
     for data in outcome.updated:
         ctx.broadcaster.publish("event", {"change": "updated", "event": data})
+    ctx.incidents.after_ingest(outcome.created + outcome.updated)
     return IngestResult(accepted=outcome.accepted, created=len(outcome.created), updated=len(outcome.updated),
                         unchanged=outcome.unchanged)
 

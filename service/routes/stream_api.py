@@ -1,7 +1,8 @@
 """``GET /stream``: Server-Sent Events of new and updated events and sensor status changes.
 
 Messages: ``event: event`` (data ``{"change": "created"|"updated", "event": {...}}``),
-``event: status`` (data ``{"site", "sensor", "status", "previous", "last_seen"}``) and, for a
+``event: status`` (data ``{"site", "sensor", "status", "previous", "last_seen"}``),
+``event: incident`` (data ``{"change", "incident"}``, see :mod:`service.incident_feed`) and, for a
 client that reads too slowly, one ``event: notice`` before the stream ends. An idle stream
 gets a ``: heartbeat`` comment every ``sse_heartbeat_s``.
 """

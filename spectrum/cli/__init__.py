@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from spectrum import __version__
 from spectrum.cli import (bench_cmd, bench_detect_cmd, bench_service_cmd, demo_cmd, monitor_cmd, replay_cmd,
-                          rtltcp_cmd, serve_cmd, simulate_cmd, token_cmd)
+                          report_cmd, rtltcp_cmd, serve_cmd, simulate_cmd, token_cmd)
 from spectrum.cli import convert_cmd, export_csv_cmd, plot_cmd, record_cmd, verify_cmd  # capture commands
 
 COMMANDS = (replay_cmd, simulate_cmd, monitor_cmd, rtltcp_cmd, bench_cmd, bench_detect_cmd, serve_cmd, token_cmd,
-            bench_service_cmd, record_cmd, convert_cmd, plot_cmd, verify_cmd, export_csv_cmd, demo_cmd)
+            bench_service_cmd, record_cmd, convert_cmd, plot_cmd, verify_cmd, export_csv_cmd, demo_cmd, report_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

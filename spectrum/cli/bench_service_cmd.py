@@ -17,6 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=100, help="events per POST in the timed ingest (default 100)")
     p.add_argument("--queries", type=int, default=2000, help="timed GET /events requests (default 2000)")
     p.add_argument("--db", metavar="URL", help="database URL (default: a SQLite file in a temporary directory)")
+    p.add_argument("--incident-events", type=int, default=20_000,
+                   help="time-ordered events ingested with incident grouping on and off (default 20000; 0: skip)")
+    p.add_argument("--no-rebuild", action="store_true", help="skip timing the recompute of every incident")
     p.set_defaults(run=run)
 
 
@@ -26,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("events", "stored", "sensors", "batch", "queries"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} {getattr(args, name)}: must be at least 1")
+    if args.incident_events < 0 or 0 < args.incident_events < args.sensors:
+        raise ConfigError(f"--incident-events {args.incident_events}: 0, or at least one per sensor")
     if args.events < args.sensors:
         raise ConfigError(f"--events {args.events}: at least one per sensor (--sensors {args.sensors})")
     from spectrum.evaluate.service_bench import run_bench
@@ -34,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = run_bench(events=args.events, stored=max(args.stored, args.events), sensors=args.sensors,
                            batch=args.batch, queries=args.queries, db_url=args.db,
-                           progress=lambda msg: print(msg, file=sys.stderr))
+                           progress=lambda msg: print(msg, file=sys.stderr),
+                           incident_events=args.incident_events, rebuild=not args.no_rebuild)
     except ServiceError as exc:
         raise ConfigError(str(exc)) from None
     for line in report.lines():

@@ -8,13 +8,14 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("token", help="create, list or revoke service tokens",
                        description="Manage bearer tokens directly in the service database. Roles: sensor "
-                                   "(writes for its own site and sensor), viewer (reads), admin (manages tokens).")
+                                   "(writes for its own site and sensor), viewer (reads), operator (reads and acts on "
+                                   "incidents), admin (manages tokens).")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create a token and print it (last word of the output)")
-    create.add_argument("--role", required=True, choices=("sensor", "viewer", "admin"))
+    create.add_argument("--role", required=True, choices=("sensor", "viewer", "operator", "admin"))
     create.add_argument("--site", help="the site a sensor token writes for")
     create.add_argument("--sensor", help="the sensor a sensor token writes for")
-    create.add_argument("--label", help="a note for `token list` (who holds it)")
+    create.add_argument("--label", help="who holds it: shown by `token list` and in the incident audit log")
     lister = actions.add_parser("list", help="list tokens (never their secrets)")
     revoke = actions.add_parser("revoke", help="revoke a token by the id `token list` shows")
     revoke.add_argument("token_id", metavar="ID")

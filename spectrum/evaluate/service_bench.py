@@ -1,7 +1,15 @@
-"""Service benchmark (not a test): ingest rate from concurrent sensors, query latency, memory.
+"""Service benchmark (not a test): ingest rate from concurrent sensors, query latency, memory,
+and incidents (ingest with grouping on against off, recompute of every incident).
 
 The server runs as its own process (``spectrum serve`` on a free loopback port, SQLite file)
 so its memory can be read from ``/proc`` and the load generator does not share its GIL.
+
+The main server runs with incident grouping off: its events start anywhere in a day, in any
+order, which suits the query figures but is no sensor's traffic. The incident figures use
+live-like traffic instead: each sensor sends its events in time order, a third of them the
+bursts of a pulsed jammer (4 s in every 10 s), to two fresh servers, one with grouping on
+and one off, same events, one after the other. The recompute is timed in-process on the
+main database once it holds ``stored`` events.
 """
 
 from __future__ import annotations
@@ -45,6 +53,10 @@ class BenchReport:
     server_rss_mb: float = 0.0
     server_peak_rss_mb: float = 0.0
     db_mb: float = 0.0
+    incident_ingest: dict[str, float] = field(default_factory=dict)  # events/s with grouping "on" and "off"
+    incident_events: int = 0
+    rebuild_s: float = 0.0
+    rebuild_incidents: int = 0
 
     @property
     def ingest_events_per_s(self) -> float:
@@ -60,7 +72,18 @@ class BenchReport:
             "        p99 by query: " + ", ".join(f"{k} {v:.1f}" for k, v in self.query_ms_by_kind.items()),
             f"server: RSS {self.server_rss_mb:.0f} MB after the run (peak {self.server_peak_rss_mb:.0f} MB); "
             f"database {self.db_mb:.0f} MB",
-        ]
+        ] + self._incident_lines()
+
+    def _incident_lines(self) -> list[str]:
+        lines = []
+        if self.incident_ingest:
+            on, off = self.incident_ingest["on"], self.incident_ingest["off"]
+            lines.append(f"incidents: ingest of {self.incident_events} time-ordered events from {self.sensors} "
+                         f"sensors: grouping on {on:,.0f} events/s, off {off:,.0f} events/s (on/off {on / off:.2f})")
+        if self.rebuild_s:
+            lines.append(f"incidents: recompute of every incident from {self.stored_events:,} stored events: "
+                         f"{self.rebuild_s:.1f} s ({self.rebuild_incidents:,} incidents)")
+        return lines
 
 
 def make_event(rng: random.Random, site: str, sensor: str, n: int) -> dict:
@@ -80,6 +103,100 @@ def make_event(rng: random.Random, site: str, sensor: str, n: int) -> dict:
         "confidence": round(rng.random(), 3), "site": site, "sensor": sensor,
         "detector": {"version": "0.1.0", "config_hash": "bench"},
     }
+
+
+def make_stream(rng: random.Random, site: str, sensor: str, n: int) -> list[dict]:
+    """Live-like traffic of one sensor, in time order: a third of it a pulsed jammer's bursts
+    (4 s in every 10 s, one band), the rest events of random kinds, bands and lengths."""
+    out = []
+    t_s = rng.uniform(0, 60)
+    for i in range(n):
+        if i % 3 == 0:
+            ev = make_event(rng, site, sensor, i)
+            start_s, dur_s = t_s, 4.0
+            ev.update(kind="pulsed", freq_low_hz=934e6, freq_high_hz=936e6)
+        else:
+            ev = make_event(rng, site, sensor, i)
+            start_s, dur_s = t_s + rng.uniform(0, 10), rng.expovariate(1 / 20)
+        start = T0 + timedelta(seconds=start_s)
+        iso = lambda t: t.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+        ev.update(start=iso(start), end=iso(start + timedelta(seconds=dur_s)), offset_start_s=round(start_s, 6),
+                  offset_end_s=round(start_s + dur_s, 6))
+        out.append(ev)
+        if i % 3 == 2:
+            t_s += 10.0
+    return out
+
+
+def _stream_bodies(rng: random.Random, sensors: int, count: int, batch: int) -> list[list[bytes]]:
+    per_sensor: list[list[bytes]] = []
+    for k in range(sensors):
+        events = make_stream(rng, f"site{k:03d}", f"sensor{k:03d}", count // sensors)
+        per_sensor.append([json.dumps({"events": events[i:i + batch]}, separators=(",", ":")).encode()
+                           for i in range(0, len(events), batch)])
+    return per_sensor
+
+
+def _start_server(db_url: str, workdir: Path, name: str, extra_env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra_env)
+    with open(workdir / f"{name}.log", "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "spectrum", "serve", "--db", db_url, "--port", str(port),
+                                   "--log-level", "warning"], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError(f"server did not start; see {workdir / f'{name}.log'}")
+        time.sleep(0.1)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def incident_ingest(workdir: Path, sensors: int, events: int, batch: int, seed: int = 11) -> dict[str, float]:
+    """Events/s of the same time-ordered traffic into a fresh server with grouping on, and off."""
+    rates = {}
+    for mode in ("off", "on"):
+        db_url = f"sqlite:///{workdir / f'incidents-{mode}.db'}"
+        db = Database(db_url)
+        tokens = [create_token(db, "sensor", f"site{k:03d}", f"sensor{k:03d}")[0] for k in range(sensors)]
+        db.dispose()
+        bodies = _stream_bodies(random.Random(seed), sensors, events, batch)
+        server, url = _start_server(db_url, workdir, f"incidents-{mode}",
+                                    {"SPECTRUM_INCIDENTS_ENABLED": "true" if mode == "on" else "false"})
+        try:
+            elapsed = _ingest(url, tokens, bodies)
+        finally:
+            _stop(server)
+        rates[mode] = (events // sensors) * sensors / elapsed
+    return rates
+
+
+def time_rebuild(db_url: str) -> tuple[float, int]:
+    """Seconds to recompute every incident from the stored events, and how many there are."""
+    from service.incident_store import rebuild_incidents
+    from service.incidents import GroupingRules
+
+    db = Database(db_url)
+    try:
+        started = time.perf_counter()
+        count = rebuild_incidents(db, GroupingRules(), int(time.time() * 1e6))
+        return time.perf_counter() - started, count
+    finally:
+        db.dispose()
 
 
 def _free_port() -> int:
@@ -152,7 +269,8 @@ def _queries(rng: random.Random, sensors: int, n: int) -> list[tuple[str, dict]]
 
 
 def run_bench(events: int = 100_000, stored: int = 1_000_000, sensors: int = 50, batch: int = 100,
-              queries: int = 2000, db_url: str | None = None, progress=print) -> BenchReport:
+              queries: int = 2000, db_url: str | None = None, progress=print, incident_events: int = 20_000,
+              rebuild: bool = True) -> BenchReport:
     """Run the benchmark; see the module docstring. ``stored`` ≥ ``events`` events end up stored."""
     workdir = Path(tempfile.mkdtemp(prefix="spectrum-bench-"))
     db_url = db_url or f"sqlite:///{workdir / 'bench.db'}"
@@ -160,25 +278,9 @@ def run_bench(events: int = 100_000, stored: int = 1_000_000, sensors: int = 50,
     tokens = [create_token(db, "sensor", f"site{k:03d}", f"sensor{k:03d}")[0] for k in range(sensors)]
     viewer = create_token(db, "viewer")[0]
     db.dispose()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    repo = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    log = open(workdir / "server.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "spectrum", "serve", "--db", db_url, "--port", str(port),
-                               "--log-level", "warning"], env=env, stdout=log, stderr=log)
+    server, url = _start_server(db_url, workdir, "server", {"SPECTRUM_INCIDENTS_ENABLED": "false"})
     rng = random.Random(7)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"server did not start; see {workdir / 'server.log'}")
-            time.sleep(0.1)
         progress(f"server pid {server.pid} on {url}, db {db_url}")
         progress(f"preparing {events} events ...")
         bodies = _bodies(rng, sensors, events, batch, 0)
@@ -221,11 +323,13 @@ def run_bench(events: int = 100_000, stored: int = 1_000_000, sensors: int = 50,
         report.server_peak_rss_mb = _proc_mb(server.pid, "VmHWM")
         db_file = workdir / "bench.db"
         report.db_mb = sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 1e6 if db_file.exists() else 0.0
-        return report
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        _stop(server)
+    if rebuild:
+        progress(f"recomputing every incident from {total:,} stored events ...")
+        report.rebuild_s, report.rebuild_incidents = time_rebuild(db_url)
+    if incident_events:
+        progress(f"incident grouping: {incident_events} time-ordered events into fresh servers, off then on ...")
+        report.incident_events = (incident_events // sensors) * sensors
+        report.incident_ingest = incident_ingest(workdir, sensors, incident_events, batch)
+    return report

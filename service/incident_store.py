@@ -1,0 +1,342 @@
+"""Incidents in the database: regrouping after ingest, linking across sites, state over time.
+
+Only the incidents a changed event can reach are regrouped: grouping takes events in start
+order and an event's incident depends only on the events before it, so with ``t`` the
+earliest start among the changed events, every incident that was closed for good before
+``t`` (no event ongoing, last activity more than the hold time before ``t``) stays as it is;
+the others are regrouped whole from their events plus the changed ones. The result equals a
+rebuild from scratch (tests check this on shuffled, late and re-sent events).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select
+
+from service.db import Database
+from service.incident_models import IncidentMemberRow, IncidentRow
+from service.incidents import (NEVER, SEVERITY_RANK, EventRecord, GroupingRules, IncidentDraft, LinkCandidate,
+                               assign_ids, group_events, incident_state, link_sites)
+from service.models import EventRow
+
+CHUNK = 500  # ids per IN (...) list
+
+
+@dataclass
+class IncidentChange:
+    """One change for the live stream and the webhooks.
+
+    ``change``: ``opened``, ``updated``, ``escalated`` (peak severity rose), ``linked`` (joined
+    or widened a wide-area group), ``closed``, or ``merged`` (the incident was folded into
+    ``merged_into`` by a late event).
+    """
+
+    change: str
+    incident_id: str
+    merged_into: str | None = None
+
+
+def _us(iso: str | None) -> int | None:
+    if iso is None:
+        return None
+    moment = datetime.fromisoformat(iso)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def record_from_event(data: dict) -> EventRecord:
+    """The grouping record of one event in the contract shape (as stored)."""
+    updated = data.get("updated")
+    return EventRecord(
+        id=str(data["id"]), site=data.get("site"), band=data.get("band") if isinstance(data.get("band"), str) else None,
+        kind=data["kind"], start_us=_us(data["start"]), end_us=_us(data.get("end")),
+        progress_us=_us(updated) if isinstance(updated, str) else 0,
+        freq_low_hz=float(data["freq_low_hz"]), freq_high_hz=float(data["freq_high_hz"]),
+        severity=data["severity"], rise_db=float(data["rise_db"]), peak_dbfs=float(data["peak_dbfs"]))
+
+
+def _member(ev: EventRecord, incident_id: str) -> dict:
+    return {"event_id": ev.id, "incident_id": incident_id, "site": ev.site, "band": ev.band, "kind": ev.kind,
+            "start_us": ev.start_us, "end_us": ev.end_us, "progress_us": ev.progress_us,
+            "freq_low_hz": ev.freq_low_hz, "freq_high_hz": ev.freq_high_hz, "severity": ev.severity,
+            "rise_db": ev.rise_db, "peak_dbfs": ev.peak_dbfs}
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _same_site(column, site: str | None):
+    return column.is_(None) if site is None else column == site
+
+
+def apply_events(db: Database, session, changed: list[EventRecord], rules: GroupingRules,
+                 now_us: int) -> list[IncidentChange]:
+    """Regroup the incidents the changed events reach, then relink across sites.
+
+    Runs inside the caller's transaction (``session``); returns what changed.
+    """
+    by_site: dict[str | None, list[EventRecord]] = {}
+    for ev in changed:
+        by_site.setdefault(ev.site, []).append(ev)
+    changes: list[IncidentChange] = []
+    touched: list[str] = []
+    for site in sorted(by_site, key=lambda s: s or ""):
+        site_changes, site_touched = _regroup_site(db, session, site, by_site[site], rules, now_us)
+        changes += site_changes
+        touched += site_touched
+    changes += _relink(session, touched, rules)
+    return changes
+
+
+MEMBER_COLUMNS = ("event_id", "site", "band", "kind", "start_us", "end_us", "progress_us", "freq_low_hz",
+                  "freq_high_hz", "severity", "rise_db", "peak_dbfs")
+
+
+def _regroup_site(db: Database, session, site: str | None, changed: list[EventRecord], rules: GroupingRules,
+                  now_us: int) -> tuple[list[IncidentChange], list[str]]:
+    M, I = IncidentMemberRow, IncidentRow
+    changed_ids = [e.id for e in changed]
+    before: dict[str, tuple[str, int]] = {}  # event id -> (incident id, start) for events seen before
+    for part in _chunks(changed_ids):
+        before.update({r.event_id: (r.incident_id, r.start_us) for r in session.execute(
+            select(M.event_id, M.incident_id, M.start_us).where(M.event_id.in_(part)))})
+    t_new = min(e.start_us for e in changed)
+    t_min = min([t_new] + [start for _, start in before.values()])
+    stored = {r.id: r for r in session.scalars(select(I).where(
+        _same_site(I.site, site), or_(I.ongoing.is_(True), I.last_activity_us >= t_min - rules.hold_us)))}
+    if not before and all(r.last_start_us < t_new for r in stored.values()):
+        return _append(db, session, changed, stored, rules, now_us)
+    stored.update({r.id: r for r in session.scalars(select(I).where(I.id.in_({i for i, _ in before.values()})))})
+    previous: dict[str, str] = {}
+    records: dict[str, EventRecord] = {}
+    cols = [getattr(M, c) for c in MEMBER_COLUMNS]
+    for part in _chunks(list(stored)):
+        for row in session.execute(select(M.incident_id, *cols).where(M.incident_id.in_(part))):
+            previous[row[1]] = row[0]
+            records[row[1]] = EventRecord(row[1], *row[2:])
+    loaded = set(records)
+    records.update({e.id: e for e in changed})
+    drafts = group_events(list(records.values()), rules)
+    ids = assign_ids(drafts, previous, {i: r.first_onset_us for i, r in stored.items()})
+    changes: list[IncidentChange] = []
+    member_rows = []
+    changed_set = set(changed_ids)
+    for incident_id, draft in zip(ids, drafts):
+        member_rows += [_member(ev, incident_id) for ev in draft.events
+                        if previous.get(ev.id) != incident_id or ev.id in changed_set or ev.id not in loaded]
+        change = _write_incident(session, stored.get(incident_id), incident_id, draft, rules, now_us)
+        if change:
+            changes.append(IncidentChange(change, incident_id))
+    gone = set(stored) - set(ids)
+    for old in sorted(gone):
+        heir = next((i for i, d in zip(ids, drafts) if any(previous.get(e.id) == old for e in d.events)), None)
+        session.execute(delete(I).where(I.id == old))
+        changes.append(IncidentChange("merged", old, merged_into=heir))
+    _write_members(db, session, member_rows)
+    return changes, [c.incident_id for c in changes if c.change != "merged"]
+
+
+def _prior(r: IncidentRow) -> dict:
+    return {k: getattr(r, k) for k in FIGURES} | {"kinds": r.kinds.split(",") if r.kinds else []}
+
+
+def _append(db: Database, session, changed: list[EventRecord], stored: dict[str, IncidentRow], rules: GroupingRules,
+            now_us: int) -> tuple[list[IncidentChange], list[str]]:
+    """The common case: only new events, all later than every event of the open incidents.
+    Those incidents continue from their stored figures; none of their events is read."""
+    stubs, id_of = [], {}
+    for r in sorted(stored.values(), key=lambda r: (r.first_onset_us, r.first_event_id)):
+        d = IncidentDraft(site=r.site, band=r.band, family=r.family, first_onset_us=r.first_onset_us,
+                          last_end_us=NEVER if r.ongoing else r.last_activity_us, freq_low_hz=r.freq_low_hz,
+                          freq_high_hz=r.freq_high_hz, ongoing=int(r.ongoing), prior=_prior(r))
+        stubs.append(d)
+        id_of[id(d)] = r.id
+    drafts = group_events(changed, rules, stubs)
+    fresh = [d for d in drafts if id(d) not in id_of]
+    id_of.update({id(d): i for d, i in zip(fresh, assign_ids(fresh, {}, {}))})
+    changes, member_rows = [], []
+    for d in drafts:
+        incident_id = id_of[id(d)]
+        member_rows += [_member(ev, incident_id) for ev in d.events]
+        change = _write_incident(session, stored.get(incident_id), incident_id, d, rules, now_us)
+        if change:
+            changes.append(IncidentChange(change, incident_id))
+    _write_members(db, session, member_rows)
+    return changes, [c.incident_id for c in changes]
+
+
+def _write_members(db: Database, session, member_rows: list[dict]) -> None:
+    if not member_rows:
+        return
+    table = IncidentMemberRow.__table__
+    stmt = db.insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.event_id],
+                                      set_={c: stmt.excluded[c] for c in member_rows[0] if c != "event_id"})
+    for part in _chunks(member_rows):
+        session.execute(stmt, part)
+
+
+FIGURES = ("ongoing", "first_onset_us", "last_activity_us", "bursts", "on_s", "duty", "severity", "peak_rise_db",
+           "peak_dbfs", "freq_low_hz", "freq_high_hz")
+
+
+def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, rules: GroupingRules,
+                    now_us: int) -> str | None:
+    """Insert or update one incident row; return the change (None when nothing changed)."""
+    s = draft.summary()
+    values = {k: s[k] for k in FIGURES}
+    values.update(kinds=",".join(s["kinds"]), severity_rank=SEVERITY_RANK.get(s["severity"], 0), band=draft.band,
+                  family=draft.family, site=draft.site,
+                  state=incident_state(s["ongoing"], s["last_activity_us"], now_us, rules),
+                  last_start_us=max([e.start_us for e in draft.events] + ([row.last_start_us] if draft.prior else [])))
+    if draft.prior is None:
+        values["first_event_id"] = draft.events[0].id
+    if row is None:
+        session.add(IncidentRow(id=incident_id, area_id=None, area_sites=None, updated_us=now_us, **values))
+        return "opened"
+    if all(getattr(row, k) == v for k, v in values.items()):
+        return None
+    escalated = values["severity_rank"] > row.severity_rank
+    closed = values["state"] == "closed" and row.state != "closed"
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.updated_us = now_us
+    return "escalated" if escalated else "closed" if closed else "updated"
+
+
+def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentChange]:
+    """Recompute wide-area links around the touched incidents."""
+    if not touched:
+        return []
+    I = IncidentRow
+    session.flush()
+    rows = {r.id: r for r in session.scalars(select(I).where(I.id.in_(touched)))}
+    if not rows:
+        return []
+    window_us = int(rules.link_window_s * 1e6)
+    lo = min(r.first_onset_us for r in rows.values()) - window_us
+    hi = max(r.first_onset_us for r in rows.values()) + window_us
+    near = {r.id: r for r in session.scalars(select(I).where(I.first_onset_us >= lo, I.first_onset_us <= hi))}
+    areas = {r.area_id for r in near.values() if r.area_id}
+    while areas:  # whole groups, so a group that loses its bridge is split correctly
+        more = [r for r in session.scalars(select(I).where(I.area_id.in_(areas))) if r.id not in near]
+        near.update({r.id: r for r in more})
+        areas = {r.area_id for r in more if r.area_id} - areas
+        if not more:
+            break
+    links = link_sites([LinkCandidate(r.id, r.site, r.family, r.first_onset_us,
+                                      NEVER if r.ongoing else r.last_activity_us, r.freq_low_hz, r.freq_high_hz)
+                        for r in near.values()], rules)
+    changes = []
+    for r in sorted(near.values(), key=lambda r: r.id):
+        area_id, sites = links.get(r.id, (None, ()))
+        joined = ",".join(sites) or None
+        if (r.area_id, r.area_sites) == (area_id, joined):
+            continue
+        widened = area_id is not None and len(sites) > (len(r.area_sites.split(",")) if r.area_sites else 0)
+        r.area_id, r.area_sites = area_id, joined
+        changes.append(IncidentChange("linked" if widened else "updated", r.id))
+    return changes
+
+
+def refresh_states(db: Database, rules: GroupingRules, now_us: int) -> list[IncidentChange]:
+    """Move incidents on in time (active -> quiet -> closed); return the changes."""
+    I = IncidentRow
+
+    def job(session):
+        out = []
+        for r in session.scalars(select(I).where(I.state != "closed")):
+            state = incident_state(r.ongoing, r.last_activity_us, now_us, rules)
+            if state != r.state:
+                r.state, r.updated_us = state, now_us
+                out.append(IncidentChange("closed" if state == "closed" else "updated", r.id))
+        return out
+
+    return db.transact(job)
+
+
+def _read_records(db: Database, page: int) -> list[EventRecord]:
+    """Every stored event's grouping record, a page at a time. On SQLite the three fields
+    that live only in the JSON are picked out by ``json_extract`` (no parsing in Python)."""
+    e = EventRow
+    if db.dialect == "sqlite":
+        picked = [func.json_extract(e.data, "$.band"), func.json_extract(e.data, "$.rise_db"),
+                  func.json_extract(e.data, "$.peak_dbfs")]
+    else:
+        picked = [e.data]
+    records: list[EventRecord] = []
+    last_seq = 0
+    while True:
+        with db.read() as session:
+            rows = session.execute(select(e.seq, e.id, e.site, e.kind, e.start_us, e.end_us, e.progress_us,
+                                          e.freq_low_hz, e.freq_high_hz, e.severity, *picked)
+                                   .where(e.seq > last_seq).order_by(e.seq).limit(page)).all()
+        if not rows:
+            return records
+        for r in rows:
+            band, rise, peak = r[10:] if len(r) == 13 else _from_json(r[10])
+            records.append(EventRecord(r.id, r.site, band if isinstance(band, str) else None, r.kind, r.start_us,
+                                       r.end_us, 0 if r.end_us is not None or r.progress_us is None else r.progress_us,
+                                       r.freq_low_hz, r.freq_high_hz, r.severity, float(rise), float(peak)))
+        last_seq = rows[-1].seq
+
+
+def _from_json(data: str) -> tuple:
+    d = json.loads(data)
+    return d.get("band"), d["rise_db"], d["peak_dbfs"]
+
+
+def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int = 50_000) -> int:
+    """Recompute every incident from the stored events; return how many there are.
+
+    Incidents keep their ids where their events were grouped before (so the desk's state
+    and audit log stay attached); the rest get ids derived from their first event.
+    """
+    records = _read_records(db, page)
+    with db.read() as session:
+        previous = dict(session.execute(select(IncidentMemberRow.event_id, IncidentMemberRow.incident_id)).all())
+        onsets = dict(session.execute(select(IncidentRow.id, IncidentRow.first_onset_us)).all())
+    drafts = group_events(records, rules)
+    del records
+    ids = assign_ids(drafts, previous, onsets)
+    incidents = []
+    for incident_id, draft in zip(ids, drafts):
+        s = draft.summary()
+        incidents.append({**{k: s[k] for k in FIGURES}, "id": incident_id, "site": draft.site, "band": draft.band,
+                          "first_event_id": draft.events[0].id, "last_start_us": draft.events[-1].start_us,
+                          "family": draft.family, "kinds": ",".join(s["kinds"]),
+                          "severity_rank": SEVERITY_RANK.get(s["severity"], 0),
+                          "state": incident_state(s["ongoing"], s["last_activity_us"], now_us, rules),
+                          "area_id": None, "area_sites": None, "updated_us": now_us})
+    links = link_sites([LinkCandidate(i["id"], i["site"], i["family"], i["first_onset_us"],
+                                      NEVER if i["ongoing"] else i["last_activity_us"], i["freq_low_hz"],
+                                      i["freq_high_hz"]) for i in incidents], rules)
+    for i in incidents:
+        if i["id"] in links:
+            i["area_id"], sites = links[i["id"]]
+            i["area_sites"] = ",".join(sites)
+
+    def members():  # built chunk by chunk: a million dicts at once would double the memory
+        chunk = []
+        for incident_id, draft in zip(ids, drafts):
+            chunk += [_member(ev, incident_id) for ev in draft.events]
+            if len(chunk) >= 5000:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def job(session):
+        session.execute(delete(IncidentMemberRow))
+        session.execute(delete(IncidentRow))
+        for part in _chunks(incidents, 5000):
+            session.execute(IncidentRow.__table__.insert(), part)
+        for part in members():
+            session.execute(IncidentMemberRow.__table__.insert(), part)
+
+    db.transact(job)
+    return len(incidents)

@@ -1,0 +1,339 @@
+"""Incidents from events: grouping per site and band, and linking across sites.
+
+Plain, deterministic functions over event records; no database and no clock here (the
+caller passes ``now_us``), so the same events always give the same incidents, whatever the
+order they arrived in.
+
+Grouping (one site, one band)
+    Events are taken in order of ``(start_us, id)``. An event joins the open incident of
+    its site, band and kind family whose frequency extent (widened by a margin) overlaps its
+    own, and which is either still ongoing or whose last activity is at most ``hold_s``
+    before the event starts; of several, the earliest onset wins. Otherwise it opens a new
+    incident. An event's assignment depends only on the events that start before it, which
+    is what lets the store regroup only the incidents a changed event can reach.
+
+Linking (several sites)
+    Incidents at different sites whose lives overlap, whose frequency extents overlap and
+    whose onsets lie within ``link_window_s`` of each other are linked; the connected groups
+    spanning two or more sites are wide-area incidents, named after their earliest member.
+
+Hand-written rather than a library: the rules are a few comparisons per event over a list of
+open incidents (a sweep in time order); an interval tree or a clustering library would cost
+more than it saves at tens of open incidents per site.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+# Kinds one jammer may be reported as from burst to burst share a family: a pulsed barrage is
+# seen as pulsed or as wideband noise, a slow sweep as swept or pulsed; a CW spot as a tone or
+# a new emitter. The sensor's own conditions are never mixed with what is on the air.
+KIND_FAMILY = {"wideband_noise": "wideband", "pulsed": "wideband", "swept": "wideband",
+               "tone": "narrowband", "new_emitter": "narrowband",
+               "overload": "overload", "sensor_fault": "sensor_fault"}
+NOT_LINKED_FAMILIES = frozenset({"sensor_fault"})  # a dongle fault at two sites is two faults
+INCIDENT_NAMESPACE = uuid.UUID("5f0e2b8e-6f6c-4d5e-9c7e-3d1f8c9a2b41")
+NEVER = 2**62  # "still ongoing" as a time far in the future (µs)
+LINK_BUCKET_HZ = 1e6  # linking compares only incidents sharing a bucket of this width (any overlap shares one)
+
+
+def kind_family(kind: str) -> str:
+    """The family of an event kind (an unknown kind is its own family)."""
+    return KIND_FAMILY.get(kind, kind)
+
+
+@dataclass(frozen=True)
+class GroupingRules:
+    """Parameters of grouping and linking (all times in seconds)."""
+
+    hold_s: float = 300.0  # longest gap between events of one incident
+    quiet_s: float = 60.0  # no event for this long: active -> quiet
+    freq_margin_hz: float = 200e3  # extents this close count as overlapping
+    link_window_s: float = 120.0  # onsets of linked incidents at most this far apart
+
+    @property
+    def hold_us(self) -> int:
+        return int(self.hold_s * 1e6)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """What grouping needs of one stored event (times in µs since the epoch).
+
+    ``progress_us`` is the latest time an ongoing event is known to have been on (0: unknown).
+    """
+
+    id: str
+    site: str | None
+    band: str | None
+    kind: str
+    start_us: int
+    end_us: int | None
+    progress_us: int
+    freq_low_hz: float
+    freq_high_hz: float
+    severity: str
+    rise_db: float
+    peak_dbfs: float
+
+
+@dataclass
+class IncidentDraft:
+    """One incident as grouping makes it: its events and the figures derived from them."""
+
+    site: str | None
+    band: str | None
+    family: str
+    events: list[EventRecord] = field(default_factory=list)
+    first_onset_us: int = 0
+    last_end_us: int = 0  # latest end or progress of its events; NEVER while one is ongoing
+    freq_low_hz: float = 0.0
+    freq_high_hz: float = 0.0
+    ongoing: int = 0  # events still open
+    prior: dict | None = None  # figures of earlier events not in ``events`` (see :func:`extend_summary`)
+
+    def add(self, ev: EventRecord) -> None:
+        if not self.events and not self.prior:
+            self.first_onset_us, self.freq_low_hz, self.freq_high_hz = ev.start_us, ev.freq_low_hz, ev.freq_high_hz
+        self.events.append(ev)
+        self.freq_low_hz = min(self.freq_low_hz, ev.freq_low_hz)
+        self.freq_high_hz = max(self.freq_high_hz, ev.freq_high_hz)
+        if ev.end_us is None:
+            self.ongoing += 1
+        self.last_end_us = max(self.last_end_us, _activity_us(ev))
+
+    def summary(self) -> dict:
+        """Figures of the incident (see :func:`summarize`), earlier events included."""
+        return summarize(self.events) if self.prior is None else extend_summary(self.prior, self.events)
+
+
+def _activity_us(ev: EventRecord) -> int:
+    if ev.end_us is not None:
+        return ev.end_us
+    return max(ev.start_us, ev.progress_us)
+
+
+def _joinable(draft: IncidentDraft, ev: EventRecord, rules: GroupingRules) -> bool:
+    if draft.ongoing == 0 and ev.start_us - draft.last_end_us > rules.hold_us:
+        return False
+    margin = rules.freq_margin_hz
+    return ev.freq_low_hz <= draft.freq_high_hz + margin and ev.freq_high_hz >= draft.freq_low_hz - margin
+
+
+def group_events(events: list[EventRecord], rules: GroupingRules,
+                 open_drafts: list[IncidentDraft] = ()) -> list[IncidentDraft]:
+    """Group events into incidents (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    events : list of EventRecord
+        Any order; several sites and bands may be mixed.
+    rules : GroupingRules
+    open_drafts : list of IncidentDraft, optional
+        Incidents already holding every earlier event (their figures set, their ``events``
+        empty), in onset order; valid only when every event given starts after all of
+        theirs. Those that take an event are returned with only the new events.
+
+    Returns
+    -------
+    list of IncidentDraft
+        Ordered by first onset, then by the first event's id; each draft's events in
+        ``(start_us, id)`` order.
+    """
+    ordered = sorted(events, key=lambda e: (e.start_us, e.id))
+    open_by_key: dict[tuple, list[IncidentDraft]] = {}
+    for d in open_drafts:
+        open_by_key.setdefault((d.site, d.band, d.family), []).append(d)
+    drafts: list[IncidentDraft] = []
+    touched: set[int] = set()
+    for ev in ordered:
+        key = (ev.site, ev.band, kind_family(ev.kind))
+        candidates = open_by_key.setdefault(key, [])
+        # incidents that can never take an event again (all closed, hold passed) leave the list
+        if any(d.ongoing == 0 and ev.start_us - d.last_end_us > rules.hold_us for d in candidates):
+            candidates[:] = [d for d in candidates if d.ongoing or ev.start_us - d.last_end_us <= rules.hold_us]
+        target = next((d for d in candidates if _joinable(d, ev, rules)), None)  # kept in onset order
+        if target is None:
+            target = IncidentDraft(site=ev.site, band=ev.band, family=key[2])
+            candidates.append(target)
+        if id(target) not in touched:
+            touched.add(id(target))
+            drafts.append(target)
+        target.add(ev)
+    return drafts
+
+
+def summarize(events: list[EventRecord]) -> dict:
+    """First onset, last activity, bursts, time on, duty, peak severity and rise, kinds, extent.
+
+    ``events`` in ``(start_us, id)`` order. Duty is the time covered by at least one event
+    over the incident's life (first onset to last activity); an ongoing event counts up to
+    its ``progress_us``.
+    """
+    first = events[0].start_us
+    last = max(_activity_us(e) for e in events)
+    on_us, cover_lo, cover_hi = 0, None, None
+    for ev in events:  # union of [start, activity] intervals, in start order
+        lo, hi = ev.start_us, _activity_us(ev)
+        if cover_hi is None or lo > cover_hi:
+            if cover_hi is not None:
+                on_us += cover_hi - cover_lo
+            cover_lo, cover_hi = lo, hi
+        else:
+            cover_hi = max(cover_hi, hi)
+    on_us += cover_hi - cover_lo
+    life_us = last - first
+    peak = max(events, key=lambda e: (SEVERITY_RANK.get(e.severity, 0), e.rise_db))
+    return {
+        "first_onset_us": first, "last_activity_us": last,
+        "ongoing": any(e.end_us is None for e in events),
+        "bursts": len(events), "on_s": on_us / 1e6,
+        "duty": 1.0 if life_us <= 0 else min(1.0, on_us / life_us),
+        "severity": peak.severity, "peak_rise_db": max(e.rise_db for e in events),
+        "peak_dbfs": max(e.peak_dbfs for e in events),
+        "kinds": sorted({e.kind for e in events}),
+        "freq_low_hz": min(e.freq_low_hz for e in events), "freq_high_hz": max(e.freq_high_hz for e in events),
+    }
+
+
+def extend_summary(prior: dict, events: list[EventRecord]) -> dict:
+    """The figures of an incident (as :func:`summarize` gives them) after appending events
+    that all start after every event it held; ``prior`` are its figures before."""
+    first, on_us = prior["first_onset_us"], int(round(prior["on_s"] * 1e6))
+    cover_hi = prior["last_activity_us"]  # the union of earlier events ends at their last activity
+    for ev in events:
+        lo, hi = ev.start_us, _activity_us(ev)
+        on_us += hi - lo if lo > cover_hi else max(0, hi - cover_hi)
+        cover_hi = max(cover_hi, hi)
+    last = max(prior["last_activity_us"], max(_activity_us(e) for e in events))
+    peak = max(events, key=lambda e: (SEVERITY_RANK.get(e.severity, 0), e.rise_db))
+    severity = peak.severity if SEVERITY_RANK.get(peak.severity, 0) > SEVERITY_RANK.get(prior["severity"], 0) \
+        else prior["severity"]
+    life_us = last - first
+    return {
+        "first_onset_us": first, "last_activity_us": last,
+        "ongoing": prior["ongoing"] or any(e.end_us is None for e in events),
+        "bursts": prior["bursts"] + len(events), "on_s": on_us / 1e6,
+        "duty": 1.0 if life_us <= 0 else min(1.0, on_us / life_us), "severity": severity,
+        "peak_rise_db": max(prior["peak_rise_db"], max(e.rise_db for e in events)),
+        "peak_dbfs": max(prior["peak_dbfs"], max(e.peak_dbfs for e in events)),
+        "kinds": sorted(set(prior["kinds"]) | {e.kind for e in events}),
+        "freq_low_hz": min(prior["freq_low_hz"], min(e.freq_low_hz for e in events)),
+        "freq_high_hz": max(prior["freq_high_hz"], max(e.freq_high_hz for e in events)),
+    }
+
+
+def incident_state(ongoing: bool, last_activity_us: int, now_us: int, rules: GroupingRules) -> str:
+    """``active`` (an event is on, or was within ``quiet_s``), ``quiet`` (within ``hold_s``) or ``closed``."""
+    age_s = (now_us - last_activity_us) / 1e6
+    if ongoing or age_s <= rules.quiet_s:
+        return "active"
+    return "quiet" if age_s <= rules.hold_s else "closed"
+
+
+def assign_ids(drafts: list[IncidentDraft], previous: dict[str, str],
+               previous_onset_us: dict[str, int]) -> list[str]:
+    """Stable ids for drafts: an incident keeps its id when regrouping changes it.
+
+    Parameters
+    ----------
+    drafts : list of IncidentDraft
+        From :func:`group_events`, in its order.
+    previous : dict
+        Event id -> the incident id it was stored under (events seen before).
+    previous_onset_us : dict
+        Incident id -> its stored first onset (µs), for choosing among several.
+
+    Returns
+    -------
+    list of str
+        One id per draft. A draft holding events of stored incidents takes the earliest of
+        those not taken by an earlier draft (a merge keeps the oldest id; a split leaves the
+        first part the id); a draft of only new events gets a UUID derived from its site,
+        band and first event, so a rebuild from scratch gives the same ids.
+    """
+    taken: set[str] = set()
+    out = []
+    for draft in drafts:
+        olds = {previous[e.id] for e in draft.events if e.id in previous} - taken
+        if olds:
+            chosen = min(olds, key=lambda i: (previous_onset_us.get(i, NEVER), i))
+        else:
+            first = draft.events[0]
+            chosen = str(uuid.uuid5(INCIDENT_NAMESPACE, f"{draft.site}|{draft.band}|{draft.family}|{first.id}"))
+        taken.add(chosen)
+        out.append(chosen)
+    return out
+
+
+@dataclass(frozen=True)
+class LinkCandidate:
+    """An incident as linking sees it (times in µs; ``last_activity_us`` NEVER while ongoing)."""
+
+    id: str
+    site: str | None
+    family: str
+    first_onset_us: int
+    last_activity_us: int
+    freq_low_hz: float
+    freq_high_hz: float
+
+
+def _linked(a: LinkCandidate, b: LinkCandidate, window_us: int, margin_hz: float) -> bool:
+    return (a.site != b.site
+            and abs(a.first_onset_us - b.first_onset_us) <= window_us
+            and a.first_onset_us <= b.last_activity_us and b.first_onset_us <= a.last_activity_us
+            and a.freq_low_hz <= b.freq_high_hz + margin_hz and b.freq_low_hz <= a.freq_high_hz + margin_hz)
+
+
+def link_sites(incidents: list[LinkCandidate], rules: GroupingRules) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Wide-area incidents: linked groups spanning two or more sites.
+
+    Returns
+    -------
+    dict
+        Incident id -> (area id, sorted sites of the area), for members of wide-area groups
+        only. The area id is the id of the member with the earliest onset (then smallest id).
+    """
+    items = sorted((c for c in incidents if c.family not in NOT_LINKED_FAMILIES),
+                   key=lambda c: (c.first_onset_us, c.id))
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    window_us = int(rules.link_window_s * 1e6)
+    margin = rules.freq_margin_hz
+    recent: dict[int, deque[int]] = {}  # frequency bucket -> earlier incidents within the window
+    for j, b in enumerate(items):  # onset order: only the last window's worth, in shared buckets, can link
+        seen: set[int] = set()
+        buckets = range(int((b.freq_low_hz - margin) // LINK_BUCKET_HZ), int((b.freq_high_hz + margin) // LINK_BUCKET_HZ) + 1)
+        for k in buckets:
+            queue = recent.setdefault(k, deque())
+            while queue and b.first_onset_us - items[queue[0]].first_onset_us > window_us:
+                queue.popleft()
+            for i in queue:
+                if i not in seen:
+                    seen.add(i)
+                    if _linked(items[i], b, window_us, margin):
+                        ri, rj = root(i), root(j)
+                        if ri != rj:
+                            parent[max(ri, rj)] = min(ri, rj)  # the root is the earliest member
+            queue.append(j)
+    groups: dict[int, list[LinkCandidate]] = {}
+    for i, c in enumerate(items):
+        groups.setdefault(root(i), []).append(c)
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for r, members in groups.items():
+        sites = tuple(sorted({m.site or "" for m in members}))
+        if len(sites) >= 2:
+            for m in members:
+                out[m.id] = (items[r].id, sites)
+    return out

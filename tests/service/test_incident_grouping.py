@@ -1,0 +1,261 @@
+"""Grouping events into incidents and linking sites: the plain functions, and the store's
+incremental regrouping against a rebuild from scratch."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+from service.db import Database
+from service.incident_store import apply_events, rebuild_incidents
+from service.incidents import (EventRecord, GroupingRules, LinkCandidate, assign_ids, group_events, incident_state,
+                               link_sites)
+from service.incident_models import IncidentMemberRow, IncidentRow
+from sqlalchemy import select
+
+S = 1_000_000  # µs per second
+T0 = 1_718_000_000 * S
+RULES = GroupingRules()
+
+
+def ev(i: int, start_s: float, dur_s: float | None = 4.0, *, site: str = "s1", kind: str = "pulsed",
+       freq_hz: float = 935e6, width_hz: float = 2e6, band: str | None = "gsm900", severity: str = "warning",
+       rise_db: float = 10.0) -> EventRecord:
+    start = T0 + int(start_s * S)
+    return EventRecord(id=f"{site}-{i:06d}", site=site, band=band, kind=kind, start_us=start,
+                       end_us=None if dur_s is None else start + int(dur_s * S), progress_us=0,
+                       freq_low_hz=freq_hz - width_hz / 2, freq_high_hz=freq_hz + width_hz / 2, severity=severity,
+                       rise_db=rise_db, peak_dbfs=-30.0 + rise_db)
+
+
+def pulsed(site: str = "s1", minutes: float = 10, period_s: float = 10, on_s: float = 4, offset_s: float = 0,
+           **kw) -> list[EventRecord]:
+    n = int(minutes * 60 / period_s)
+    return [ev(i, offset_s + i * period_s, on_s, site=site, **kw) for i in range(n)]
+
+
+def partition(drafts) -> set[frozenset[str]]:
+    return {frozenset(e.id for e in d.events) for d in drafts}
+
+
+def test_pulsed_jammer_is_one_incident_with_its_duty():
+    events = pulsed(minutes=10)
+    drafts = group_events(events, RULES)
+    assert len(drafts) == 1
+    s = drafts[0].summary()
+    assert s["bursts"] == 60
+    assert abs(s["duty"] - 4 * 60 / (59 * 10 + 4)) < 1e-9  # on time over the life, first onset to last end
+    assert s["first_onset_us"] == events[0].start_us and s["last_activity_us"] == events[-1].end_us
+
+
+def test_a_gap_longer_than_the_hold_starts_a_new_incident():
+    rules = GroupingRules(hold_s=60)
+    events = [ev(0, 0), ev(1, 30), ev(2, 30 + 4 + 60.5), ev(3, 200)]  # 2 starts 60.5 s after 1 ended
+    assert partition(group_events(events, rules)) == {frozenset({"s1-000000", "s1-000001"}),
+                                                      frozenset({"s1-000002"}), frozenset({"s1-000003"})}
+    # an ongoing event holds its incident open however long the gap
+    events = [ev(0, 0, None), ev(1, 1000)]
+    assert len(group_events(events, rules)) == 1
+
+
+def test_kind_family_frequency_band_and_site_separate_incidents():
+    base = ev(0, 0)
+    others = [
+        ev(1, 5, kind="wideband_noise"),  # same family as pulsed: joins
+        ev(2, 6, kind="tone"),  # narrowband family: its own
+        ev(3, 7, freq_hz=950e6),  # 15 MHz away: its own
+        ev(4, 8, band="gsm1800"),  # another band: its own
+        ev(5, 9, site="s2"),  # another site: its own
+        ev(6, 10, freq_hz=935e6 + 2.1e6),  # 100 kHz beyond the extent, within the margin: joins
+    ]
+    groups = partition(group_events([base, *others], RULES))
+    assert frozenset({"s1-000000", "s1-000001", "s1-000006"}) in groups
+    assert len(groups) == 5
+
+
+def test_grouping_does_not_depend_on_arrival_order():
+    rng = random.Random(7)
+    events = pulsed(minutes=30, period_s=37) + pulsed(minutes=20, offset_s=900, kind="tone", freq_hz=936e6)
+    events += [ev(9000 + i, rng.uniform(0, 3600), rng.uniform(0.1, 30), kind=rng.choice(["tone", "swept"]),
+                  freq_hz=rng.choice([935e6, 940e6]), site=rng.choice(["s1", "s2"])) for i in range(200)]
+    expected = partition(group_events(events, RULES))
+    for _ in range(5):
+        rng.shuffle(events)
+        assert partition(group_events(events, RULES)) == expected
+
+
+def test_state_follows_the_quiet_and_hold_times():
+    last = T0
+    assert incident_state(True, last, last + 10_000 * S, RULES) == "active"
+    assert incident_state(False, last, last + 59 * S, RULES) == "active"
+    assert incident_state(False, last, last + 61 * S, RULES) == "quiet"
+    assert incident_state(False, last, last + 299 * S, RULES) == "quiet"
+    assert incident_state(False, last, last + 301 * S, RULES) == "closed"
+
+
+def test_assign_ids_keeps_the_oldest_id_on_a_merge_and_derives_new_ones():
+    a, b, bridge = ev(0, 0), ev(1, 400), ev(2, 200)
+    rules = GroupingRules(hold_s=250)
+    first = group_events([a, b], rules)
+    ids = assign_ids(first, {}, {})
+    assert len(set(ids)) == 2 and ids == assign_ids(first, {}, {})  # derived, reproducible
+    previous = {a.id: ids[0], b.id: ids[1]}
+    merged = group_events([a, b, bridge], rules)
+    assert len(merged) == 1
+    assert assign_ids(merged, previous, {ids[0]: a.start_us, ids[1]: b.start_us}) == [ids[0]]
+
+
+def cand(i: str, site: str, onset_s: float, end_s: float, freq_hz: float = 935e6) -> LinkCandidate:
+    return LinkCandidate(i, site, "wideband", T0 + int(onset_s * S), T0 + int(end_s * S), freq_hz - 1e6, freq_hz + 1e6)
+
+
+def test_sites_sharing_a_jammer_are_linked_once():
+    incidents = [cand("a", "s1", 0, 600), cand("b", "s2", 30, 500), cand("c", "s3", 100, 700),
+                 cand("d", "s4", 400, 900),  # onset too late for every other
+                 cand("e", "s5", 10, 600, freq_hz=1842e6),  # another band
+                 cand("f", "s1", 5, 600)]  # same site as a: joins only through the others
+    links = link_sites(incidents, RULES)
+    assert {k: v for k, v in links.items()} == {i: ("a", ("s1", "s2", "s3")) for i in "abcf"}
+    assert link_sites([cand("a", "s1", 0, 600), cand("f", "s1", 5, 600)], RULES) == {}
+
+
+def test_sensor_faults_are_never_linked():
+    a = LinkCandidate("a", "s1", "sensor_fault", T0, T0 + 10 * S, 0, 1e9)
+    b = LinkCandidate("b", "s2", "sensor_fault", T0, T0 + 10 * S, 0, 1e9)
+    assert link_sites([a, b], RULES) == {}
+
+
+def _stored_partition(db: Database) -> set[frozenset[str]]:
+    with db.read() as session:
+        rows = session.execute(select(IncidentMemberRow.incident_id, IncidentMemberRow.event_id)).all()
+    groups: dict[str, set[str]] = {}
+    for incident_id, event_id in rows:
+        groups.setdefault(incident_id, set()).add(event_id)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_incremental_regrouping_equals_a_rebuild(tmp_path):
+    """Events arrive in random batches, late and re-sent, ongoing then closed: the stored
+    incidents always equal grouping everything at once."""
+    rng = random.Random(3)
+    rules = GroupingRules(hold_s=60)
+    final = pulsed(minutes=20, period_s=10) + pulsed(site="s2", minutes=20, period_s=45, offset_s=50)
+    final += [ev(5000 + i, rng.uniform(0, 1200), rng.uniform(1, 20), kind="tone", freq_hz=936e6) for i in range(60)]
+    sends = [e for e in final]
+    sends += [dataclasses.replace(e, end_us=None) for e in rng.sample(final, 40)]  # ongoing states
+    rng.shuffle(sends)
+    sends += rng.sample(final, 30)  # re-sent
+    latest: dict[str, EventRecord] = {}
+    db = Database(f"sqlite:///{tmp_path / 'g.db'}")
+    now = T0 + 3600 * S
+    for i in range(0, len(sends), 17):
+        batch = sends[i:i + 17]
+        for e in batch:  # a closed state is never replaced by an ongoing one (as the event store does)
+            if e.end_us is not None or e.id not in latest:
+                latest[e.id] = e
+        db.transact(lambda session, b=[latest[e.id] for e in batch]: apply_events(db, session, b, rules, now))
+    expected = partition(group_events(list(latest.values()), rules))
+    assert _stored_partition(db) == expected
+    with db.read() as session:
+        bursts = sorted(r.bursts for r in session.scalars(select(IncidentRow)))
+    assert bursts == sorted(len(g) for g in expected)
+    db.dispose()
+
+
+def test_rebuild_keeps_incident_ids(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'r.db'}")
+    from service.store import ingest_events
+    from service.schemas import EventIn
+    from service_helpers import make_event
+
+    events = [make_event(start_s=i * 10, duration_s=4, kind="pulsed") for i in range(30)]
+    ingest_events(db, [EventIn.model_validate(e) for e in events])
+    from service.incident_store import record_from_event
+
+    records = [record_from_event(e) for e in events]
+    db.transact(lambda session: apply_events(db, session, records, RULES, T0))
+    with db.read() as session:
+        before = {r.id: r.bursts for r in session.scalars(select(IncidentRow))}
+    assert list(before.values()) == [30]
+    assert rebuild_incidents(db, RULES, T0) == 1
+    with db.read() as session:
+        assert {r.id: r.bursts for r in session.scalars(select(IncidentRow))} == before
+    db.dispose()
+
+
+def test_linking_by_frequency_buckets_equals_checking_every_pair():
+    from service.incidents import _linked
+
+    rng = random.Random(5)
+    items = []
+    for k in range(400):
+        onset = rng.uniform(0, 3600)
+        centre, width = rng.choice([935e6, 936.5e6, 1575.42e6, 150e6]) + rng.uniform(-2e6, 2e6), rng.choice([1e3, 2e5, 5e6])
+        items.append(LinkCandidate(f"i{k:03d}", f"s{rng.randrange(30)}", rng.choice(["wideband", "narrowband"]),
+                                   T0 + int(onset * S), T0 + int((onset + rng.uniform(1, 900)) * S),
+                                   centre - width / 2, centre + width / 2))
+    parent = {c.id: c.id for c in items}
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a in items:
+        for b in items:
+            if a.id < b.id and _linked(a, b, int(RULES.link_window_s * S), RULES.freq_margin_hz):
+                parent[root(b.id)] = root(a.id)
+    groups: dict[str, set[str]] = {}
+    for c in items:
+        groups.setdefault(root(c.id), set()).add(c.id)
+    site = {c.id: c.site for c in items}
+    expected = {frozenset(g) for g in groups.values() if len({site[i] for i in g}) >= 2}
+    links = link_sites(items, RULES)
+    got: dict[str, set[str]] = {}
+    for incident_id, (area, _) in links.items():
+        got.setdefault(area, set()).add(incident_id)
+    assert {frozenset(g) for g in got.values()} == expected and len(expected) > 5
+
+
+def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkeypatch):
+    """Live traffic mostly appends (the fast path, which never reads earlier events); now and
+    then an event is late or an ongoing one closes (the full regroup). Same figures either way."""
+    rng = random.Random(11)
+    rules = GroupingRules(hold_s=60)
+    final = pulsed(minutes=15, period_s=10) + pulsed(site="s2", minutes=15, period_s=30, offset_s=3, kind="swept")
+    final += [ev(7000 + i, rng.uniform(0, 900), rng.uniform(1, 40), kind=rng.choice(["tone", "new_emitter"]),
+                 freq_hz=rng.choice([935e6, 938e6]), severity=rng.choice(["info", "critical"]),
+                 rise_db=rng.uniform(5, 30)) for i in range(80)]
+    final.sort(key=lambda e: e.start_us)
+    sends = []
+    for e in final:
+        if rng.random() < 0.1:  # first sent while ongoing, closed with the next batch
+            sends.append([dataclasses.replace(e, end_us=None, progress_us=e.start_us)])
+        sends.append([e])
+    late = [sends.pop(rng.randrange(len(sends) // 2)) for _ in range(5)]
+    sends += late
+    import service.incident_store as store
+
+    appends = []
+    real_append = store._append
+    monkeypatch.setattr(store, "_append", lambda *a: appends.append(1) or real_append(*a))
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    now = T0 + 3600 * S
+    for batch in sends:
+        db.transact(lambda session, b=batch: apply_events(db, session, b, rules, now))
+
+    def figures():
+        with db.read() as session:
+            return sorted((r.first_onset_us, r.last_activity_us, r.bursts, round(r.on_s, 5), round(r.duty, 6),
+                           r.severity, r.peak_rise_db, r.kinds, r.freq_low_hz, r.freq_high_hz, r.ongoing)
+                          for r in session.scalars(select(IncidentRow)))
+
+    incremental = figures()
+    assert len(appends) > len(sends) * 0.7  # most batches took the fast path
+    db2 = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    db2.transact(lambda session: apply_events(db2, session, final, rules, now))
+    db, db_inc = db2, db
+    assert figures() == incremental
+    assert partition(group_events(final, rules)) == _stored_partition(db_inc)
+    db.dispose()
+    db_inc.dispose()
