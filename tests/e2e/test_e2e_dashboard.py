@@ -72,7 +72,8 @@ def test_login_live_event_filters_detail_and_screenshot(browser_page, tmp_path):
         assert page.locator(".site").first.get_attribute("data-site") == SITES[0][0]
         text = tile(page, SITES[0][0]).inner_text()
         assert "critical" in text and "jammed" in text and "since" in text and "GSM-900 DL" in text
-        assert "st-clear" in (tile(page, SITES[1][0]).get_attribute("class") or "")  # its event is over
+        # its pulsed event is over, but within the incident hold time: still a warning, not clear
+        assert "st-warning" in (tile(page, SITES[1][0]).get_attribute("class") or "")
         assert page.locator(".wf canvas").count() == 1  # the waterfall of the sensor that sent spectra
 
         # A new event arrives live: on screen within a second of its ingestion.
@@ -108,12 +109,21 @@ def test_login_live_event_filters_detail_and_screenshot(browser_page, tmp_path):
         page.click("#f-clear")
         assert page.locator("#feed .ev").count() == 4
 
+        # A second site hit in the same band at nearly the same time: one wide-area incident,
+        # drawn on the map as a link between the two sites.
+        twin = event(*SITES[2], ago(30), low_hz=941.5e6, high_hz=942.9e6)
+        desk.post(*SITES[2], "/events", {"events": [twin]})
+        page.wait_for_function("window.__desk.state.map.links.length === 1", timeout=5000)
+        link = page.evaluate("window.__desk.state.map.links[0]")
+        assert {link["a"], link["b"]} == {SITES[0][0], SITES[2][0]} and link["severity"] == "critical"
+        page.wait_for_selector(f'.site.st-jammed[data-site="{SITES[2][0]}"]', timeout=2000)
+
         # The map: the seeded sites at their heartbeat positions; clicking one filters by it.
         assert page.evaluate("window.__desk.state.map.screen.length") == 3
         spot = page.evaluate(f"window.__desk.state.map.screen.find(p => p.site === {SITES[2][0]!r})")
         box = page.locator("#map").bounding_box()
         page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
-        assert page.input_value("#f-site") == SITES[2][0] and page.locator("#feed .ev").count() == 1
+        assert page.input_value("#f-site") == SITES[2][0] and page.locator("#feed .ev").count() == 2
         page.click("#f-clear")
 
         # Event detail: times, extent, levels, and the spectrum around it with its box; in view.

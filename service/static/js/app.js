@@ -10,7 +10,7 @@ import { Detail } from "./detail.js";
 import { feedHTML } from "./feed.js";
 import { LANGUAGES, language, preferredLanguage, setLanguage, t, translateStatic, num } from "./i18n.js";
 import { DeskMap, STATE_STYLE, zoneAt } from "./map.js";
-import { siteStates, wideAreaLinks } from "./sitestate.js";
+import { incidentLinks, incidentsBySite, siteStates, wideAreaLinks } from "./sitestate.js";
 import { sitesHTML } from "./sites.js";
 import { EventStore, bandOf, matcher } from "./store.js";
 import { esc, kindText, stateText } from "./text.js";
@@ -28,6 +28,7 @@ const state = {
   token: null, events: new EventStore(), sites: new Map(), waterfalls: new Map(), wfCanvases: new Map(),
   spectraSince: null, selectedSite: "", fresh: new Map(), abort: null, loaded: false,
   desk: { tz: "Asia/Jakarta", intervalS: 30 }, conn: new Connection(), map: null, provinces: [], detail: null,
+  incidents: new Map(), // id -> open incident (GET /incidents, stream "incident" messages)
 };
 // Measurements for the browser tests (and curious operators): performance.now() figures, in ms
 // since the page began to load (navigation start).
@@ -97,6 +98,7 @@ async function openDesk() {
   startStream();
   render();
   metrics.mapFirstDrawMs = performance.now();
+  await loadIncidents();
   let first = true;
   await loadEvents(state.token, (page) => {
     state.events.appendPage(page);
@@ -205,6 +207,8 @@ function onMessage(type, data) {
     if (change === "created") state.fresh.set(ev.id, Date.now());
     collectOptions([ev]);
     scheduleRender();
+  } else if (type === "incident" && data.incident) {
+    onIncident(data);
   } else if (type === "status" && data.site) {
     const s = siteRecord(data.site), seen = data.last_seen ? Date.parse(data.last_seen) : null;
     if (seen !== null && (s.lastHeardMs === null || seen > s.lastHeardMs)) s.lastHeardMs = seen;
@@ -212,7 +216,29 @@ function onMessage(type, data) {
   }
 }
 
+/** The open incidents (active or quiet), every site's own (wide-area groups listed per site). */
+async function loadIncidents() {
+  let cursor = null;
+  try {
+    do {
+      const page = await getJSON(state.token, "/incidents", { state: ["active", "quiet"], wide_area: "each", limit: 1000, cursor });
+      for (const inc of page.incidents) state.incidents.set(inc.id, inc);
+      cursor = page.next_cursor;
+    } while (cursor);
+  } catch (e) { /* a desk without incidents (or a refused token, seen by the other calls): states from events */ }
+  scheduleRender();
+}
+
+function onIncident(data) {
+  if (data.change === "merged") state.incidents.delete(data.incident.id);
+  else if (data.incident.state === "closed") state.incidents.delete(data.incident.id);
+  else state.incidents.set(data.incident.id, data.incident);
+  scheduleRender();
+}
+
 async function catchUp() {
+  state.incidents.clear();
+  loadIncidents();
   try {
     const page = await getJSON(state.token, "/events", { limit: 1000 });
     for (const ev of page.events) state.events.upsert(ev);
@@ -320,7 +346,7 @@ function viewContext() {
 }
 
 function viewStates(vc = viewContext()) {
-  return siteStates(state.sites, state.events.ongoingBySite(), vc.now, SITES_POLL_MS);
+  return siteStates(state.sites, state.events.ongoingBySite(), vc.now, SITES_POLL_MS, incidentsBySite(state.incidents));
 }
 
 function render() {
@@ -374,7 +400,7 @@ function renderMap(states, f) {
   if (!state.map) return;
   const placed = states.filter((s) => s.lon != null);
   state.map.setData(placed.map((s) => ({ site: s.site, lon: s.lon, lat: s.lat, state: s.state })),
-    wideAreaLinks(state.events.list.filter((ev) => !ev.end)), f.site || null);
+    state.incidents.size ? incidentLinks(state.incidents) : wideAreaLinks(state.events.list.filter((ev) => !ev.end)), f.site || null);
   const unplaced = states.length - placed.length;
   $("map-note").textContent = unplaced ? t("map.unplaced", { n: unplaced }) : "";
   $("map").setAttribute("aria-label", t("map.label", { n: placed.length }));

@@ -15,7 +15,7 @@ function heard(s, vc) {
 function jamLine(o, vc) {
   if (!o) return "";
   const since = t("sites.since", { time: `${dayHm(o.since, vc.tz, vc.realNow)} ${vc.zone}` });
-  const more = o.count > 1 ? ` · ${t("sites.ongoing", { n: o.count })}` : "";
+  const more = (o.count > 1 ? ` · ${t("sites.ongoing", { n: o.count })}` : "") + (o.attention ? ` · ⚠ ${t("sites.unacknowledged")}` : "");
   const running = dur(vc.now - o.since);
   return `<div class="jam"><b>${esc(severityText(o.worst))}</b> · ${esc(kindText(o.event.kind))} · ${esc(bandText(o.event))}` +
     ` · ${esc(since)} (<span class="dur${vc.stale ? " stale" : ""}">${esc(running)}</span>)${esc(more)}</div>`;
