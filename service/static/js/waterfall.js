@@ -3,9 +3,9 @@
 // labels placed so that they never overlap.
 //
 // Colour scale: a summary averages a pulsed jammer with its off-time, so it may stand only a
-// few dB over the floor. The scale runs from 3 dB under the floor (the first row's median) to
-// 27 dB over it through a square-root curve: a 3 dB rise moves a third of the way up the
-// palette instead of a tenth, as visible as the box drawn around it.
+// few dB over the floor. The scale runs from 1 dB under the floor (the first row's median) to
+// 19 dB over it through a square-root curve: a 3 dB rise lands near the middle of the palette
+// (the previous linear 36 dB scale moved it a twelfth), so it stands out like its box.
 
 const STOPS = [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21],
   [250, 193, 39], [252, 255, 164]];
@@ -19,7 +19,7 @@ const LUT = (() => {
 })();
 const SEV_COLOUR = { critical: "#ff6b6b", warning: "#f2c14e", info: "#6cb6ff" };
 const MAX_ROWS = 512;
-const BELOW_DB = 3, ABOVE_DB = 27, GAMMA = 0.5;
+const BELOW_DB = 1, ABOVE_DB = 19, GAMMA = 0.5;
 const LEVELS = (() => { // palette index for each 1/1024 of the dB range, through the curve
   const out = new Uint8Array(1025);
   for (let i = 0; i <= 1024; i++) out[i] = Math.round(255 * (i / 1024) ** GAMMA);
@@ -49,6 +49,9 @@ export function placeLabels(wanted, H) {
   }
   return placed;
 }
+
+/** The palette's [r, g, b] at index 0–255. */
+export function paletteColour(i) { return [LUT[i * 3], LUT[i * 3 + 1], LUT[i * 3 + 2]]; }
 
 export function keyOf(sp) { return `${sp.site}\u0000${sp.sensor}\u0000${sp.band}`; }
 
@@ -107,9 +110,17 @@ export class Waterfall {
     const W = Math.max(1, Math.round(size.w * dpr)), H = Math.max(1, Math.round(size.h * dpr));
     if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
     const ctx = canvas.getContext("2d");
+    const yOf = (t) => ((nowMs - t) / (this.spanS * 1000)) * H;
+    this.drawRows(ctx, W, H, yOf);
+    ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    const wanted = this.drawBoxes(ctx, W, H, dpr, yOf, nowMs, events, selectedId, text);
+    this.drawLabels(ctx, W, H, dpr, wanted, text);
+  }
+
+  drawRows(ctx, W, H, yOf) {
     ctx.fillStyle = "#000"; ctx.fillRect(0, 0, W, H);
     ctx.imageSmoothingEnabled = false;
-    const span = this.spanS * 1000, yOf = (t) => ((nowMs - t) / span) * H;
     const rows = this.rows;
     for (let i = rows.length - 1; i >= 0; i--) {
       const r = rows[i];
@@ -118,10 +129,12 @@ export class Waterfall {
       if (y0 > H) break;
       ctx.drawImage(this.off, 0, r.slot, this.bins, 1, 0, Math.floor(y0), W, Math.max(1, Math.ceil(y1 - y0)));
     }
+  }
+
+  /** Event boxes; returns the labels they want, [{x, y, w, h, label, colour}]. */
+  drawBoxes(ctx, W, H, dpr, yOf, nowMs, events, selectedId, text) {
     const xOf = (f) => ((f - this.fLow) / (this.fHigh - this.fLow)) * W;
     this.boxes = [];
-    ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-    ctx.textBaseline = "top";
     const wanted = [];
     for (const ev of events) {
       if (ev.freq_high_hz < this.fLow || ev.freq_low_hz > this.fHigh) continue;
@@ -138,7 +151,11 @@ export class Waterfall {
       wanted.push({ x: Math.min(Math.max(0, x0 + 2), W - w), y: Math.min(H - 14 * dpr, yTop + 2), w, h: 14 * dpr, label, colour });
       this.boxes.push({ ev, x0: x0 / dpr, x1: x1 / dpr, y0: yTop / dpr, y1: yBot / dpr });
     }
-    // the corner labels first, so that box labels keep off them too
+    return wanted;
+  }
+
+  /** Box labels where they do not overlap each other or the corner labels (kept in ``this.labels``). */
+  drawLabels(ctx, W, H, dpr, wanted, text) {
     const corner = [{ x: W - 70 * dpr, y: 0, w: 70 * dpr, h: 14 * dpr }, { x: W - 70 * dpr, y: H - 14 * dpr, w: 70 * dpr, h: 14 * dpr }];
     const placed = placeLabels([...corner, ...wanted], H).slice(2);
     this.labels = placed.filter((r) => !r.hidden).map((r) => ({ x: r.x / dpr, y: r.y / dpr, w: r.w / dpr, h: r.h / dpr }));
