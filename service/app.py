@@ -27,9 +27,10 @@ from service.http_errors import http_error, options, validation_error
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import (docs_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
                             tokens_api)
-from service.routes import incidents_api, reports_api, webhooks_api
+from service.routes import desk_api, incidents_api, reports_api, webhooks_api
 from service.security_headers import SecurityHeadersMiddleware
 from service.settings import Settings
+from service.site_registry import load_registry
 from service.store import prune_spectra
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     from spectrum import __version__
 
+    registry = load_registry(settings.site_registry)  # a bad registry file stops the start, naming the line
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)  # fails here, before serving, on a bad URL or path
     broadcaster = Broadcaster(settings.sse_queue_size, settings.max_streams_per_token)
     from service.status import StatusTracker
@@ -95,8 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_repeated_query)],
     )
     app.state.ctx = ctx
+    app.state.site_registry = registry
     for module in (events_api, sensors_api, spectra_api, stream_api, tokens_api, incidents_api, webhooks_api,
-                   reports_api):
+                   reports_api, desk_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (health_api, metrics_api, docs_api):
         app.include_router(module.router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,3 +48,13 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(5.0, gt=0, description="per delivery attempt")
     webhook_max_attempts: int = Field(6, ge=1, description="attempts before a delivery is given up and logged")
     webhook_backoff_s: float = Field(1.0, gt=0, description="wait before the second attempt; doubles each time")
+    desk_tz: str = Field("Asia/Jakarta", description="the desk's IANA time zone, shown on the dashboard (WIB, WITA, WIT)")
+    site_registry: str | None = Field(None, description="CSV of sites (site, name, lat_deg, lon_deg, tz, "
+                                                        "report_interval_s) the admin edits; see service/site_registry.py")
+
+    @field_validator("desk_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from service.site_registry import check_zone
+
+        return check_zone(value, "SPECTRUM_DESK_TZ (desk_tz)")

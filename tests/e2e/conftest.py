@@ -45,3 +45,31 @@ def browser_page(playwright_session, chromium_path, tmp_path):
     yield page
     context.close()
     assert not errors, f"errors in the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_session, chromium_path):
+    """One headless chromium for a module's pages (each page gets its own context)."""
+    b = playwright_session.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(width, height, locale)``: a page in a fresh context (its own storage) that fails
+    the test on page errors."""
+    contexts, errors = [], []
+
+    def make(width: int, height: int, locale: str = "en-US"):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        ARTIFACTS.mkdir(exist_ok=True)
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()
+    assert not errors, f"errors in the page: {errors}"

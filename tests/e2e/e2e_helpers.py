@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import socket
 import subprocess
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -81,19 +83,61 @@ class LiveDesk:
 
 def start_desk(tmp_path: Path, sites: list[tuple[str, str]], **settings):
     """A service over a fresh SQLite file with a viewer token and one sensor token per (site, sensor)."""
-    from service.app import create_app
     from service.auth import create_token
     from service.db import Database
-    from service.settings import Settings
 
     db_url = f"sqlite:///{tmp_path / 'desk.db'}"
     db = Database(db_url)
     viewer = create_token(db, "viewer")[0]
     sensors = {(s, x): create_token(db, "sensor", s, x)[0] for s, x in sites}
     db.dispose()
-    app = create_app(Settings(db_url=db_url, sqlite_synchronous="NORMAL", **settings))
-    server = ThreadServer(app).__enter__()
+    server = ThreadServer(desk_app(db_url, **settings)).__enter__()
     return server, LiveDesk(url=f"http://127.0.0.1:{server.port}", viewer=viewer, sensors=sensors)
+
+
+def desk_app(db_url: str, **settings):
+    from service.app import create_app
+    from service.settings import Settings
+
+    return create_app(Settings(db_url=db_url, sqlite_synchronous="NORMAL", **settings))
+
+
+class PortServer(ThreadServer):
+    """A ThreadServer on a given loopback port (to bring a stopped desk back where it was)."""
+
+    def __init__(self, app, port: int) -> None:
+        super().__init__(app)
+        self.sock.close()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = port
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+
+def write_registry(path: Path, rows: list[dict]) -> Path:
+    """A site registry CSV (service/site_registry.py) with the given rows."""
+    import csv
+
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["site", "name", "lat_deg", "lon_deg", "tz", "report_interval_s"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def viewport_ok(page) -> dict:
+    """Horizontal overflow of the page (px, 0 when none) and the widest element sticking out."""
+    return page.evaluate("""() => {
+      const w = document.documentElement.clientWidth;
+      let worst = null;
+      for (const el of document.querySelectorAll('body *')) {
+        if (!el.checkVisibility || !el.checkVisibility()) continue;
+        const r = el.getBoundingClientRect();
+        if (r.right > w + 0.5 && (!worst || r.right > worst.right)) worst = {right: r.right, tag: el.tagName, cls: el.className, id: el.id};
+      }
+      return {overflow: document.documentElement.scrollWidth - w, worst};
+    }""")
 
 
 def now_utc() -> datetime:

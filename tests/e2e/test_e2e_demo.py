@@ -29,7 +29,7 @@ def test_demo_event_arrives_live_in_the_browser(browser_page):
         t_open = time.monotonic()
         # a jamming event, delivered by the live stream (not the initial load), with its site red
         wait_until(page, "Object.keys(window.__desk.metrics.shownAt).length > 0", timeout_ms=60_000)
-        page.wait_for_selector(".site.sev-critical", timeout=10_000)
+        page.wait_for_selector(".site.st-jammed", timeout=10_000)
         first_event_s = time.monotonic() - t_open
         page.wait_for_selector(".wf canvas", timeout=20_000)
         page.wait_for_timeout(4000)  # a few more waterfall rows under the event box

@@ -42,41 +42,64 @@ export async function loadEvents(token, onPage, { max = 20000, pageSize = 1000, 
   return { total, complete: !cursor };
 }
 
-/** Read the SSE stream until ``signal`` aborts; reconnect after failures. */
+const BACKOFF_MS = [250, 500, 1000, 2000]; // then 2 s: back within a few seconds of the service's return
+const IDLE_MS = 40_000; // the service sends a comment every 15 s; silence this long means a dead link
+
+/** Parse complete SSE frames off the front of ``buf``; returns what is left. */
+export function takeFrames(buf, onMessage) {
+  let i;
+  while ((i = buf.indexOf("\n\n")) >= 0) {
+    const frame = buf.slice(0, i);
+    buf = buf.slice(i + 2);
+    let type = "message", data = "";
+    for (const line of frame.split("\n")) {
+      if (line.startsWith("event:")) type = line.slice(6).trim();
+      else if (line.startsWith("data:")) data += line.slice(5).trim();
+    }
+    if (data) { try { onMessage(type, JSON.parse(data)); } catch (e) { console.warn("bad stream message", e); } }
+  }
+  return buf;
+}
+
+async function readStream(token, signal, { onMessage, onState, onReconnect }, first) {
+  const link = new AbortController(), stop = () => link.abort();
+  signal.addEventListener("abort", stop);
+  let idle = setTimeout(stop, IDLE_MS);
+  try {
+    const r = await fetch(API + "/stream", { headers: { Authorization: `Bearer ${token}` }, cache: "no-store", signal: link.signal });
+    if (r.status === 401 || r.status === 403) { onState("down"); throw new AuthError("token refused by the stream"); }
+    if (!r.ok || !r.body) throw new Error(`stream: HTTP ${r.status}`);
+    onState("live");
+    if (!first) onReconnect();
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      clearTimeout(idle); idle = setTimeout(stop, IDLE_MS);
+      buf = takeFrames(buf + value, onMessage);
+    }
+  } finally {
+    clearTimeout(idle);
+    signal.removeEventListener("abort", stop);
+  }
+}
+
+/** Read the SSE stream (token in the Authorization header, never in the URL) until ``signal``
+ * aborts; reconnect with backoff after failures and call ``onReconnect`` to catch up. */
 export async function stream(token, { onMessage, onState, onReconnect, signal }) {
-  let first = true;
+  let first = true, failures = 0;
   while (!signal.aborted) {
+    onState(first ? "connecting" : "reconnecting");
+    let wasLive = false;
     try {
-      onState(first ? "connecting" : "reconnecting");
-      const r = await fetch(API + "/stream", { headers: { Authorization: `Bearer ${token}` }, cache: "no-store", signal });
-      if (r.status === 401 || r.status === 403) { onState("down"); throw new AuthError("token refused by the stream"); }
-      if (!r.ok || !r.body) throw new Error(`stream: HTTP ${r.status}`);
-      onState("live");
-      if (!first) onReconnect();
-      first = false;
-      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let type = "message", data = "";
-          for (const line of frame.split("\n")) {
-            if (line.startsWith("event:")) type = line.slice(6).trim();
-            else if (line.startsWith("data:")) data += line.slice(5).trim();
-          }
-          if (data) { try { onMessage(type, JSON.parse(data)); } catch (e) { console.warn("bad stream message", e); } }
-        }
-      }
+      await readStream(token, signal, { onMessage, onReconnect, onState: (s) => { if (s === "live") wasLive = true; onState(s); } }, first);
     } catch (e) {
       if (e instanceof AuthError) throw e;
-      if (signal.aborted) return;
     }
+    if (signal.aborted) return;
+    if (wasLive) { first = false; failures = 0; }
     onState("reconnecting");
-    await new Promise((res) => setTimeout(res, 2000));
+    await new Promise((res) => setTimeout(res, BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]));
   }
 }

@@ -1,51 +1,49 @@
-// The desk: sites coloured by their worst ongoing event, a live event feed, live waterfalls
-// with event boxes, event detail, filters. Plain ES modules, no framework, no network but
+// The desk: a map of every site coloured and shaped by its state, the site list, the live
+// event list, live waterfalls and the event detail; in Bahasa Indonesia or English, times in
+// the desk's zone (WIB, WITA, WIT), honest about what it does not know (sites never heard
+// from, a service that cannot be reached). Plain ES modules, no framework, no network but
 // this service.
 
 import { AuthError, forgetToken, getJSON, loadEvents, saveToken, stream, takeToken } from "./api.js";
-import { EventStore, SEVERITY_RANK, bandOf, matcher } from "./store.js";
+import { Connection } from "./connection.js";
+import { Detail } from "./detail.js";
+import { feedHTML } from "./feed.js";
+import { LANGUAGES, language, preferredLanguage, setLanguage, t, translateStatic, num } from "./i18n.js";
+import { DeskMap, STATE_STYLE, zoneAt } from "./map.js";
+import { incidentLinks, incidentsBySite, siteStates, wideAreaLinks } from "./sitestate.js";
+import { sitesHTML } from "./sites.js";
+import { EventStore, bandOf, matcher } from "./store.js";
+import { esc, kindText, stateText } from "./text.js";
+import { hm, hms, zoneName } from "./timefmt.js";
 import { Waterfall, keyOf } from "./waterfall.js";
 
 const $ = (id) => document.getElementById(id);
-const FEED_ROWS = 300; // rows drawn in the feed; the count says how many match
 const MAX_WATERFALLS = 6;
+const MAX_SITE_TILES = 300; // worst first; the map shows them all
 const SPECTRA_POLL_MS = 2000;
 const SITES_POLL_MS = 5000;
 const WF_SPAN_S = 180;
 
 const state = {
-  token: null,
-  events: new EventStore(),
-  sites: new Map(), // site -> {site, status, last_seen, sensors: Map(sensor -> {status, last_seen, heartbeat})}
-  waterfalls: new Map(), // keyOf -> Waterfall
-  wfCanvases: new Map(), // keyOf -> canvas
-  spectraSince: null,
-  selectedId: null,
-  fresh: new Map(), // event id -> time it arrived live
-  abort: null,
-  loaded: false,
+  token: null, events: new EventStore(), sites: new Map(), waterfalls: new Map(), wfCanvases: new Map(),
+  spectraSince: null, selectedSite: "", fresh: new Map(), abort: null, loaded: false,
+  desk: { tz: "Asia/Jakarta", intervalS: 30 }, conn: new Connection(), map: null, provinces: [], detail: null,
+  incidents: new Map(), // id -> open incident (GET /incidents, stream "incident" messages)
 };
-// Measurements for the browser tests (and curious operators): performance.now() figures.
-const metrics = { firstRenderMs: null, loadedMs: null, loadedEvents: 0, lastRenderMs: null, renders: 0, shownAt: {} };
+// Measurements for the browser tests (and curious operators): performance.now() figures, in ms
+// since the page began to load (navigation start).
+const metrics = { firstRenderMs: null, mapFirstDrawMs: null, loadedMs: null, loadedEvents: 0, lastRenderMs: null, renders: 0, shownAt: {} };
 window.__desk = { state, metrics };
 
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const pad = (n) => String(n).padStart(2, "0");
-const hms = (ms) => { const d = new Date(ms); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
-const dayHms = (ms) => {
-  const d = new Date(ms), today = new Date();
-  return d.toDateString() === today.toDateString() ? hms(ms) : `${d.getMonth() + 1}/${d.getDate()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
-function dur(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
-}
-const mhz = (hz) => (hz / 1e6).toFixed(3);
-
-// ---------------------------------------------------------------- login
+// ---------------------------------------------------------------- language and login
 async function start() {
+  await setLanguage(preferredLanguage());
+  translateStatic();
+  for (const sel of document.querySelectorAll(".lang-select")) {
+    sel.replaceChildren(...LANGUAGES.map((l) => new Option(l === "id" ? "Bahasa Indonesia" : "English", l)));
+    sel.value = language();
+    sel.addEventListener("change", () => switchLanguage(sel.value));
+  }
   state.token = takeToken();
   window.addEventListener("hashchange", () => { if (/token=/.test(location.hash)) { takeToken(); location.reload(); } });
   $("login").addEventListener("submit", async (e) => {
@@ -61,6 +59,15 @@ async function start() {
   if (state.token) await openDesk(); else showLogin("");
 }
 
+async function switchLanguage(lang) {
+  await setLanguage(lang, true);
+  for (const sel of document.querySelectorAll(".lang-select")) sel.value = lang;
+  translateStatic();
+  relabelOptions();
+  shownKeys = null; // waterfall headers carry words too
+  render();
+}
+
 function showLogin(message) {
   $("desk").hidden = true;
   $("login").hidden = false;
@@ -68,35 +75,39 @@ function showLogin(message) {
   $("token-input").focus();
 }
 
+// ---------------------------------------------------------------- opening the desk
 async function openDesk() {
-  const t0 = performance.now();
+  let mapData;
   try {
-    const [sites, sensors] = await Promise.all([getJSON(state.token, "/sites"), getJSON(state.token, "/sensors")]);
-    applySites(sites.sites, sensors.sensors);
+    const [desk, sites, map] = await Promise.all([getJSON(state.token, "/desk"), getJSON(state.token, "/desk/sites"),
+      fetch("/static/map/indonesia.json").then((r) => r.json())]);
+    state.desk = { tz: desk.desk_tz, intervalS: desk.report_interval_s };
+    mapData = map;
+    state.provinces = null;
+    setupMap(mapData);
+    applySites(sites.sites);
   } catch (e) {
-    if (e instanceof AuthError) { forgetToken(); showLogin("That token was refused: it needs the viewer or admin role and must not be revoked."); return; }
-    showLogin(`Cannot reach the service: ${e.message}`);
+    if (e instanceof AuthError) { forgetToken(); showLogin(t("login.refused")); return; }
+    showLogin(t("login.unreachable", { error: e.message }));
     return;
   }
   $("login").hidden = true;
   $("desk").hidden = false;
-  wireFilters();
-  state.abort = new AbortController();
-  stream(state.token, {
-    signal: state.abort.signal,
-    onMessage,
-    onState: (s) => { const el = $("live"); el.dataset.state = s; el.textContent = s === "live" ? "live" : s; },
-    onReconnect: () => catchUp(),
-  }).catch((e) => { if (e instanceof AuthError) { forgetToken(); showLogin("The token was revoked."); } });
+  state.detail = new Detail(state.token, state.events);
+  wireControls();
+  startStream();
+  render();
+  metrics.mapFirstDrawMs = performance.now();
+  await loadIncidents();
   let first = true;
   await loadEvents(state.token, (page) => {
     state.events.appendPage(page);
     collectOptions(page);
     render();
-    if (first) { first = false; metrics.firstRenderMs = performance.now() - t0; }
+    if (first) { first = false; metrics.firstRenderMs = performance.now(); }
   });
   state.loaded = true;
-  metrics.loadedMs = performance.now() - t0;
+  metrics.loadedMs = performance.now();
   metrics.loadedEvents = state.events.list.length;
   render();
   await pollSpectra(true);
@@ -106,56 +117,132 @@ async function openDesk() {
   tick();
 }
 
+function startStream() {
+  state.abort = new AbortController();
+  stream(state.token, {
+    signal: state.abort.signal,
+    onMessage,
+    onState: (s) => {
+      state.conn.streamState(s);
+      $("live").dataset.state = s;
+      $("live").textContent = t(`live.${s}`);
+      scheduleRender();
+    },
+    onReconnect: () => { catchUp(); refreshSites(); },
+  }).catch((e) => { if (e instanceof AuthError) { forgetToken(); showLogin(t("login.revoked")); } });
+}
+
+function setupMap(data) {
+  if (state.map) return;
+  state.map = new DeskMap($("map"), data, {
+    onPick: (site) => { if (site) pickSite(site); },
+    onHover: (site, at) => showTip(site, at),
+  });
+  state.provinces = state.map.provinces;
+  $("map-in").addEventListener("click", () => state.map.zoomBy(1.6));
+  $("map-out").addEventListener("click", () => state.map.zoomBy(1 / 1.6));
+  $("map-reset").addEventListener("click", () => { state.map.reset(); state.map.draw(); });
+}
+
+function showTip(site, at) {
+  const tip = $("map-tip"), s = site && state.sites.get(site);
+  if (!s) { tip.hidden = true; return; }
+  const st = viewStates().find((x) => x.site === site);
+  tip.textContent = `${s.name ? `${s.name} (${s.site})` : s.site} · ${stateText(st ? st.state : "no_data")}`;
+  tip.hidden = false;
+  tip.style.left = `${Math.min(at[0] + 12, $("map").clientWidth - tip.offsetWidth - 4)}px`;
+  tip.style.top = `${at[1] + 12}px`;
+}
+
 // ---------------------------------------------------------------- data in
-function applySites(sites, sensors) {
-  for (const s of sites) {
-    const cur = state.sites.get(s.site) || { sensors: new Map() };
-    Object.assign(cur, { site: s.site, status: s.status, last_seen: s.last_seen });
-    state.sites.set(s.site, cur);
+function siteRecord(name) {
+  let s = state.sites.get(name);
+  if (!s) {
+    s = { site: name, name: null, lat: null, lon: null, tz: null, intervalS: state.desk.intervalS, lastHeardMs: null, sensors: 0 };
+    state.sites.set(name, s);
+    newSites.push(name);
+    scheduleOptions();
   }
-  for (const s of sensors) {
-    const site = state.sites.get(s.site) || { site: s.site, status: s.status, last_seen: s.last_seen, sensors: new Map() };
-    site.sensors.set(s.sensor, { status: s.status, last_seen: s.last_seen, heartbeat: s.heartbeat });
-    state.sites.set(s.site, site);
+  return s;
+}
+
+const newSites = [];
+let optionsPending = false;
+function scheduleOptions() { // one rebuild of the site filter for a whole batch of new sites
+  if (optionsPending) return;
+  optionsPending = true;
+  queueMicrotask(() => { optionsPending = false; addOptions($("f-site"), newSites.splice(0)); });
+}
+
+function applySites(list) {
+  for (const d of list) {
+    const s = siteRecord(d.site);
+    const heard = d.last_heard ? Date.parse(d.last_heard) : null;
+    Object.assign(s, { name: d.name, intervalS: d.report_interval_s, sensors: d.sensors.length });
+    if (heard !== null && (s.lastHeardMs === null || heard > s.lastHeardMs)) s.lastHeardMs = heard;
+    if (d.lat_deg != null && (d.lat_deg !== s.lat || d.lon_deg !== s.lon)) {
+      s.lat = d.lat_deg; s.lon = d.lon_deg;
+      s.tz = d.tz || (state.provinces ? zoneAt(state.provinces, s.lon, s.lat) : null);
+    } else if (d.tz) s.tz = d.tz;
   }
-  addOptions($("f-site"), [...state.sites.keys()]);
 }
 
 async function refreshSites() {
   try {
-    const [sites, sensors] = await Promise.all([getJSON(state.token, "/sites"), getJSON(state.token, "/sensors")]);
-    applySites(sites.sites, sensors.sensors);
-    scheduleRender();
-  } catch (e) { if (e instanceof AuthError) { forgetToken(); showLogin("The token was revoked."); } }
+    applySites((await getJSON(state.token, "/desk/sites")).sites);
+    state.conn.poll(true);
+  } catch (e) {
+    if (e instanceof AuthError) { forgetToken(); showLogin(t("login.revoked")); return; }
+    state.conn.poll(false);
+  }
+  scheduleRender();
 }
 
 function onMessage(type, data) {
   if (type === "event") {
     const ev = data.event;
     const change = state.events.upsert(ev);
+    if (ev.site) siteRecord(ev.site).lastHeardMs = Date.now(); // an event is a sign of life
     if (!change) return;
     if (change === "created") state.fresh.set(ev.id, Date.now());
     collectOptions([ev]);
-    if (ev.site && !state.sites.has(ev.site)) {
-      state.sites.set(ev.site, { site: ev.site, status: "online", last_seen: null, sensors: new Map() });
-      addOptions($("f-site"), [ev.site]);
-    }
     scheduleRender();
-  } else if (type === "status") {
-    const site = state.sites.get(data.site) || { site: data.site, sensors: new Map() };
-    site.sensors.set(data.sensor, { ...(site.sensors.get(data.sensor) || {}), status: data.status, last_seen: data.last_seen });
-    const statuses = [...site.sensors.values()].map((s) => s.status);
-    site.status = statuses.includes("online") ? "online" : statuses.includes("stale") ? "stale" : "offline";
-    if (data.last_seen) site.last_seen = data.last_seen;
-    state.sites.set(data.site, site);
+  } else if (type === "incident" && data.incident) {
+    onIncident(data);
+  } else if (type === "status" && data.site) {
+    const s = siteRecord(data.site), seen = data.last_seen ? Date.parse(data.last_seen) : null;
+    if (seen !== null && (s.lastHeardMs === null || seen > s.lastHeardMs)) s.lastHeardMs = seen;
     scheduleRender();
   }
 }
 
+/** The open incidents (active or quiet), every site's own (wide-area groups listed per site). */
+async function loadIncidents() {
+  let cursor = null;
+  try {
+    do {
+      const page = await getJSON(state.token, "/incidents", { state: ["active", "quiet"], wide_area: "each", limit: 1000, cursor });
+      for (const inc of page.incidents) state.incidents.set(inc.id, inc);
+      cursor = page.next_cursor;
+    } while (cursor);
+  } catch (e) { /* a desk without incidents (or a refused token, seen by the other calls): states from events */ }
+  scheduleRender();
+}
+
+function onIncident(data) {
+  if (data.change === "merged") state.incidents.delete(data.incident.id);
+  else if (data.incident.state === "closed") state.incidents.delete(data.incident.id);
+  else state.incidents.set(data.incident.id, data.incident);
+  scheduleRender();
+}
+
 async function catchUp() {
+  state.incidents.clear();
+  loadIncidents();
   try {
     const page = await getJSON(state.token, "/events", { limit: 1000 });
     for (const ev of page.events) state.events.upsert(ev);
+    collectOptions(page.events);
     scheduleRender();
   } catch (e) { /* the next reconnect tries again */ }
 }
@@ -170,13 +257,15 @@ async function pollSpectra(initial) {
     let wf = state.waterfalls.get(key);
     if (!wf) { wf = new Waterfall(sp.site, sp.sensor, sp.band, WF_SPAN_S); state.waterfalls.set(key, wf); changed = true; }
     wf.add(sp);
+    const s = state.sites.get(sp.site), at = Date.parse(sp.time);
+    if (s && (s.lastHeardMs === null || at > s.lastHeardMs)) s.lastHeardMs = Math.min(at, Date.now());
     if (!state.spectraSince || sp.time > state.spectraSince) state.spectraSince = sp.time;
   }
   if (changed) addOptions($("f-band"), [...state.waterfalls.values()].map((w) => w.band));
   renderWaterfalls(changed);
 }
 
-// ---------------------------------------------------------------- filters
+// ---------------------------------------------------------------- filters and controls
 function filters() {
   return {
     site: $("f-site").value, band: $("f-band").value, kind: $("f-kind").value, severity: $("f-severity").value,
@@ -184,41 +273,53 @@ function filters() {
   };
 }
 
-function wireFilters() {
-  for (const id of ["f-site", "f-band", "f-kind", "f-severity", "f-time", "f-ongoing"]) {
-    $(id).addEventListener("change", () => render());
-  }
+function pickSite(site) {
+  $("f-site").value = $("f-site").value === site ? "" : site;
+  render();
+}
+
+function activate(el, fn) { // click, Enter and Space on rows that act as buttons
+  el.addEventListener("click", fn);
+  el.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fn(e); } });
+}
+
+function wireControls() {
+  for (const id of ["f-site", "f-band", "f-kind", "f-severity", "f-time", "f-ongoing"]) $(id).addEventListener("change", () => render());
   $("f-clear").addEventListener("click", () => {
     for (const id of ["f-site", "f-band", "f-kind", "f-severity"]) $(id).value = "";
     $("f-time").value = ""; $("f-ongoing").checked = false;
     render();
   });
   $("filters").addEventListener("submit", (e) => e.preventDefault());
-  $("sites").addEventListener("click", (e) => {
-    const tile = e.target.closest("[data-site]");
-    if (!tile) return;
-    const site = tile.dataset.site;
-    $("f-site").value = $("f-site").value === site ? "" : site;
-    render();
-  });
-  $("feed-body").addEventListener("click", (e) => {
-    const row = e.target.closest("[data-id]");
-    if (row) showDetail(row.dataset.id);
-  });
-  $("detail-close").addEventListener("click", () => { state.selectedId = null; $("detail").hidden = true; render(); });
+  activate($("sites"), (e) => { const tile = e.target.closest("[data-site]"); if (tile) pickSite(tile.dataset.site); });
+  activate($("feed"), (e) => { const row = e.target.closest("[data-id]"); if (row) openDetail(row.dataset.id); });
+  $("detail-close").addEventListener("click", closeDetail);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("detail").hidden) closeDetail(); });
+}
+
+function openDetail(id) { state.detail.open(id, viewContext()); render(); }
+function closeDetail() {
+  const id = state.detail.id;
+  state.detail.close();
+  render();
+  const row = id && document.querySelector(`#feed [data-id="${CSS.escape(id)}"]`);
+  if (row) row.focus();
 }
 
 const seenOptions = { "f-kind": new Set(), "f-band": new Set(), "f-site": new Set() };
+function optionText(select, v) { return select.id === "f-kind" ? kindText(v) : v; }
 function addOptions(select, values) {
   const seen = seenOptions[select.id];
   const fresh = values.filter((v) => v && !seen.has(v));
   if (!fresh.length) return;
   for (const v of fresh) seen.add(v);
   const current = select.value;
-  const all = [...seen].sort();
   select.length = 1;
-  for (const v of all) select.add(new Option(v, v));
+  for (const v of [...seen].sort()) select.add(new Option(optionText(select, v), v));
   select.value = current;
+}
+function relabelOptions() {
+  for (const opt of $("f-kind").options) if (opt.value) opt.textContent = kindText(opt.value);
 }
 function collectOptions(events) {
   const kinds = new Set(), bands = new Set();
@@ -235,76 +336,81 @@ function scheduleRender() {
   requestAnimationFrame(() => { pending = false; render(); });
 }
 
+/** What every view needs to know now: the desk's zone, the time the data is current to, staleness. */
+function viewContext() {
+  const realNow = Date.now(), stale = state.conn.down(realNow), now = state.conn.asOf(realNow), tz = state.desk.tz, zone = zoneName(tz);
+  return {
+    realNow, now, stale, tz, zone, asOfText: `${hm(now, tz)} ${zone}`,
+    siteName: (site) => { const s = state.sites.get(site); return s && s.name ? `${s.name} (${site})` : site ?? "?"; },
+  };
+}
+
+function viewStates(vc = viewContext()) {
+  return siteStates(state.sites, state.events.ongoingBySite(), vc.now, SITES_POLL_MS, incidentsBySite(state.incidents));
+}
+
 function render() {
+  if ($("desk").hidden) return;
   const t0 = performance.now();
-  const f = filters();
-  const now = Date.now();
-  const ongoing = state.events.ongoingBySite();
-  renderSummary(ongoing);
-  renderSites(ongoing, f, now);
-  renderFeed(f, now);
+  const vc = viewContext(), f = filters();
+  const states = viewStates(vc);
+  renderBanner(vc);
+  renderSummary(states, vc);
+  renderSites(states, vc, f);
+  renderMap(states, f);
+  renderFeed(f, vc);
   renderWaterfalls(false);
+  if (state.detail) state.detail.refresh(vc);
   metrics.lastRenderMs = performance.now() - t0;
   metrics.renders++;
 }
 
 const lastHTML = new WeakMap();
-function setHTML(el, html) { // skip the DOM work when nothing changed (most renders of a filter change or tick)
+function setHTML(el, html) { // skip the DOM work when nothing changed (most renders of a tick)
   if (lastHTML.get(el) === html) return;
   lastHTML.set(el, html);
   el.innerHTML = html;
 }
 
-function renderSummary(ongoing) {
-  let crit = 0, warn = 0;
-  for (const o of ongoing.values()) { if (o.worst === "critical") crit++; else if (o.worst === "warning") warn++; }
-  const online = [...state.sites.values()].filter((s) => s.status === "online").length;
-  $("summary").innerHTML =
-    `<span class="pill ${crit ? "critical" : ""}">${crit} site${crit === 1 ? "" : "s"} jammed (critical)</span>` +
-    `<span class="pill ${warn ? "warning" : ""}">${warn} warning</span>` +
-    `<span class="pill">${online}/${state.sites.size} sites online</span>` +
-    `<span class="pill">${state.events.list.length} events${state.loaded ? "" : " (loading…)"}</span>`;
+function renderBanner(vc) {
+  const b = $("outage");
+  b.hidden = !vc.stale;
+  if (vc.stale) b.textContent = t("outage.banner", { since: `${hm(state.conn.failingSince, vc.tz)} ${vc.zone}`, asof: vc.asOfText });
+  document.body.classList.toggle("is-stale", vc.stale);
 }
 
-function renderSites(ongoing, f, now) {
-  const sites = [...state.sites.values()];
-  for (const o of ongoing.keys()) if (!state.sites.has(o)) sites.push({ site: o, status: "offline", sensors: new Map() });
-  const statusRank = { online: 0, stale: 1, offline: 2 };
-  sites.sort((a, b) => ((ongoing.get(b.site)?.rank || 0) - (ongoing.get(a.site)?.rank || 0)) ||
-    (statusRank[a.status] - statusRank[b.status]) || a.site.localeCompare(b.site));
-  const html = [];
-  for (const s of sites) {
-    const o = ongoing.get(s.site);
-    const sev = o ? `sev-${o.worst}` : "";
-    const seen = s.last_seen ? `seen ${dur(now - Date.parse(s.last_seen))} ago` : "never seen";
-    const jam = o ? `<div class="jam"><b>${esc(o.worst.toUpperCase())}</b> ${esc(o.event.kind.replace("_", " "))} · ${esc(bandOf(o.event))}` +
-      ` · since ${hms(o.since)} (${dur(now - o.since)})${o.count > 1 ? ` · ${o.count} ongoing` : ""}</div>` : "";
-    html.push(`<div class="site ${sev} st-${esc(s.status)}${f.site === s.site ? " selected" : ""}" role="listitem" tabindex="0" data-site="${esc(s.site)}">` +
-      `<div class="name"><span>${esc(s.site)}</span><span class="status ${esc(s.status)}">${esc(s.status)}</span></div>` +
-      `<div class="meta">${s.sensors.size} sensor${s.sensors.size === 1 ? "" : "s"} · ${seen}${o ? "" : " · clear"}</div>${jam}</div>`);
-  }
-  setHTML($("sites"), html.join(""));
-  $("sites-count").textContent = `${sites.length}`;
+function renderSummary(states, vc) {
+  let jammed = 0, warn = 0, online = 0;
+  for (const s of states) { jammed += s.state === "jammed"; warn += s.state === "warning"; online += s.status === "online"; }
+  const st = vc.stale ? " stale" : "";
+  setHTML($("summary"),
+    `<span class="pill ${jammed ? "critical" : ""}${st}" id="sum-jammed">${esc(t("summary.jammed", { n: jammed }))}</span>` +
+    `<span class="pill ${warn ? "warning" : ""}${st}">${esc(t("summary.warning", { n: warn }))}</span>` +
+    `<span class="pill${st}">${esc(t("summary.online", { online, total: states.length }))}</span>` +
+    `<span class="pill${st}">${esc(t("summary.events", { n: state.events.list.length }))}${state.loaded ? "" : ` (${esc(t("summary.loading"))})`}</span>` +
+    (vc.stale ? `<span class="pill stale" id="sum-asof">${esc(t("summary.asof", { time: vc.asOfText }))}</span>` : ""));
 }
 
-function renderFeed(f, now) {
-  const match = matcher(f, now);
-  const rows = [];
-  let n = 0;
-  for (const ev of state.events.list) {
-    if (!match(ev)) continue;
-    n++;
-    if (rows.length >= FEED_ROWS) continue;
-    const fresh = state.fresh.get(ev.id);
-    const cls = `${ev.end ? "" : "ongoing"}${fresh && now - fresh < 3000 ? " fresh" : ""}${ev.id === state.selectedId ? " selected" : ""}`;
-    rows.push(`<tr class="${cls}" data-id="${esc(ev.id)}" tabindex="0"><td title="${esc(ev.start)}">${dayHms(ev._s)}</td><td title="${esc(ev.site)}">${esc(ev.site)}</td>` +
-      `<td title="${mhz(ev.freq_low_hz)}–${mhz(ev.freq_high_hz)} MHz">${esc(bandOf(ev))}</td><td>${esc(ev.kind)}</td>` +
-      `<td class="sev ${esc(ev.severity)}">${esc(ev.severity)}</td><td>${Number(ev.rise_db).toFixed(1)}</td>` +
-      `<td>${ev.end ? dur(ev._e - ev._s) : `<b>${dur(now - ev._s)} on</b>`}</td></tr>`);
-    if (fresh && !metrics.shownAt[ev.id]) metrics.shownAt[ev.id] = Date.now();
-  }
-  setHTML($("feed-body"), rows.join("") + (n > rows.length ? `<tr><td colspan="7" class="more">${n - rows.length} more match; narrow the filters</td></tr>` : ""));
-  $("feed-count").textContent = n === state.events.list.length ? `${n}` : `${n} of ${state.events.list.length}`;
+function renderSites(states, vc, f) {
+  setHTML($("sites"), sitesHTML(states, vc, f.site, MAX_SITE_TILES));
+  $("sites-count").textContent = num(states.length);
+}
+
+function renderMap(states, f) {
+  if (!state.map) return;
+  const placed = states.filter((s) => s.lon != null);
+  state.map.setData(placed.map((s) => ({ site: s.site, lon: s.lon, lat: s.lat, state: s.state })),
+    state.incidents.size ? incidentLinks(state.incidents) : wideAreaLinks(state.events.list.filter((ev) => !ev.end)), f.site || null);
+  const unplaced = states.length - placed.length;
+  $("map-note").textContent = unplaced ? t("map.unplaced", { n: unplaced }) : "";
+  $("map").setAttribute("aria-label", t("map.label", { n: placed.length }));
+  setHTML($("legend"), Object.keys(STATE_STYLE).reverse().map((k) => `<li><span class="state ${k}">${esc(stateText(k))}</span></li>`).join(""));
+}
+
+function renderFeed(f, vc) {
+  const { html, count } = feedHTML(state.events.list, matcher(f, vc.realNow), vc, state.detail?.id, state.fresh, metrics.shownAt);
+  setHTML($("feed"), html);
+  $("feed-count").textContent = count;
 }
 
 function eventsFor(wf) {
@@ -318,104 +424,65 @@ function eventsFor(wf) {
 }
 
 function chosenWaterfalls() {
-  const f = filters();
-  const ongoing = state.events.ongoingBySite();
+  const f = filters(), ongoing = state.events.ongoingBySite();
   let wfs = [...state.waterfalls.values()].filter((w) => (!f.site || w.site === f.site) && (!f.band || w.band === f.band));
   wfs.sort((a, b) => ((ongoing.get(b.site)?.rank || 0) - (ongoing.get(a.site)?.rank || 0)) ||
     a.site.localeCompare(b.site) || a.band.localeCompare(b.band));
   const total = wfs.length;
   wfs = wfs.slice(0, MAX_WATERFALLS);
-  $("wf-note").textContent = total > wfs.length ? `${wfs.length} of ${total} (jammed first; pick a site)` : `${total}`;
+  $("wf-note").textContent = total > wfs.length ? t("wf.note", { shown: wfs.length, total }) : num(total);
   return { wfs, ongoing };
 }
 
 let shownKeys = null;
+// Canvas sizes kept here, so drawing never forces a synchronous layout of the page.
+const sizeWatch = new ResizeObserver((entries) => {
+  for (const e of entries) e.target.cssSize = { w: e.contentRect.width, h: e.contentRect.height };
+  renderWaterfalls(false);
+});
+function buildWaterfalls(wfs) {
+  const box = $("waterfalls");
+  box.innerHTML = "";
+  sizeWatch.disconnect();
+  state.wfCanvases.clear();
+  if (!wfs.length) box.innerHTML = `<div class="empty">${esc(t("wf.none"))}</div>`;
+  for (const wf of wfs) {
+    const el = document.createElement("div");
+    el.className = "wf";
+    el.innerHTML = `<header><b>${esc(wf.site)}</b><span>${esc(wf.sensor)} · ${esc(wf.band)}</span></header>` +
+      `<canvas role="img" aria-label="${esc(t("wf.label", { site: wf.site, band: wf.band }))}"></canvas>` +
+      `<div class="axis"><span>${esc(num(wf.fLow / 1e6, 3))}</span><span>${esc(num((wf.fLow + wf.fHigh) / 2e6, 3))}</span><span>${esc(t("unit.mhz", { v: num(wf.fHigh / 1e6, 3) }))}</span></div>`;
+    const canvas = el.querySelector("canvas");
+    sizeWatch.observe(canvas);
+    canvas.addEventListener("click", (e) => {
+      const r = canvas.getBoundingClientRect(), ev = wf.hit(e.clientX - r.left, e.clientY - r.top);
+      if (ev) openDetail(ev.id);
+    });
+    box.appendChild(el);
+    state.wfCanvases.set(keyOf(wf), { canvas, el });
+  }
+}
+
 function renderWaterfalls(structureChanged) {
   const { wfs, ongoing } = chosenWaterfalls();
   const keys = wfs.map((w) => keyOf(w)).join("|");
-  const box = $("waterfalls");
-  if (keys !== shownKeys || structureChanged) {
-    shownKeys = keys;
-    box.innerHTML = "";
-    state.wfCanvases.clear();
-    if (!wfs.length) box.innerHTML = `<div class="empty">No spectra yet: sensors send a PSD summary every few seconds.</div>`;
-    for (const wf of wfs) {
-      const el = document.createElement("div");
-      el.className = "wf";
-      el.innerHTML = `<header><b>${esc(wf.site)}</b><span>${esc(wf.sensor)} · ${esc(wf.band)}</span></header>` +
-        `<canvas role="img" aria-label="waterfall of ${esc(wf.site)} ${esc(wf.band)}"></canvas>` +
-        `<div class="axis"><span>${mhz(wf.fLow)} MHz</span><span>${mhz((wf.fLow + wf.fHigh) / 2)}</span><span>${mhz(wf.fHigh)} MHz</span></div>`;
-      const canvas = el.querySelector("canvas");
-      canvas.addEventListener("click", (e) => {
-        const r = canvas.getBoundingClientRect();
-        const ev = wf.hit(e.clientX - r.left, e.clientY - r.top);
-        if (ev) showDetail(ev.id);
-      });
-      box.appendChild(el);
-      state.wfCanvases.set(keyOf(wf), { canvas, el });
-    }
-  }
-  const now = Date.now();
+  if (keys !== shownKeys || structureChanged) { shownKeys = keys; buildWaterfalls(wfs); }
+  const now = Date.now(), text = { label: (ev) => kindText(ev.kind), top: t("wf.now"), bottom: t("wf.minAgo", { n: WF_SPAN_S / 60 }) };
   for (const wf of wfs) {
     const c = state.wfCanvases.get(keyOf(wf));
     if (!c) continue;
     const o = ongoing.get(wf.site);
     c.el.className = `wf${o ? ` sev-${o.worst}` : ""}`;
-    wf.draw(c.canvas, now, eventsFor(wf), state.selectedId);
+    wf.draw(c.canvas, now, eventsFor(wf), state.detail?.id, text);
   }
 }
 
 function tick() {
-  $("clock").textContent = `${hms(Date.now())} local`;
-  for (const [id, t] of state.fresh) if (Date.now() - t > 5000) state.fresh.delete(id);
+  const tz = state.desk.tz;
+  $("clock").textContent = t("clock.desk", { time: hms(Date.now(), tz), zone: zoneName(tz) });
+  $("clock").title = tz;
+  for (const [id, at] of state.fresh) if (Date.now() - at > 5000) state.fresh.delete(id);
   render();
-}
-
-// ---------------------------------------------------------------- detail
-const CONTRACT = new Set(["id", "kind", "start", "end", "offset_start_s", "offset_end_s", "freq_low_hz", "freq_high_hz",
-  "peak_dbfs", "rise_db", "severity", "confidence", "site", "sensor", "detector", "_s", "_e"]);
-
-async function showDetail(id) {
-  const ev = state.events.byId.get(id);
-  if (!ev) return;
-  state.selectedId = id;
-  const now = Date.now();
-  const extras = Object.entries(ev).filter(([k]) => !CONTRACT.has(k))
-    .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(typeof v === "object" ? JSON.stringify(v) : v)}</dd>`).join("");
-  const iso = (ms) => ms === null ? "ongoing" : `${dayHms(ms)} (${new Date(ms).toISOString().replace(".000Z", "Z")})`;
-  $("detail-h").textContent = `Event: ${ev.kind.replace("_", " ")} at ${ev.site ?? "?"}`;
-  $("detail-body").innerHTML = `<dl>
-    <dt>severity</dt><dd class="sev ${esc(ev.severity)}">${esc(ev.severity)}</dd><dt>confidence</dt><dd>${Number(ev.confidence).toFixed(2)}</dd>
-    <dt>start</dt><dd>${iso(ev._s)}</dd><dt>end</dt><dd>${iso(ev._e)}</dd>
-    <dt>duration</dt><dd>${dur((ev._e ?? now) - ev._s)}${ev.end ? "" : " so far"}</dd><dt>session offset</dt><dd>${Number(ev.offset_start_s).toFixed(2)} s</dd>
-    <dt>frequency</dt><dd>${mhz(ev.freq_low_hz)}–${mhz(ev.freq_high_hz)} MHz</dd><dt>width</dt><dd>${((ev.freq_high_hz - ev.freq_low_hz) / 1e3).toFixed(1)} kHz</dd>
-    <dt>peak</dt><dd>${Number(ev.peak_dbfs).toFixed(1)} dBFS</dd><dt>rise</dt><dd>${Number(ev.rise_db).toFixed(1)} dB over baseline</dd>
-    <dt>site</dt><dd>${esc(ev.site)}</dd><dt>sensor</dt><dd>${esc(ev.sensor)}</dd>
-    <dt>detector</dt><dd>${esc(ev.detector?.version)} · ${esc(ev.detector?.config_hash)}</dd><dt>id</dt><dd>${esc(ev.id)}</dd>
-    ${extras}</dl>
-    <div id="detail-wf"></div>`;
-  $("detail").hidden = false;
-  render();
-  // The spectrum around the event, from the sensor's stored summaries (evidence clips are
-  // not uploaded to the service; the sensor keeps them with --record).
-  const wfBox = $("detail-wf");
-  const before = 60_000, after = 60_000;
-  const until = (ev._e ?? now) + after;
-  try {
-    const res = await getJSON(state.token, "/spectra", {
-      site: ev.site, sensor: ev.sensor, band: ev.band, since: new Date(ev._s - before).toISOString(), limit: 600,
-    });
-    const rows = res.spectra.filter((sp) => Date.parse(sp.time) <= until).reverse();
-    if (state.selectedId !== id) return;
-    if (!rows.length) { wfBox.innerHTML = `<p class="note">No spectra stored around this event (retention keeps about an hour).</p>`; return; }
-    const wf = new Waterfall(ev.site, ev.sensor, ev.band || rows[0].band, (until - (ev._s - before)) / 1000);
-    for (const sp of rows) wf.add(sp);
-    wfBox.innerHTML = `<p class="note">Spectrum from 1 min before to 1 min after the event (top: ${dayHms(until)}); ` +
-      `evidence clips stay on the sensor.</p><div class="wf"><canvas></canvas><div class="axis"><span>${mhz(wf.fLow)} MHz</span><span>${mhz(wf.fHigh)} MHz</span></div></div>`;
-    wf.draw(wfBox.querySelector("canvas"), until, [ev], id, hms(until));
-  } catch (e) {
-    wfBox.innerHTML = `<p class="note">Spectra unavailable: ${esc(e.message)}</p>`;
-  }
 }
 
 start();

@@ -1,5 +1,11 @@
 // A waterfall per (site, sensor, band) from the sensors' PSD summaries: frequency across,
-// time down (newest on top), an inferno-like colour scale; event boxes drawn over it.
+// time down (newest on top), an inferno-like colour scale; event boxes drawn over it, their
+// labels placed so that they never overlap.
+//
+// Colour scale: a summary averages a pulsed jammer with its off-time, so it may stand only a
+// few dB over the floor. The scale runs from 1 dB under the floor (the first row's median) to
+// 19 dB over it through a square-root curve: a 3 dB rise lands near the middle of the palette
+// (the previous linear 36 dB scale moved it a twelfth), so it stands out like its box.
 
 const STOPS = [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21],
   [250, 193, 39], [252, 255, 164]];
@@ -13,6 +19,39 @@ const LUT = (() => {
 })();
 const SEV_COLOUR = { critical: "#ff6b6b", warning: "#f2c14e", info: "#6cb6ff" };
 const MAX_ROWS = 512;
+const BELOW_DB = 1, ABOVE_DB = 19, GAMMA = 0.5;
+const LEVELS = (() => { // palette index for each 1/1024 of the dB range, through the curve
+  const out = new Uint8Array(1025);
+  for (let i = 0; i <= 1024; i++) out[i] = Math.round(255 * (i / 1024) ** GAMMA);
+  return out;
+})();
+
+/** Palette index (0–255) of a level ``db`` over a scale from ``lo`` to ``hi`` dB. */
+export function levelIndex(db, lo, hi) {
+  const x = Math.max(0, Math.min(1024, Math.round(((db - lo) / (hi - lo)) * 1024)));
+  return LEVELS[x];
+}
+
+/** Put each label (w, h) at its preferred y or the nearest free place below (then above), never
+ * on another: [{x, y, w, h}], placed in the order given. */
+export function placeLabels(wanted, H) {
+  const placed = [];
+  const hits = (r) => placed.some((p) => r.x < p.x + p.w && p.x < r.x + r.w && r.y < p.y + p.h && p.y < r.y + r.h);
+  for (const want of wanted) {
+    let spot = null;
+    for (let k = 0; k * want.h <= H * 2 && !spot; k++) {
+      for (const y of [want.y + k * want.h, want.y - k * want.h]) {
+        const r = { ...want, y };
+        if (y >= 0 && y + want.h <= H && !hits(r)) { spot = r; break; }
+      }
+    }
+    placed.push(spot || { ...want, hidden: true, w: 0, h: 0 });
+  }
+  return placed;
+}
+
+/** The palette's [r, g, b] at index 0–255. */
+export function paletteColour(i) { return [LUT[i * 3], LUT[i * 3 + 1], LUT[i * 3 + 2]]; }
 
 export function keyOf(sp) { return `${sp.site}\u0000${sp.sensor}\u0000${sp.band}`; }
 
@@ -43,13 +82,13 @@ export class Waterfall {
       this.bins = n; this.f0 = sp.freq_start_hz; this.df = sp.freq_step_hz;
       this.rows = []; this.ids = new Set(); this.next = 0; this.lo = null;
     }
-    if (this.lo === null) { // scale from the first row: the floor (its median) dark, 30 dB above it bright
+    if (this.lo === null) { // scale from the first row's floor (its median); see the module notes
       const sorted = Float64Array.from(p).sort();
-      this.lo = sorted[Math.floor(n / 2)] - 6; this.hi = this.lo + 36;
+      this.lo = sorted[Math.floor(n / 2)] - BELOW_DB; this.hi = this.lo + BELOW_DB + ABOVE_DB;
     }
-    const img = new ImageData(n, 1), d = img.data, scale = 255 / (this.hi - this.lo);
+    const img = new ImageData(n, 1), d = img.data;
     for (let i = 0; i < n; i++) {
-      const v = Math.max(0, Math.min(255, ((p[i] - this.lo) * scale) | 0)) * 3;
+      const v = levelIndex(p[i], this.lo, this.hi) * 3;
       d[i * 4] = LUT[v]; d[i * 4 + 1] = LUT[v + 1]; d[i * 4 + 2] = LUT[v + 2]; d[i * 4 + 3] = 255;
     }
     const slot = this.next++ % MAX_ROWS;
@@ -63,15 +102,25 @@ export class Waterfall {
     return true;
   }
 
-  /** Draw into ``canvas`` at ``nowMs``; ``events`` are this sensor's events (boxes). */
-  draw(canvas, nowMs, events, selectedId, topLabel = "now") {
+  /** Draw into ``canvas`` at ``nowMs``; ``events`` are this sensor's events (boxes);
+   * ``text`` = {label(ev), top, bottom}: the words drawn (translated by the caller). */
+  draw(canvas, nowMs, events, selectedId, text) {
     const dpr = window.devicePixelRatio || 1;
-    const W = Math.max(1, Math.round(canvas.clientWidth * dpr)), H = Math.max(1, Math.round(canvas.clientHeight * dpr));
+    const size = canvas.cssSize || { w: canvas.clientWidth, h: canvas.clientHeight }; // cssSize: kept by the caller's ResizeObserver
+    const W = Math.max(1, Math.round(size.w * dpr)), H = Math.max(1, Math.round(size.h * dpr));
     if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
     const ctx = canvas.getContext("2d");
+    const yOf = (t) => ((nowMs - t) / (this.spanS * 1000)) * H;
+    this.drawRows(ctx, W, H, yOf);
+    ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    const wanted = this.drawBoxes(ctx, W, H, dpr, yOf, nowMs, events, selectedId, text);
+    this.drawLabels(ctx, W, H, dpr, wanted, text);
+  }
+
+  drawRows(ctx, W, H, yOf) {
     ctx.fillStyle = "#000"; ctx.fillRect(0, 0, W, H);
     ctx.imageSmoothingEnabled = false;
-    const span = this.spanS * 1000, yOf = (t) => ((nowMs - t) / span) * H;
     const rows = this.rows;
     for (let i = rows.length - 1; i >= 0; i--) {
       const r = rows[i];
@@ -80,10 +129,13 @@ export class Waterfall {
       if (y0 > H) break;
       ctx.drawImage(this.off, 0, r.slot, this.bins, 1, 0, Math.floor(y0), W, Math.max(1, Math.ceil(y1 - y0)));
     }
+  }
+
+  /** Event boxes; returns the labels they want, [{x, y, w, h, label, colour}]. */
+  drawBoxes(ctx, W, H, dpr, yOf, nowMs, events, selectedId, text) {
     const xOf = (f) => ((f - this.fLow) / (this.fHigh - this.fLow)) * W;
     this.boxes = [];
-    ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-    ctx.textBaseline = "top";
+    const wanted = [];
     for (const ev of events) {
       if (ev.freq_high_hz < this.fLow || ev.freq_low_hz > this.fHigh) continue;
       const yTop = Math.max(0, yOf(ev._e ?? nowMs)), yBot = Math.min(H, yOf(ev._s));
@@ -95,18 +147,28 @@ export class Waterfall {
       ctx.setLineDash(ev.end ? [4 * dpr, 3 * dpr] : []);
       ctx.strokeRect(x0 + 1, yTop + 1, Math.max(3, x1 - x0 - 2), Math.max(3, yBot - yTop - 2));
       ctx.setLineDash([]);
-      const label = ev.kind.replace("_", " ");
-      const tw = ctx.measureText(label).width + 6 * dpr;
-      const lx = Math.min(Math.max(0, x0 + 2), W - tw), ly = Math.min(H - 14 * dpr, yTop + 2);
-      ctx.fillStyle = "rgba(0,0,0,.7)"; ctx.fillRect(lx, ly, tw, 14 * dpr);
-      ctx.fillStyle = colour; ctx.fillText(label, lx + 3 * dpr, ly + 1.5 * dpr);
+      const label = text.label(ev), w = ctx.measureText(label).width + 6 * dpr;
+      wanted.push({ x: Math.min(Math.max(0, x0 + 2), W - w), y: Math.min(H - 14 * dpr, yTop + 2), w, h: 14 * dpr, label, colour });
       this.boxes.push({ ev, x0: x0 / dpr, x1: x1 / dpr, y0: yTop / dpr, y1: yBot / dpr });
     }
+    return wanted;
+  }
+
+  /** Box labels where they do not overlap each other or the corner labels (kept in ``this.labels``). */
+  drawLabels(ctx, W, H, dpr, wanted, text) {
+    const corner = [{ x: W - 70 * dpr, y: 0, w: 70 * dpr, h: 14 * dpr }, { x: W - 70 * dpr, y: H - 14 * dpr, w: 70 * dpr, h: 14 * dpr }];
+    const placed = placeLabels([...corner, ...wanted], H).slice(2);
+    this.labels = placed.filter((r) => !r.hidden).map((r) => ({ x: r.x / dpr, y: r.y / dpr, w: r.w / dpr, h: r.h / dpr }));
+    placed.forEach((r, k) => {
+      if (r.hidden) return;
+      ctx.fillStyle = "rgba(0,0,0,.75)"; ctx.fillRect(r.x, r.y, r.w, r.h);
+      ctx.fillStyle = wanted[k].colour; ctx.fillText(wanted[k].label, r.x + 3 * dpr, r.y + 1.5 * dpr);
+    });
     ctx.fillStyle = "rgba(0,0,0,.6)";
-    ctx.fillRect(W - 70 * dpr, 0, 70 * dpr, 14 * dpr); ctx.fillRect(W - 70 * dpr, H - 14 * dpr, 70 * dpr, 14 * dpr);
+    for (const c of corner) ctx.fillRect(c.x, c.y, c.w, c.h);
     ctx.fillStyle = "#c9d1d9"; ctx.textAlign = "right";
-    ctx.fillText(topLabel, W - 4 * dpr, 1.5 * dpr);
-    ctx.fillText(`−${(this.spanS / 60).toFixed(this.spanS < 600 ? 1 : 0)} min`, W - 4 * dpr, H - 12.5 * dpr);
+    ctx.fillText(text.top, W - 4 * dpr, 1.5 * dpr);
+    ctx.fillText(text.bottom, W - 4 * dpr, H - 12.5 * dpr);
     ctx.textAlign = "left";
   }
 
