@@ -23,6 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--png", metavar="FILE", type=Path, help="with --randomized: write a PNG of Pd against JNR")
     p.add_argument("--results", metavar="FILE", type=Path,
                    help="with --randomized: write one JSON line per scene as it finishes")
+    p.add_argument("--write-scenes", metavar="SEEDS", type=_seeds,
+                   help="write the randomised scenes of these seeds (comma-separated) as cu8 files with "
+                        ".labels.json sidecars into --out DIR, for `spectrum replay`; runs nothing else")
+    p.add_argument("--out", metavar="DIR", type=Path, help="folder for --write-scenes")
     p.add_argument("--from-results", metavar="FILE", type=Path,
                    help="summarise a --results file instead of running scenes")
     p.add_argument("--fit-confidence", metavar="SEEDS", type=_seeds,
@@ -48,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.evaluate.bench_detect import run_bench_detect
     from spectrum.errors import ConfigError
 
+    if args.write_scenes:
+        return _write_scenes(args)
     if args.randomized is not None or args.from_results is not None:
         return _run_randomized(args)
     if args.seconds < 3:
@@ -81,3 +87,19 @@ def _run_randomized(args: argparse.Namespace) -> int:
             raise ConfigError(f"{option} {path}: folder {path.parent} does not exist")
     return run_randomized(args.randomized or 0, args.split, args.clean_hours, args.jobs, args.png, args.results,
                           args.from_results)
+
+
+def _write_scenes(args: argparse.Namespace) -> int:
+    import sys
+
+    from spectrum.errors import ConfigError
+    from spectrum.sim.random_scenes import draw_scene, split_of, write_scene
+
+    if args.out is None or not args.out.is_dir():
+        raise ConfigError(f"--out {args.out}: --write-scenes needs an existing folder")
+    for seed in args.write_scenes:
+        split_of(seed)  # a seed outside every split is a ConfigError naming the ranges
+        data, labels = write_scene(draw_scene(seed), args.out)
+        print(data)
+        print(f"{data.name}: {len(labels)} label(s): " + ", ".join(l["kind"] for l in labels), file=sys.stderr)
+    return 0

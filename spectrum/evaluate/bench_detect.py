@@ -163,7 +163,7 @@ def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: P
         records = [json.loads(line) for line in from_results.read_text().splitlines() if line.strip()]
         title = f"bench-detect: {from_results.name}"
     else:
-        seeds = split_seeds(split, count) + (clean_seeds_for(clean_hours, split) if clean_hours > 0 else [])
+        seeds = interleave(split_seeds(split, count), clean_seeds_for(clean_hours, split) if clean_hours > 0 else [])
         records = []
         sink = results.open("w") if results else None
         try:
@@ -185,3 +185,10 @@ def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: P
         err.print(f"wrote {png}")
     err.print(f"done in {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def interleave(first: list[int], second: list[int]) -> list[int]:
+    """Both lists, merged in proportion (each keeps its order), so a run stopped early has both."""
+    keyed = [((i + 0.5) / len(first), 0, s) for i, s in enumerate(first)]
+    keyed += [((i + 0.5) / len(second), 1, s) for i, s in enumerate(second)]
+    return [s for _, _, s in sorted(keyed)]

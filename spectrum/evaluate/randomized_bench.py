@@ -57,7 +57,7 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
     scene = draw_scene(seed)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         started = time.perf_counter()
-        data, labels = write_scene(scene, Path(tmp) / f"scene_{seed}")
+        data, labels = write_scene(scene, Path(tmp))
         rendered = time.perf_counter()
         result = ReplayResult()
         reader = CaptureReader(data, datatype="cu8", sample_rate_hz=scene.sample_rate_hz,

@@ -102,7 +102,7 @@ def by_variant(labels: list[dict]) -> dict[str, tuple[int, int, int]]:
         if "shape" in p:
             name += f" {p['shape']}"
         if l["what"] == "pulsed":
-            name += " frame-aligned" if p.get("frame_aligned") else (" duty<5%" if p["duty"] < 0.05 else "")
+            name += " frame-aligned" if p.get("frame_aligned") else (" duty<5%" if p.get("duty", 1.0) < 0.05 else "")
         if l["what"] == "tone" and p.get("drift_hz_per_s"):
             name += " drifting"
         if l["onset"] == "ramp":

@@ -330,8 +330,19 @@ def _overload_labels(blocks: list[tuple[float, float]], scene: RandomScene) -> l
              "onset": "abrupt", "params": {}} for a, b in merged]
 
 
+def scene_stem(scene: RandomScene) -> str:
+    """File stem carrying the tuning the rtl_433 way (``scene17_433920k_250k``), so ``spectrum
+    replay`` reads centre frequency and rate from the name."""
+    return f"scene{scene.seed}_{round(scene.center_freq_hz / 1e3)}k_{round(scene.sample_rate_hz / 1e3)}k"
+
+
 def write_scene(scene: RandomScene, base: Path) -> tuple[Path, list[dict]]:
-    """Write ``base.cu8`` and ``base.labels.json`` (labels and drawn parameters); return both."""
+    """Write ``base.cu8`` and ``base.labels.json`` (labels and drawn parameters); return both.
+
+    With ``base`` a directory, the files are named by `scene_stem` inside it.
+    """
+    if base.is_dir():
+        base = base / scene_stem(scene)
     data = base.with_name(base.name + ".cu8")
     labels = render_scene(scene, data)
     sidecar = {**scene.describe(), "labels": labels}

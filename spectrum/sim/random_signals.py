@@ -8,8 +8,6 @@ its accuracy.
 * `sweep` — a linear chirp, sawtooth or triangle, with the tuner's anti-alias roll-off at the
   band edges (a sweep wider than the band enters it as bursts);
 * `drifting_tone` — a CW line whose frequency moves linearly with time;
-* `burst_gate` — 0/1 gate of a list of bursts (start, stop in samples), for packets and TDD;
-* `ook_bits`, `fsk_phase_cycles` — on/off keying and 2-FSK of random bits inside a burst;
 * `pulse_train` — Gaussian pulses (DME pairs, ADS-B-like chips) at given sample times.
 """
 
@@ -112,54 +110,6 @@ def drifting_tone(n: ArrayLike, sample_rate_hz: float, offset_hz: float, drift_h
     out = phasor(base + quad + phase_rad / (2 * np.pi))
     out *= amplitude
     return out
-
-
-def burst_gate(n: ArrayLike, starts: NDArray[np.int64], stops: NDArray[np.int64]) -> NDArray[np.float32]:
-    """1.0 inside any burst ``[starts[k], stops[k])`` (sample indices, sorted, disjoint), else 0.0.
-
-    Parameters
-    ----------
-    n : array of int
-        Absolute sample indices, ascending.
-    starts, stops : array of int
-        Burst edges in samples, sorted by start, not overlapping.
-
-    Returns
-    -------
-    numpy.ndarray of float32
-    """
-    indices = _as_indices(n)
-    k = np.searchsorted(starts, indices, side="right") - 1
-    inside = (k >= 0) & (indices < stops[np.clip(k, 0, None)]) if len(starts) else np.zeros(indices.size, bool)
-    return inside.astype(np.float32)
-
-
-def bits_at(n: ArrayLike, burst_start: NDArray[np.int64], samples_per_bit: float,
-            bits: NDArray[np.int8], burst_index: NDArray[np.int64]) -> NDArray[np.int8]:
-    """The bit each sample carries inside its burst (0 outside any).
-
-    Parameters
-    ----------
-    n : array of int
-        Absolute sample indices.
-    burst_start : array of int
-        Start sample of every burst.
-    samples_per_bit : float
-        Samples per bit.
-    bits : 2-D array of int8
-        Row ``k``: the bits of burst ``k``.
-    burst_index : array of int
-        Index of each sample's burst (``-1`` outside).
-
-    Returns
-    -------
-    numpy.ndarray of int8
-    """
-    indices = _as_indices(n)
-    k = np.clip(burst_index, 0, None)
-    position = ((indices - burst_start[k]) / samples_per_bit).astype(np.int64)
-    position = np.clip(position, 0, bits.shape[1] - 1)
-    return np.where(burst_index >= 0, bits[k, position], 0).astype(np.int8)
 
 
 def pulse_train(n: ArrayLike, centres: NDArray[np.float64], width_samples: float) -> NDArray[np.float32]:

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spectrum.sim import signals
-from spectrum.sim.random_signals import bits_at, burst_gate, drifting_tone, pulse_train, sweep
+from spectrum.sim.random_signals import drifting_tone, pulse_train, sweep
 from spectrum.sim.scenarios import NOISE_POWER, _power
 
 TONE_REFERENCE_BW_HZ = 1e3
@@ -181,15 +181,23 @@ class OfdmBursts:
         return (min(self.offsets_hz) - self.bandwidth_hz / 2, max(self.offsets_hz) + self.bandwidth_hz / 2)
 
     def render(self, n, sample_rate_hz, seed, stream):
-        out = np.zeros(len(n), np.complex128)
+        """Noise is computed only over each burst's samples (the filter is seamless, so a
+        slice equals the same samples of a whole-block render)."""
+        n = np.asarray(n)
+        out = np.zeros(n.size, np.complex128)
+        if n.size == 0:
+            return out
         enbw_hz = signals.noise_bandwidth_hz(sample_rate_hz, self.bandwidth_hz)
         power = _power(self.level_db, enbw_hz, sample_rate_hz)
-        for c, offset_hz in enumerate(self.offsets_hz):
-            mine = self.channel == c
-            gate = burst_gate(n, self.starts[mine], self.stops[mine])
-            if gate.any():
-                out += gate * signals.bandlimited_noise(n, sample_rate_hz, offset_hz, self.bandwidth_hz,
-                                                        power, seed, 64 * stream + c)
+        first, last = int(n[0]), int(n[-1]) + 1
+        lo = np.searchsorted(self.stops, first, side="right")
+        hi = np.searchsorted(self.starts, last, side="left")
+        for k in range(lo, hi):
+            a, b = max(int(self.starts[k]), first) - first, min(int(self.stops[k]), last) - first
+            if a < b:
+                c = int(self.channel[k])
+                out[a:b] = signals.bandlimited_noise(n[a:b], sample_rate_hz, self.offsets_hz[c], self.bandwidth_hz,
+                                                     power, seed, 64 * stream + c)
         return out
 
 
@@ -221,28 +229,26 @@ class KeyedBursts:
         amplitude = np.sqrt(_power(self.level_db, self.occupied_hz(), sample_rate_hz))
         k = np.searchsorted(self.starts, n, side="right") - 1
         inside = (k >= 0) & (n < self.stops[np.clip(k, 0, None)])
-        if not inside.any():
-            return np.zeros(n.size, np.complex128)
-        burst = np.where(inside, k, -1)
+        out = np.zeros(n.size, np.complex128)
+        where = np.flatnonzero(inside)  # work on the packets' samples only
+        if where.size == 0:
+            return out
+        m, burst = n[where], k[where]
         spb = sample_rate_hz / self.bit_rate_hz
-        bit = bits_at(n, self.starts, spb, self.bits, burst)
-        base = n * (self.offset_hz / sample_rate_hz)
+        base = m * (self.offset_hz / sample_rate_hz)
         base -= np.floor(base)
+        position = np.clip(((m - self.starts[burst]) / spb).astype(np.int64), 0, self.bits.shape[1] - 1)
         if self.modulation == "ook":
-            out = signals.phasor(base)
-            out *= amplitude * bit
+            out[where] = signals.phasor(base) * (amplitude * self.bits[burst, position])
             return out
         # 2-FSK, phase-continuous within a packet: the cycles of the whole bits before, plus
         # the current bit's share
         sign = 2.0 * self.bits - 1.0
         per_bit = sign * self.deviation_hz / self.bit_rate_hz
         before = np.concatenate([np.zeros((self.bits.shape[0], 1)), np.cumsum(per_bit, axis=1)], axis=1)
-        kk = np.clip(burst, 0, None)
-        position = np.clip(((n - self.starts[kk]) / spb).astype(np.int64), 0, self.bits.shape[1] - 1)
-        into = (n - self.starts[kk]) - position * spb
-        cycles = base + before[kk, position] + sign[kk, position] * self.deviation_hz * into / sample_rate_hz
-        out = signals.phasor(cycles - np.floor(cycles))
-        out *= amplitude * inside
+        into = (m - self.starts[burst]) - position * spb
+        cycles = base + before[burst, position] + sign[burst, position] * self.deviation_hz * into / sample_rate_hz
+        out[where] = signals.phasor(cycles - np.floor(cycles)) * amplitude
         return out
 
 

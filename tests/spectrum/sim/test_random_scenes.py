@@ -180,3 +180,35 @@ def test_white_barrage_is_wider_than_the_band():
     x = component.render(np.arange(1 << 16), 1e6, 2, 1)
     assert np.mean(np.abs(x) ** 2) == pytest.approx(1e-3, rel=0.03)
     assert signals.NOISE_BLOCK_SAMPLES  # the same block noise as the library
+
+
+def test_fsk_packets_sit_at_plus_and_minus_the_deviation_and_ook_keys_the_bits():
+    from spectrum.sim.scene_components import KeyedBursts
+
+    fs, rate, dev = 1e6, 10e3, 40e3
+    bits = np.array([[1, 0, 0, 1, 1, 0, 1, 0]], np.int8)
+    starts, stops = np.array([1000]), np.array([1000 + 8 * 100])
+    fsk = KeyedBursts("fsk", 100e3, 20.0, rate, dev, starts, stops, bits)
+    n = np.arange(0, 3000)
+    x = fsk.render(n, fs, 1, 1)
+    assert not x[:1000].any() and not x[1800:].any()
+    inst = np.angle(x[1001:1800] * np.conj(x[1000:1799])) * fs / (2 * np.pi)
+    expected = 100e3 + np.where(bits[0][(np.arange(1001, 1800) - 1000) // 100] == 1, dev, -dev)
+    assert np.median(np.abs(inst - expected)) < 100
+    ook = KeyedBursts("ook", 100e3, 20.0, rate, 0.0, starts, stops, bits).render(n, fs, 1, 1)
+    on = np.abs(ook[1000:1800]).reshape(8, 100).mean(axis=1) > 0
+    assert on.tolist() == bits[0].astype(bool).tolist()
+
+
+def test_ofdm_bursts_are_the_band_noise_of_their_channel_inside_each_burst_only():
+    from spectrum.sim.scene_components import OfdmBursts
+
+    fs = 1e6
+    starts, stops, channel = np.array([500, 5000]), np.array([1500, 9000]), np.array([1, 0])
+    bursts = OfdmBursts((-200e3, 150e3), 100e3, 10.0, starts, stops, channel)
+    n = np.arange(0, 8000)
+    x = bursts.render(n, fs, 4, 2)
+    power = 10 ** 1.0 * 1e-3 / fs * signals.noise_bandwidth_hz(fs, 100e3)
+    whole = signals.bandlimited_noise(n, fs, 150e3, 100e3, power, 4, 64 * 2 + 1)
+    assert np.allclose(x[500:1500], whole[500:1500], atol=1e-12)
+    assert not x[:500].any() and not x[1500:5000].any() and x[5000:].all()
