@@ -46,7 +46,8 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
     dict
         ``seed``, ``clean``, ``sample_rate_hz``, ``duration_s``, ``labels`` (each with its outcome:
         ``detected``, ``detected_kind``, ``latency_s``, ``freq_iou``, ``event``), ``false_events``,
-        ``false_overloads``, ``events`` (count), ``render_s``, ``replay_s``.
+        ``false_overloads``, ``events`` (count), ``render_s``, ``replay_s`` (wall-clock) and ``cpu_s``
+        (this process's CPU time for both: what the scene costs on an idle core).
     """
     from captures.reader import CaptureReader, Segment
     from spectrum.evaluate.scoring import score_labels, split_false
@@ -56,7 +57,7 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
     config = config or DetectorConfig()
     scene = draw_scene(seed)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         data, labels = write_scene(scene, Path(tmp))
         rendered = time.perf_counter()
         result = ReplayResult()
@@ -65,7 +66,7 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
         with reader:
             for _ in replay_events(reader, config, result=result):
                 pass
-        replayed = time.perf_counter()
+        replayed, cpu_done = time.perf_counter(), time.process_time()
     events = [e.to_dict() for e in result.events]
     scores, unmatched = score_labels(labels, events, resolution_hz(scene.sample_rate_hz, config),
                                      capture_end_s=scene.duration_s)
@@ -79,7 +80,7 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
         "false_events": [_brief(e) for e in false_events],
         "false_overloads": len(false_overloads),
         "events": len(events),
-        "render_s": rendered - started, "replay_s": replayed - rendered,
+        "render_s": rendered - started, "replay_s": replayed - rendered, "cpu_s": cpu_done - cpu_started,
         "config_hash": config.config_hash(),
     }
 

@@ -179,6 +179,12 @@ def print_report(records: list[dict], title: str, console) -> dict:
         console.print(f"clean: {s['clean_false_events']} false events in {s['clean_hours']:.2f} h of {s['clean_scenes']} "
                       f"scenes → {fmt(s['clean_false_per_h'], '.2f')}/h (95 % upper bound "
                       f"{fmt(s['clean_false_per_h_upper95'], '.2f')}/h); kinds {s['clean_false_kinds']}")
+    costed = [r for r in records if "cpu_s" in r]
+    if costed:
+        cpu = sum(r["cpu_s"] for r in costed)
+        samples = sum(r["duration_s"] * r["sample_rate_hz"] for r in costed)
+        console.print(f"cost: {cpu:.0f} CPU-s for {len(costed)} scenes ({cpu / len(costed):.1f} CPU-s a scene, "
+                      f"{samples / cpu / 1e6:.2f} MS/s rendered and replayed per CPU-second)")
     console.print(f"overload lane: {s['overload_detected']}/{s['overload_labels']} clipping stretches reported as "
                   f"overload; {s['false_overloads']} overload events where the capture did not clip")
     return s
