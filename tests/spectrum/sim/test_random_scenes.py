@@ -212,3 +212,11 @@ def test_ofdm_bursts_are_the_band_noise_of_their_channel_inside_each_burst_only(
     whole = signals.bandlimited_noise(n, fs, 150e3, 100e3, power, 4, 64 * 2 + 1)
     assert np.allclose(x[500:1500], whole[500:1500], atol=1e-12)
     assert not x[:500].any() and not x[1500:5000].any() and x[5000:].all()
+
+
+def test_a_written_scene_names_its_tuning_for_replay():
+    from captures.raw import parse_tuning_from_name
+    from spectrum.sim.random_scenes import scene_stem
+
+    scene = draw_scene(split_seeds("test", 3)[2])
+    assert parse_tuning_from_name(scene_stem(scene) + ".cu8") == (scene.center_freq_hz, scene.sample_rate_hz)
