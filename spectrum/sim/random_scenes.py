@@ -30,7 +30,8 @@ What is drawn (ranges from the issue, not from what a detector passes)
   patterns of up to three windows;
 * backgrounds (0–4 per scene): GSM TDMA carriers (random busy slots), TDD LTE-like downlinks
   (TS 36.211 uplink/downlink configurations 0–6), hopping OFDM bursts, NBFM voice, OOK and
-  2-FSK ISM packets, ADS-B-like replies and DME-like pulse pairs. Backgrounds are on (or
+  2-FSK ISM packets, ADS-B-like replies and DME-like pulse pairs, at 5–30 dB over the floor in
+  their band but never over −15 dBFS (a receiver's gain is set for them). Backgrounds are on (or
   repeat their bursts, every 0.1–1 s at most) from sample 0, so a detector sees them while it
   learns.
 
