@@ -164,13 +164,15 @@ class Emitter:
         if not self.windows:
             return None
         g = np.zeros(time_s.size, np.float32)
-        for on_s, off_s in self.windows:
-            inside = (time_s >= on_s) & (time_s < off_s)
+        for on_s, off_s in self.windows:  # time_s ascends: each window is one slice
+            a, b = np.searchsorted(time_s, on_s), np.searchsorted(time_s, off_s)
+            if a >= b:
+                continue
             if self.ramp_db_per_s > 0:
-                level_db = np.minimum(0.0, self.ramp_start_db + self.ramp_db_per_s * (time_s - on_s))
-                g = np.where(inside, 10 ** (level_db / 20), g).astype(np.float32)
+                level_db = np.minimum(0.0, self.ramp_start_db + self.ramp_db_per_s * (time_s[a:b] - on_s))
+                g[a:b] = 10 ** (level_db / 20)
             else:
-                g[inside] = 1.0
+                g[a:b] = 1.0
         return g
 
 

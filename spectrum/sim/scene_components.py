@@ -227,9 +227,17 @@ class KeyedBursts:
     def render(self, n, sample_rate_hz, seed, stream):
         n = np.asarray(n)
         amplitude = np.sqrt(_power(self.level_db, self.occupied_hz(), sample_rate_hz))
-        k = np.searchsorted(self.starts, n, side="right") - 1
-        inside = (k >= 0) & (n < self.stops[np.clip(k, 0, None)])
         out = np.zeros(n.size, np.complex128)
+        if n.size == 0:
+            return out
+        lo = np.searchsorted(self.stops, n[0], side="right")  # packets that reach into n
+        hi = np.searchsorted(self.starts, n[-1], side="right")
+        if lo >= hi:
+            return out
+        a, b = max(int(self.starts[lo]) - int(n[0]), 0), min(int(self.stops[hi - 1]) - int(n[0]), n.size)
+        k = np.full(n.size, -1, np.int64)
+        k[a:b] = np.searchsorted(self.starts, n[a:b], side="right") - 1
+        inside = (k >= 0) & (n < self.stops[np.clip(k, 0, None)])
         where = np.flatnonzero(inside)  # work on the packets' samples only
         if where.size == 0:
             return out
