@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 DETECTOR_VERSION = "0.1.0"
 MIN_FRAMES_PER_ROW = 8  # fewer make spectral kurtosis too noisy to test
@@ -80,9 +82,30 @@ class DetectorConfig:
         return replace(self, row_s=0.0)
 
     def config_hash(self) -> str:
-        """Short SHA-256 of the settings, so a replay can be reproduced exactly."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        """Short SHA-256 of the settings and of the detector's build (see `build_digest`), so a
+        replay can be reproduced exactly and two builds that report differently never share it."""
+        text = json.dumps(asdict(self), sort_keys=True) + build_digest()
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def provenance(self) -> dict[str, str]:
         return {"version": DETECTOR_VERSION, "config_hash": self.config_hash()}
+
+
+@lru_cache(maxsize=1)
+def build_digest() -> str:
+    """SHA-256 of everything besides the settings that decides what the detector reports: the
+    source of ``spectrum/detect`` and ``kernels`` (every module-level threshold lives there)
+    and the model files beside it (the confidence model). Read once per process."""
+    detect_dir = Path(__file__).resolve().parent
+    return files_digest({"spectrum/detect": detect_dir, "kernels": detect_dir.parent.parent / "kernels"})
+
+
+def files_digest(roots: dict[str, Path]) -> str:
+    """SHA-256 over the names and bytes of the ``.py`` and ``.json`` files in each root folder
+    (not recursive), in a fixed order."""
+    digest = hashlib.sha256()
+    for name, root in sorted(roots.items()):
+        for path in sorted(root.glob("*.py")) + sorted(root.glob("*.json")):
+            digest.update(f"{name}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -294,6 +294,28 @@ def test_config_hash_tracks_settings():
     assert DetectorConfig(fft_size=1024).frames_per_row(250e3) == 8  # never fewer frames than SK needs
 
 
+def test_build_digest_covers_thresholds_and_model_files(tmp_path):
+    """Two builds that differ in a module-level threshold or in the model file never share a
+    hash: the digest reads the detector's and kernels' sources and the model files."""
+    from spectrum.detect.detector_config import build_digest, files_digest
+
+    (tmp_path / "detect").mkdir()
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "detect" / "classify.py").write_text("SK_IMPULSIVE = 1.3\n")
+    (tmp_path / "detect" / "model.json").write_text('{"weights": [1.0]}\n')
+    (tmp_path / "kernels" / "cfar.py").write_text("GUARD = 2\n")
+    roots = {"spectrum/detect": tmp_path / "detect", "kernels": tmp_path / "kernels"}
+    first = files_digest(roots)
+    assert files_digest(roots) == first
+    (tmp_path / "detect" / "classify.py").write_text("SK_IMPULSIVE = 1.4\n")
+    second = files_digest(roots)
+    (tmp_path / "detect" / "model.json").write_text('{"weights": [1.1]}\n')
+    third = files_digest(roots)
+    (tmp_path / "kernels" / "cfar.py").write_text("GUARD = 3\n")
+    assert len({first, second, third, files_digest(roots)}) == 4
+    assert len(build_digest()) == 64
+
+
 def test_running_box_sums_stay_the_sums_of_their_rows(monkeypatch):
     """The float32 running K-row sums match a recount from the history, and the periodic
     resync (every RESYNC_ROWS rows) leaves them consistent with what the kernel adds next."""
