@@ -120,6 +120,9 @@ class BandDetector:
         self._learn_pulsing: list[float] = []
         self._pulsing_ref = 1.0
         self._inv_box_std = None if baseline is None or baseline.box_std is None else self._box_weights(baseline.box_std)
+        # the baseline may wander only so far up from where it was learned or loaded
+        self._ceiling_db = None if baseline is None else baseline.ceiling(config.baseline_wander_spreads,
+                                                                           config.min_rise_db)
         self.history = ExcessHistory(int(self.time_scales.max()) + 16, self.fft_size, self.time_scales)
         self._rows_detected = 0  # baseline-normalised rows ever (for the periodic resync)
         self.rows_done = 0
@@ -130,7 +133,8 @@ class BandDetector:
         self.gain = GainTracker(config.gain_slew_db_per_s * self.row_s, self.dc_slice, self.fft_size)
         self._frozen = np.zeros(self.fft_size, bool)  # bins under detections (last batch)
         self.builder = EventBuilder(center_freq_hz, self.bin_hz, self.fft_size, self.row_s, start_offset_s,
-                                    config.z_threshold, session_start, site, sensor, self.provenance)
+                                    config.z_threshold, session_start, site, sensor, self.provenance,
+                                    config.confidence_model)
         self.events: list[Event] = []  # every event closed so far, in order of closing
 
     def _refine_boxes(self) -> list:
@@ -225,7 +229,7 @@ class BandDetector:
         for track in self.book.tracks:
             frozen[max(track.lo_bin - self.merge_gap_bins, 0) : track.hi_bin + self.merge_gap_bins + 1] = True
         self._frozen = frozen
-        baseline.follow(level_db - gain_db, frozen, self.alpha_per_row)
+        baseline.follow(level_db - gain_db, frozen, self.alpha_per_row, self._ceiling_db)
         return updates
 
     def _hot_bins(self, power, excess, z) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
@@ -288,6 +292,8 @@ class BandDetector:
             self.gain.gain_db = learned.gain_db
         self._pulsing_ref = learned.pulsing_ref
         self._inv_box_std = self._box_weights(self.baseline.box_std)
+        if self._ceiling_db is None:
+            self._ceiling_db = self.baseline.ceiling(self.config.baseline_wander_spreads, self.config.min_rise_db)
         self._learn = []
 
     def _box_weights(self, box_std: NDArray[np.float32]) -> NDArray[np.float32]:

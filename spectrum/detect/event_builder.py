@@ -32,11 +32,13 @@ class EventBuilder:
         The multi-scale test's threshold (the confidence model reads z_max against it).
     session_start, site, sensor, provenance
         Copied into every event.
+    confidence_model : str
+        Path of the confidence model ("" for the packaged one).
     """
 
     def __init__(self, center_freq_hz: float, bin_hz: float, fft_size: int, row_s: float, start_offset_s: float,
                  z_threshold: float, session_start: datetime | None, site: str | None, sensor: str | None,
-                 provenance: dict[str, str]) -> None:
+                 provenance: dict[str, str], confidence_model: str = "") -> None:
         self.center_freq_hz = center_freq_hz
         self.bin_hz = bin_hz
         self.fft_size = fft_size
@@ -47,6 +49,7 @@ class EventBuilder:
         self.site = site
         self.sensor = sensor
         self.provenance = provenance
+        self.confidence_model = confidence_model
 
     def event(self, track: Track, ongoing: bool) -> Event:
         """The event of ``track`` now (``ongoing``: no end yet)."""
@@ -110,7 +113,7 @@ class EventBuilder:
             "hits": track.hits,  # row detections (a row outlined in pieces counts each)
         }
         conf = calibrated_confidence(kind, track.score_max, self.z_threshold, track.hits,
-                                     track.mean_envelope_kurtosis)
+                                     track.mean_envelope_kurtosis, self.confidence_model)
         return kind, track.mean_rise_db, extra, conf
 
     def _tone_band(self, track: Track) -> tuple[float, float]:
