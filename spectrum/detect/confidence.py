@@ -17,14 +17,17 @@ measured they were as often right as others. An event is *correct* when it overl
 interference of the same kind (``spectrum.evaluate.scoring.event_correct``): a false alarm
 and a wrong kind both count against it.
 
-The weights are fitted by ``spectrum bench-detect --fit-confidence SEEDS`` on labelled
-near-threshold scenes (``spectrum.sim.near_threshold``) and kept in ``confidence_model.json``;
+The weights are fitted by ``spectrum bench-detect --fit-confidence SEEDS --model-out FILE`` on
+labelled near-threshold scenes (``spectrum.sim.near_threshold``) and written to FILE (never into
+the installed package; ``DetectorConfig.confidence_model`` loads it, and its bytes are part of
+``config_hash``); the packaged ``confidence_model.json`` is the default.
 ``spectrum bench-detect --reliability SEEDS`` measures how well they hold on other seeds
 (reliability table, expected calibration error, Brier score). The fit is L2-regularised, so a
-kind never seen wrong still gets a confidence below 1.
+kind never seen wrong still gets a confidence below 1, and the evidence terms keep their signs
+(``MONOTONE_BOUNDS``), so within a kind confidence never falls as the evidence grows.
 
 Events of the baseline-free detectors and overload events are not modelled here (see
-``BandDetector._event``).
+``spectrum.detect.event_builder``).
 """
 
 from __future__ import annotations
