@@ -9,7 +9,10 @@ regions (spectrum.detect.region_features), given onsets (spectrum.detect.onset_s
 handed to the track book, which turns them into events with hysteresis
 (spectrum.detect.event_builder). ADC clipping is its own event (spectrum.detect.overload_track);
 detections while clipping are marked unreliable and open no new events (clipping spurs would
-multiply them). The baseline is learned from the first rows (spectrum.detect.baseline_learning).
+multiply them), unless the band already clipped through most of its learning rows: then the
+clipping (a strong legitimate carrier) and its spread are part of the learned baseline, and a
+jammer arriving later is still found and classified behind it (the overload event stays).
+The baseline is learned from the first rows (spectrum.detect.baseline_learning).
 """
 
 from __future__ import annotations
@@ -118,6 +121,8 @@ class BandDetector:
                                    config.z_threshold)
         self._learn: list[NDArray[np.float32]] = []
         self._learn_pulsing: list[float] = []
+        self._learn_clipping = 0  # learning rows that clipped
+        self._clipping_learned = False  # the band clipped through most of its learning rows
         self._pulsing_ref = 1.0
         self._inv_box_std = None if baseline is None or baseline.box_std is None else self._box_weights(baseline.box_std)
         # the baseline may wander only so far up from where it was learned or loaded
@@ -198,13 +203,13 @@ class BandDetector:
             updates += self._overload_row(row, clip_share[r], level_db[r])
             if self.has_baseline:
                 updates += self._detect_row(row, rows.mean[r], level_db[r], lambda r=r: sk_rows()[r], pulsing[r],
-                                            clipping, float(kappa[r]))
+                                            clipping, float(kappa[r]), float(clip_share[r]))
             else:
-                self._learn_row(level_db[r], float(pulsing[r]))
+                self._learn_row(level_db[r], float(pulsing[r]), bool(clipping))
             self.rows_done += 1
         return updates
 
-    def _detect_row(self, row, power, level_db, sk_row, pulsing, clipping, kappa) -> list[Event]:
+    def _detect_row(self, row, power, level_db, sk_row, pulsing, clipping, kappa, clip_share=0.0) -> list[Event]:
         """The baseline-relative detectors on one row."""
         baseline = self.baseline
         gain_db = self.gain.update(level_db, baseline.level_db, self._frozen)
@@ -218,8 +223,11 @@ class BandDetector:
             regions = mark_onsets(regions, self.book.tracks, self.history, row, hist_row, self.merge_gap_bins)
         # clipping comes and goes from row to row under a strong transmitter: believe nothing
         # new while the overload event lasts
-        overloaded = clipping or self.overload.track is not None
+        overloaded = (clipping or self.overload.track is not None) and not self._clipping_learned
         opened, closed = self.book.update(row, regions, overloaded=overloaded)
+        if clipping:  # the events say that the ADC clipped while they lasted, and how much
+            for track in self.book.tracks + opened + closed:
+                track.note_clipping(row, clip_share)
         updates = [self._announce(t) for t in opened]
         updates += [self._close(t) for t in closed]
         updates += self._drain_merged(row)
@@ -278,12 +286,15 @@ class BandDetector:
         return []
 
     # --------------------------------------------------------------- learning
-    def _learn_row(self, level_db: NDArray[np.float32], pulsing: float) -> None:
+    def _learn_row(self, level_db: NDArray[np.float32], pulsing: float, clipping: bool = False) -> None:
         """Collect one learning row; learn the baseline once exactly ``learn_rows`` are in."""
         self._learn.append(level_db)
         self._learn_pulsing.append(pulsing)
+        self._learn_clipping += clipping
         if len(self._learn) < self.learn_rows:
             return
+        # clipping through most of the learning rows is this band's normal state
+        self._clipping_learned = self._learn_clipping >= len(self._learn) / 2
         learned = learn_band(self._learn, self._learn_pulsing, self.baseline, self.center_freq_hz,
                              self.sample_rate_hz, self.frames_per_row, self.config.cfar_pfa, self.time_scales,
                              self.freq_scales, self.dc_slice)

@@ -111,7 +111,10 @@ class EventBuilder:
             "row_modulation": round(track.row_modulation, 2),
             "z_max": round(float(track.score_max), 2),  # the strongest test statistic (threshold: z_threshold)
             "hits": track.hits,  # row detections (a row outlined in pieces counts each)
+            "overload": track.clip_rows > 0,  # the ADC clipped while it lasted (an overload event says so too)
         }
+        if track.clip_rows:
+            extra["clip_share"] = round(track.clip_share_max, 6)
         conf = calibrated_confidence(kind, track.score_max, self.z_threshold, track.hits,
                                      track.mean_envelope_kurtosis, self.confidence_model)
         return kind, track.mean_rise_db, extra, conf

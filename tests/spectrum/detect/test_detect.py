@@ -462,3 +462,27 @@ def test_a_slowly_rising_jammer_is_not_learned_as_baseline(rate_db_per_s):
     band_lo, band_hi = 100e6 + (300 - n / 2) * detector.bin_hz, 100e6 + (1000 - n / 2) * detector.bin_hz
     covered = [min(e.freq_high_hz, band_hi) - max(e.freq_low_hz, band_lo) for e in events.values()]
     assert max(covered, default=0.0) > 0.6 * (band_hi - band_lo), "the rising barrage was only seen in scraps"
+
+
+def test_a_jammer_behind_clipping_learned_as_normal_is_found_and_named():
+    """A band that clips from the start (a strong legitimate carrier: the clipping is part of
+    what was learned) still reports a barrage that arrives later, with its kind and an
+    ``overload`` flag and clip share on the event, beside the overload event itself."""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    m, n, row_s = detector.frames_per_row, config.fft_size, detector.row_s
+    rng = np.random.default_rng(6)
+    rows = int(8.0 / row_s)
+    gain = np.ones((rows, n))
+    gain[int(4.0 / row_s) :, 300:1000] = 10.0  # a 10 dB barrage from 4 s on
+    clipped = np.full(rows, int(0.01 * 2 * n * m), np.int64)  # 1 % of values at a rail, throughout
+    events = {}
+    for start in range(0, rows, 64):
+        chunk = _noise_rows(rng, min(64, rows - start), m, n, gain[start : start + 64])
+        events.update((e.id, e) for e in detector.process(chunk, clipped[start : start + len(chunk.mean)]))
+    events.update((e.id, e) for e in detector.finish())
+    kinds = sorted(e.kind for e in events.values())
+    assert kinds == ["overload", "wideband_noise"]
+    barrage = next(e for e in events.values() if e.kind == "wideband_noise")
+    assert barrage.extra["overload"] and barrage.extra["clip_share"] == pytest.approx(0.01, rel=0.01)
+    assert abs(barrage.offset_start_s - 4.0) < 0.2
