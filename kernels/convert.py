@@ -12,12 +12,13 @@ from numpy.typing import NDArray
 
 # Datatype → (offset, scale, rail_low, rail_high): value_fs = (raw - offset) * scale.
 # Full scale is 1.0 per rail; a raw value at or beyond a rail counts as clipped.
-# cf32 has no hard rails: |I| or |Q| >= 1.0 is taken as full scale (a converter's limit).
+# cf32 has no rails: float samples have no full scale (recorders store raw receiver units,
+# often far above 1.0), so they never count as clipped (only an infinite value would).
 SCALING: dict[str, tuple[float, float, float, float]] = {
     "cu8": (127.5, 1.0 / 127.5, 0.0, 255.0),
     "ci8": (0.0, 1.0 / 128.0, -128.0, 127.0),
     "ci16_le": (0.0, 1.0 / 32768.0, -32768.0, 32767.0),
-    "cf32_le": (0.0, 1.0, -1.0, 1.0),
+    "cf32_le": (0.0, 1.0, -np.inf, np.inf),
 }
 
 RAW_DTYPES: dict[str, type] = {

@@ -31,7 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="summarise a --results file instead of running scenes")
     p.add_argument("--fit-confidence", metavar="SEEDS", type=_seeds,
                    help="fit the event confidence on the near-threshold scenes rendered at these seeds "
-                        "(comma-separated) and save the model; skips the scenario benchmark")
+                        "(comma-separated) and save the model to --model-out; skips the scenario benchmark")
+    p.add_argument("--model-out", metavar="FILE", default="",
+                   help="where --fit-confidence writes the model (JSON; never into the installed package). "
+                        "Use it with DetectorConfig(confidence_model=FILE)")
     p.add_argument("--reliability", metavar="SEEDS", type=_seeds,
                    help="measure the confidence's calibration on the near-threshold scenes at these seeds "
                         "(use seeds not fitted on); skips the scenario benchmark")
@@ -63,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
         if args.fit_confidence and args.reliability and set(args.fit_confidence) & set(args.reliability):
             raise ConfigError("--reliability must use seeds the confidence was not fitted on")
-        return run_reliability(args.fit_confidence, args.reliability, args.seconds)
+        if args.fit_confidence and not args.model_out:
+            raise ConfigError("--fit-confidence needs --model-out FILE: the fitted model is written there")
+        return run_reliability(args.fit_confidence, args.reliability, args.seconds, args.model_out)
     return run_bench_detect(args.seconds, args.seed, args.clean_minutes)
 
 

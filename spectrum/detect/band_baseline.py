@@ -54,10 +54,19 @@ class Baseline:
         spread = np.maximum(1.4826 * mad, noise_spread_db(frames_per_row))
         return cls(level.astype(np.float32), spread.astype(np.float32), center_freq_hz, sample_rate_hz, frames_per_row)
 
-    def follow(self, row_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float) -> None:
-        """Move quiet bins toward one row's levels by ``alpha_per_row`` of the (clipped) innovation."""
+    def follow(self, row_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float,
+               ceiling_db: NDArray[np.float32] | None = None) -> None:
+        """Move quiet bins toward one row's levels by ``alpha_per_row`` of the (clipped) innovation,
+        never above ``ceiling_db`` (see `ceiling`)."""
         kernels.baseline.follow(self.level_db, self.spread_db, row_db.astype(np.float32, copy=False), frozen,
                                 min(1.0, alpha_per_row))
+        if ceiling_db is not None:
+            np.minimum(self.level_db, ceiling_db, out=self.level_db)
+
+    def ceiling(self, wander_spreads: float, min_rise_db: float) -> NDArray[np.float32]:
+        """Highest level (dB) each bin may follow up to from this baseline as it is now:
+        ``wander_spreads`` of its spread over its level, at least ``min_rise_db``."""
+        return (self.level_db + np.maximum(wander_spreads * self.spread_db, min_rise_db)).astype(np.float32)
 
     def check_fits(self, center_freq_hz: float, sample_rate_hz: float, fft_size: int, frames_per_row: int) -> None:
         """Raise DetectorError unless this baseline was learned at the same tuning and resolution."""

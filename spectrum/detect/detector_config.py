@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 DETECTOR_VERSION = "0.1.0"
 MIN_FRAMES_PER_ROW = 8  # fewer make spectral kurtosis too noisy to test
@@ -39,6 +41,12 @@ class DetectorConfig:
         Rows with a detection before an event opens.
     baseline_tau_s : float
         Time constant with which the baseline follows slow drift in quiet bins.
+    baseline_wander_spreads : float
+        How far a quiet bin's baseline may rise above the level it was learned at (or loaded
+        with, ``--baseline``): this many of its learned spreads (its row-to-row std), and never
+        less than ``min_rise_db``. A rise beyond that is a change worth reporting, so a jammer
+        that comes up slower than the baseline follows is never learned as normal. Falls are
+        followed freely (a signal that left).
     gain_slew_db_per_s : float
         Fastest common-mode gain change followed (tuner drift is slower; a jammer's step
         is faster and is caught before the gain tracker could absorb it).
@@ -48,6 +56,9 @@ class DetectorConfig:
         Share of I/Q values at a converter rail that makes a row overloaded.
     image_rejection_db : float
         A detection this much weaker than one at the mirrored frequency is an IQ image.
+    confidence_model : str
+        Path of a confidence model written by ``spectrum bench-detect --fit-confidence SEEDS
+        --model-out FILE``; empty for the packaged one. Its bytes are part of ``config_hash``.
     cfar_pfa : float
         False-alarm probability per bin and test of the narrowband OS-CFAR
         (spectrum.detect.narrowband_cfar). At 2048 bins that is about 1.8·10⁹ tests a day. A line must hit
@@ -64,11 +75,13 @@ class DetectorConfig:
     hold_s: float = 0.6
     confirm_rows: int = 2
     baseline_tau_s: float = 3.0
+    baseline_wander_spreads: float = 1.0
     gain_slew_db_per_s: float = 2.0
     dc_guard_hz: float = 3000.0
     overload_fraction: float = 1e-3
     image_rejection_db: float = 20.0
     cfar_pfa: float = 1e-6
+    confidence_model: str = ""
 
     def frames_per_row(self, sample_rate_hz: float) -> int:
         return max(MIN_FRAMES_PER_ROW, int(round(self.row_s * sample_rate_hz / self.fft_size)))
@@ -80,9 +93,32 @@ class DetectorConfig:
         return replace(self, row_s=0.0)
 
     def config_hash(self) -> str:
-        """Short SHA-256 of the settings, so a replay can be reproduced exactly."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        """Short SHA-256 of the settings and of the detector's build (see `build_digest`), so a
+        replay can be reproduced exactly and two builds that report differently never share it."""
+        text = json.dumps(asdict(self), sort_keys=True) + build_digest()
+        if self.confidence_model:
+            text += hashlib.sha256(Path(self.confidence_model).read_bytes()).hexdigest()
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def provenance(self) -> dict[str, str]:
         return {"version": DETECTOR_VERSION, "config_hash": self.config_hash()}
+
+
+@lru_cache(maxsize=1)
+def build_digest() -> str:
+    """SHA-256 of everything besides the settings that decides what the detector reports: the
+    source of ``spectrum/detect`` and ``kernels`` (every module-level threshold lives there)
+    and the model files beside it (the confidence model). Read once per process."""
+    detect_dir = Path(__file__).resolve().parent
+    return files_digest({"spectrum/detect": detect_dir, "kernels": detect_dir.parent.parent / "kernels"})
+
+
+def files_digest(roots: dict[str, Path]) -> str:
+    """SHA-256 over the names and bytes of the ``.py`` and ``.json`` files in each root folder
+    (not recursive), in a fixed order."""
+    digest = hashlib.sha256()
+    for name, root in sorted(roots.items()):
+        for path in sorted(root.glob("*.py")) + sorted(root.glob("*.json")):
+            digest.update(f"{name}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -80,6 +80,16 @@ class Track:
     sidebands: list = field(default_factory=list)  # (lo, hi) bins of its weaker sidebands
     peak_recent_excess_db: float = 0.0  # the strongest 4-row mean excess of its regions
     last_strong_row: int | None = None  # last row whose own (unsmoothed) rise was clear
+    clip_rows: int = 0  # rows in which the ADC clipped while this track was open
+    clip_share_max: float = 0.0  # the largest share of I/Q values at a rail in those rows
+    _clip_row_noted: int = -1
+
+    def note_clipping(self, row: int, clip_share: float) -> None:
+        """Count clipping row ``row`` (once) and keep the largest share of values at a rail."""
+        if row != self._clip_row_noted:
+            self._clip_row_noted = row
+            self.clip_rows += 1
+        self.clip_share_max = max(self.clip_share_max, clip_share)
 
     @property
     def end_row(self) -> int:
@@ -153,6 +163,8 @@ class Track:
         self.kappa_sum += other.kappa_sum
         self.unreliable_rows += other.unreliable_rows
         self.sweep_rows += other.sweep_rows
+        self.clip_rows += other.clip_rows
+        self.clip_share_max = max(self.clip_share_max, other.clip_share_max)
         self.centroids.extend(other.centroids)
         self.peak_bins.extend(other.peak_bins)
         self.sidebands.extend(other.sidebands)

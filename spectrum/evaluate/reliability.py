@@ -105,7 +105,8 @@ def modelled(snapshots: list[Snapshot], config: DetectorConfig) -> tuple[np.ndar
     return np.array(rows), np.array([s.correct for s in kept]), kept
 
 
-def fit_and_save(snapshots: list[Snapshot], seeds: list[int], seconds: float, config: DetectorConfig) -> np.ndarray:
+def fit_and_save(snapshots: list[Snapshot], seeds: list[int], seconds: float, config: DetectorConfig,
+                 model_out: str) -> np.ndarray:
     x, y, kept = modelled(snapshots, config)
     if len(kept) == 0:
         raise DetectorError(f"no events to fit the confidence on in the scenes at seeds {seeds} of {seconds:g} s")
@@ -113,7 +114,9 @@ def fit_and_save(snapshots: list[Snapshot], seeds: list[int], seconds: float, co
     model.save_model(weights, {
         "scenes": "spectrum.sim.near_threshold", "seeds": seeds, "seconds": seconds,
         "reports": len(kept), "correct": int(y.sum()), "date": date.today().isoformat(),
-    })
+        "command": f"spectrum bench-detect --fit-confidence {','.join(map(str, seeds))} --seconds {seconds:g}"
+                   f" --model-out FILE",
+    }, model_out)
     return weights
 
 
@@ -143,7 +146,7 @@ def print_reliability(snapshots: list[Snapshot], title: str, out) -> None:
                   f"confidence {s.event['confidence']:.2f}")
 
 
-def run(fit_seeds: list[int] | None, check_seeds: list[int] | None, seconds: float) -> int:
+def run(fit_seeds: list[int] | None, check_seeds: list[int] | None, seconds: float, model_out: str = "") -> int:
     from rich.console import Console
 
     err = Console(stderr=True)
@@ -152,9 +155,10 @@ def run(fit_seeds: list[int] | None, check_seeds: list[int] | None, seconds: flo
     progress = lambda text: err.print(text)  # noqa: E731
     if fit_seeds:
         snapshots = collect(fit_seeds, seconds, config, progress)
-        weights = fit_and_save(snapshots, fit_seeds, seconds, config)
+        weights = fit_and_save(snapshots, fit_seeds, seconds, config, model_out)
         out.print("fitted " + ", ".join(f"{n} {w:+.3f}" for n, w in zip(model.FEATURES, weights))
-                  + f" → {model.MODEL_PATH.name}")
+                  + f" → {model_out}")
+        config = DetectorConfig(confidence_model=model_out)  # measure the model just fitted
     if check_seeds:
         snapshots = collect(check_seeds, seconds, config, progress)
         print_reliability(snapshots, f"confidence on seeds {','.join(map(str, check_seeds))}", out)

@@ -21,10 +21,8 @@ RECORDINGS = [
     ("adsb_1090M_2M.cu8", ()),
     ("skylink_433.92M_250k.cu8", ()),
     ("sensible_living_433.92M_250k.cu8", ()),
-    pytest.param("gsm_downlink_941M_500k.cf32", (), marks=pytest.mark.xfail(
-        strict=True, reason="issue 12: float samples in raw receiver units are reported as overload")),
-    pytest.param("gsm_downlink_953.6M_1M.cf32", (), marks=pytest.mark.xfail(
-        strict=True, reason="issue 12: float samples in raw receiver units are reported as overload")),
+    ("gsm_downlink_941M_500k.cf32", ()),
+    ("gsm_downlink_953.6M_1M.cf32", ()),
     ("gsm_uplink_bursts.cf32", ("--rate", "1083333.33", "--freq", "890.2M")),
     ("rc_remote_2475M_2M.cs8", ()),
     ("drone_id_ofdm_2457.5M_50M.cf32", ()),
@@ -56,6 +54,6 @@ def test_a_real_legitimate_recording_is_not_called_jamming(name, options, real_d
 
 
 def test_the_float_files_really_exceed_one_without_clipping(real_dir):
-    """The premise of the two xfails: these cf32 files hold raw receiver units far above 1.0."""
+    """These cf32 files hold raw receiver units far above 1.0 (and are not overload)."""
     samples = np.fromfile(real_dir / "gsm_downlink_941M_500k.cf32", np.float32)
     assert np.abs(samples).max() > 10

@@ -122,3 +122,46 @@ def test_a_clipping_transmitter_neither_adds_events_nor_cuts_a_jammer_seen_throu
     tone, overload = finals["tone"], finals["overload"]
     assert tone["offset_start_s"] < overload["offset_start_s"] < overload["offset_end_s"] < tone["offset_end_s"]
     assert tone["unreliable"] is True
+
+
+def test_the_fit_keeps_confidence_rising_with_the_evidence():
+    """Outcomes that (by chance of a small sample) fall with a stronger statistic and more rows
+    still give a model whose confidence never falls as z_max and hits grow, within a kind."""
+    rng = np.random.default_rng(5)
+    falling = np.array([1.0, 0.0, 0.0, 0.0, 0.0, -0.8, 1.0, -0.3, -0.2])
+    x, y, _ = _synthetic(5000, falling, rng)
+    weights = model.fit(x, y)
+    named = dict(zip(model.FEATURES, weights))
+    assert named["ln_z_margin"] >= 0 and named["near_threshold"] <= 0
+    assert named["ln_hits"] >= 0 and named["envelope_margin"] >= 0
+    z = np.geomspace(7.0, 2000.0, 60)
+    for kind in ("wideband_noise", *model.KINDS):
+        conf = [model.predict(model.features(kind, zi, 7.0, 20, 1.8), weights) for zi in z]
+        assert np.all(np.diff(conf) >= -1e-12)
+
+
+def test_a_fitted_model_goes_to_the_named_file_and_into_the_hash(tmp_path):
+    from spectrum.detect.detector_config import DetectorConfig
+    from spectrum.errors import DetectorError
+
+    weights = np.array([0.1, 0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.2, 0.1])
+    with pytest.raises(DetectorError, match="packaged"):
+        model.save_model(weights, {}, model.MODEL_PATH)
+    path = tmp_path / "fitted.json"
+    model.save_model(weights, {"seeds": [1]}, path)
+    assert json.loads(path.read_text())["weights"][5] == 1.0
+    own = model.calibrated_confidence("tone", 20.0, 7.0, 10, 1.8, str(path))
+    assert own == pytest.approx(model.predict(model.features("tone", 20.0, 7.0, 10, 1.8), weights))
+    hashes = {DetectorConfig().config_hash(), DetectorConfig(confidence_model=str(path)).config_hash()}
+    model.save_model(weights * 1.01, {"seeds": [1]}, path)
+    hashes.add(DetectorConfig(confidence_model=str(path)).config_hash())
+    assert len(hashes) == 3
+    with pytest.raises(DetectorError, match="not a confidence model"):
+        model.calibrated_confidence("tone", 20.0, 7.0, 10, 1.8, str(tmp_path / "missing.json"))
+
+
+def test_fitting_without_a_named_output_file_is_a_usage_error(capsys):
+    from spectrum.cli import main
+
+    assert main(["bench-detect", "--fit-confidence", "1"]) == 2
+    assert "--model-out" in capsys.readouterr().err

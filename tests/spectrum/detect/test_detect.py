@@ -15,6 +15,7 @@ from spectrum.detect.baseline_free import box_threshold, periodicity
 from spectrum.detect.narrowband_cfar import (
     NarrowbandCfar, _pfa_integral, cfar_scan, known_lines, known_lines_of_level, os_cfar_alpha, os_cfar_pfa,
 )
+from spectrum.detect.detector import BandDetector
 from spectrum.detect.detector_config import DetectorConfig
 from spectrum.evaluate.scoring import score_labels
 from spectrum.detect.sk_stats import sk_moments, sk_thresholds
@@ -294,6 +295,28 @@ def test_config_hash_tracks_settings():
     assert DetectorConfig(fft_size=1024).frames_per_row(250e3) == 8  # never fewer frames than SK needs
 
 
+def test_build_digest_covers_thresholds_and_model_files(tmp_path):
+    """Two builds that differ in a module-level threshold or in the model file never share a
+    hash: the digest reads the detector's and kernels' sources and the model files."""
+    from spectrum.detect.detector_config import build_digest, files_digest
+
+    (tmp_path / "detect").mkdir()
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "detect" / "classify.py").write_text("SK_IMPULSIVE = 1.3\n")
+    (tmp_path / "detect" / "model.json").write_text('{"weights": [1.0]}\n')
+    (tmp_path / "kernels" / "cfar.py").write_text("GUARD = 2\n")
+    roots = {"spectrum/detect": tmp_path / "detect", "kernels": tmp_path / "kernels"}
+    first = files_digest(roots)
+    assert files_digest(roots) == first
+    (tmp_path / "detect" / "classify.py").write_text("SK_IMPULSIVE = 1.4\n")
+    second = files_digest(roots)
+    (tmp_path / "detect" / "model.json").write_text('{"weights": [1.1]}\n')
+    third = files_digest(roots)
+    (tmp_path / "kernels" / "cfar.py").write_text("GUARD = 3\n")
+    assert len({first, second, third, files_digest(roots)}) == 4
+    assert len(build_digest()) == 64
+
+
 def test_running_box_sums_stay_the_sums_of_their_rows(monkeypatch):
     """The float32 running K-row sums match a recount from the history, and the periodic
     resync (every RESYNC_ROWS rows) leaves them consistent with what the kernel adds next."""
@@ -404,3 +427,62 @@ def test_a_wide_jammer_on_and_off_over_rows_is_pulsed_not_a_sweep():
     pulsed = track_of(True)
     assert pulsed.row_modulation > 1.0
     assert classify(pulsed, 1171.875) == "pulsed"
+
+
+def _noise_rows(rng, rows: int, m: int, n: int, gain: np.ndarray) -> "PowerRows":
+    """Rows of Welch means of exponential powers (noise) times a per-row, per-bin ``gain``."""
+    from kernels.psd import PowerRows
+
+    mean = (rng.gamma(m, 1.0 / m, size=(rows, n)) * 1e-6 * gain).astype(np.float32)
+    s2 = ((mean * m) ** 2 * (1 + (m - 1) / (m + 1)) / m).astype(np.float32)  # SK 1: noise-like
+    frame_power = np.repeat(mean.sum(axis=1), m).astype(np.float32) / 1.5
+    return PowerRows(mean, s2, mean, frame_power, m, np.full(rows, 2.0, np.float32))
+
+
+@pytest.mark.parametrize("rate_db_per_s", [0.1, 0.2])
+def test_a_slowly_rising_jammer_is_not_learned_as_baseline(rate_db_per_s):
+    """A barrage over a third of the band that rises slower than the baseline follows (its lag
+    rate·τ under the minimum rise) is still reported as one wide event while on: the baseline
+    may not wander more than its spread above the learned level. (Without that bound the
+    band is only ever seen in scraps.)"""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    m, n, row_s = detector.frames_per_row, config.fft_size, detector.row_s
+    rng = np.random.default_rng(4)
+    onset_s, seconds = 5.0, 5.0 + 3.0 / rate_db_per_s  # up to 3 dB over the floor
+    rows = int(seconds / row_s)
+    t = np.arange(rows) * row_s
+    rise_db = np.clip((t - onset_s) * rate_db_per_s, 0.0, None)
+    gain = np.ones((rows, n))
+    gain[:, 300:1000] = 10 ** (rise_db[:, None] / 10)
+    events = {}
+    for start in range(0, rows, 64):
+        chunk = _noise_rows(rng, min(64, rows - start), m, n, gain[start : start + 64])
+        events.update((e.id, e) for e in detector.process(chunk, np.zeros(len(chunk.mean), np.int64)))
+    band_lo, band_hi = 100e6 + (300 - n / 2) * detector.bin_hz, 100e6 + (1000 - n / 2) * detector.bin_hz
+    covered = [min(e.freq_high_hz, band_hi) - max(e.freq_low_hz, band_lo) for e in events.values()]
+    assert max(covered, default=0.0) > 0.6 * (band_hi - band_lo), "the rising barrage was only seen in scraps"
+
+
+def test_a_jammer_behind_clipping_learned_as_normal_is_found_and_named():
+    """A band that clips from the start (a strong legitimate carrier: the clipping is part of
+    what was learned) still reports a barrage that arrives later, with its kind and an
+    ``overload`` flag and clip share on the event, beside the overload event itself."""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    m, n, row_s = detector.frames_per_row, config.fft_size, detector.row_s
+    rng = np.random.default_rng(6)
+    rows = int(8.0 / row_s)
+    gain = np.ones((rows, n))
+    gain[int(4.0 / row_s) :, 300:1000] = 10.0  # a 10 dB barrage from 4 s on
+    clipped = np.full(rows, int(0.01 * 2 * n * m), np.int64)  # 1 % of values at a rail, throughout
+    events = {}
+    for start in range(0, rows, 64):
+        chunk = _noise_rows(rng, min(64, rows - start), m, n, gain[start : start + 64])
+        events.update((e.id, e) for e in detector.process(chunk, clipped[start : start + len(chunk.mean)]))
+    events.update((e.id, e) for e in detector.finish())
+    kinds = sorted(e.kind for e in events.values())
+    assert kinds == ["overload", "wideband_noise"]
+    barrage = next(e for e in events.values() if e.kind == "wideband_noise")
+    assert barrage.extra["overload"] and barrage.extra["clip_share"] == pytest.approx(0.01, rel=0.01)
+    assert abs(barrage.offset_start_s - 4.0) < 0.2

@@ -1,0 +1,157 @@
+"""Hot bins of one row → regions: runs fitted to their occupied bandwidth and described.
+
+Runs of hot bins (merged across small gaps and the DC guard) are fitted to their occupied
+bandwidth (ITU-R SM.328: the span holding 99 % of the excess power), described by the
+features the classifier needs (level, rise, spectral kurtosis, centroid, concentration,
+pulsing, significance now and over the last 4 and 16 rows), and IQ images of much stronger
+regions are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kernels.regions import merged_runs, occupied_band, region_sums
+from spectrum.detect.baseline_free import half_power_share
+from spectrum.detect.excess_history import ExcessHistory
+from spectrum.detect.tracks import Region
+
+REFINE_SIGNIFICANCE = 4.0  # per-bin significance (in box stds) for a bin to count in an extent
+REFINE_PAD = 8  # bins around a run searched for its refined edges
+OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
+OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count
+
+
+def _half_power_share(excess: NDArray, total: float) -> float:
+    """Share of a region's bins that hold half its excess power: ~0.4 for flat noise, small
+    for a comb of lines (a sweep faster than one frame puts its power on lines 1/period apart).
+    Too few bins or no excess (``total``, the caller's sum of ``excess``) say nothing (1)."""
+    if excess.size < 8 or total <= 0:
+        return 1.0
+    return half_power_share(excess)
+
+
+def _interpolated_peak(level_db: NDArray[np.float32], k: int) -> float:
+    """Fractional bin of the strongest bin ``k`` of a region: parabola through the dB levels of
+    the peak and its neighbours (for a Hann window this is within ~0.1 bin of a tone's frequency)."""
+    if k == 0 or k == len(level_db) - 1:
+        return float(k)
+    a, b, c = (float(v) for v in level_db[k - 1 : k + 2])
+    denom = a - 2 * b + c
+    return float(k) if denom >= 0 else k + 0.5 * (a - c) / denom
+
+
+class RegionFinder:
+    """Regions of one band's rows.
+
+    Parameters
+    ----------
+    history : ExcessHistory
+        The band's recent excess and z rows (read, never written).
+    fft_size : int
+    dc_slice : slice
+        Bins of the DC guard.
+    merge_gap_bins : int
+        Runs closer than this are one region.
+    refine_boxes : list of (int, (int, int))
+        (K rows, (K, W) index of the 4-bin box) of the profiles that refine a run's edges.
+    image_rejection_db : float
+        A region this much weaker than one at the mirrored frequency is its IQ image.
+    """
+
+    def __init__(self, history: ExcessHistory, fft_size: int, dc_slice: slice, merge_gap_bins: int,
+                 refine_boxes: list, image_rejection_db: float) -> None:
+        self.history = history
+        self.fft_size = fft_size
+        self.dc_slice = dc_slice
+        self.merge_gap_bins = merge_gap_bins
+        self.refine_boxes = refine_boxes
+        self.image_rejection_db = image_rejection_db
+
+    def find(self, row: int, hist_row: int, hot: NDArray[np.bool_], score: NDArray[np.float32],
+             level_db: NDArray[np.float32], sk: NDArray[np.float32], pulsing: float, unreliable: bool,
+             kappa: float, inv_box_std: NDArray[np.float32]) -> list[Region]:
+        """Regions of the hot bins of ``row`` (history row ``hist_row``), images dropped."""
+        # split into runs, merging across small gaps (and across the DC guard)
+        starts, ends = merged_runs(hot, self.merge_gap_bins)
+        regions = []
+        for lo, hi in zip(starts.tolist(), ends.tolist()):
+            lo, hi, refined = self.refine(hist_row, lo, hi, inv_box_std)
+            region = self._describe(row, hist_row, lo, hi, score, level_db, sk, pulsing, unreliable, kappa)
+            region.refined = refined
+            regions.append(region)
+        return self.drop_images(regions)
+
+    def _describe(self, row, hist_row, lo, hi, score, level_db, sk, pulsing, unreliable, kappa) -> Region:
+        """The features of one region (bins ``lo`` … ``hi``) in this row."""
+        z_hist, e_hist = self.history.z, self.history.e
+        sl = slice(lo, hi + 1)
+        n = hi - lo + 1
+        row_ratio = 10.0 ** (e_hist[hist_row, sl] / 10.0)
+        weights = np.empty(n, np.float32)
+        # one kernel pass for the sums below (each was a NumPy call of ~5 µs: this runs for
+        # every detection of every row); float64 sums, so the means differ from NumPy's
+        # float32 ones by rounding only
+        ratio_sum, total, moment, z_row, z4, z16, e4 = region_sums(row_ratio, z_hist, e_hist, hist_row, lo, hi,
+                                                                    weights)
+        rows4, rows16 = min(4, hist_row + 1), min(16, hist_row + 1)
+        # this row alone: mean z over the region, in units of its std under noise
+        # (adjacent Hann bins are correlated: about 1.5 bins per independent value)
+        row_significance = z_row / n * math.sqrt(n / 1.5)
+        # (rows, significance) over the last 4 and 16 rows
+        recent_significance = [(rows, z / (rows * n) * math.sqrt(rows * n / 1.5))
+                               for rows, z in ((rows4, z4), (rows16, z16))]
+        centroid = moment / total if total > 0 else (lo + hi) / 2
+        peak = lo + int(np.argmax(level_db[sl]))
+        return Region(
+            concentration=_half_power_share(weights, total), envelope_kurtosis=kappa,
+            row_significance=row_significance, recent_significance=recent_significance,
+            row=row, lo_bin=lo, hi_bin=hi, score=float(score[sl].max()),
+            rise_db=float(10 * math.log10(max(ratio_sum / n, 1e-3))),
+            level_db=float(level_db[peak]), sk_mean=float(sk[sl].sum() / n),
+            centroid_bin=centroid, pulsing=float(pulsing), unreliable=bool(unreliable),
+            peak_bin=_interpolated_peak(level_db, peak), recent_excess_db=e4 / (rows4 * n),
+        )
+
+    def refine(self, hist_row: int, lo: int, hi: int, inv_box_std: NDArray[np.float32]) -> tuple[int, int, bool]:
+        """Fit a run to its occupied bandwidth: the span holding 99 % of the excess power of
+        its significant bins (ITU-R SM.328's definition, 0.5 % left out on each side), counting
+        only bins within 8 dB of its strong ones. Power and significance are those of the last
+        4 rows' mean, smoothed over 4 bins (the box the significance is calibrated for); of
+        the last 16 rows' when nothing is significant at 4.
+
+        Bursty legitimate carriers nearby have large excess ratios in single rows but low
+        significance (their learned spread is wide), so significance gates the power. After a
+        jammer stops only long boxes still see it; then nothing is significant at 4 or 16 rows
+        and the run is kept as detected but marked unrefined (it does not widen the event).
+        """
+        a, b = max(lo - REFINE_PAD, 0), min(hi + REFINE_PAD, self.fft_size - 1)
+        for k_rows, box in self.refine_boxes:
+            if k_rows > self.history.valid_rows:
+                break
+            rows = slice(max(hist_row - k_rows + 1, 0), hist_row + 1)
+            first, last = occupied_band(self.history.e[rows], self.history.z[rows], a, b, inv_box_std[box],
+                                        self.dc_slice.start, self.dc_slice.stop, REFINE_SIGNIFICANCE, OBW_FLOOR,
+                                        OBW_TAIL)
+            if first >= 0:
+                return a + first, a + last, True
+        return lo, hi, False
+
+    def drop_images(self, regions: list[Region]) -> list[Region]:
+        """Drop regions that are the IQ-imbalance image of a much stronger one."""
+        n = self.fft_size
+        kept = []
+        for region in regions:
+            mirror_lo, mirror_hi = n - region.hi_bin, n - region.lo_bin
+            image = any(
+                other is not region
+                and other.lo_bin <= mirror_hi and other.hi_bin >= mirror_lo
+                and other.level_db - region.level_db >= self.image_rejection_db
+                for other in regions
+            )
+            if not image:
+                kept.append(region)
+        return kept
