@@ -66,7 +66,8 @@ def test_demo_runs_three_sensors_into_the_service_and_cleans_up():
     from spectrum.live.demo_network import run_demo
 
     out, err = io.StringIO(), io.StringIO()
-    summary = run_demo(18, port=0, jam_after_s=4, pulsed_after_s=4, out=out, err=err, stop=threading.Event())
+    # 30 s: three sensors start on a 2-core machine in about 10 s (imports, rendering the simulated loop)
+    summary = run_demo(30, port=0, jam_after_s=4, pulsed_after_s=4, out=out, err=err, stop=threading.Event())
     text = out.getvalue()
     first = text.splitlines()[0]
     assert first.startswith("spectrum demo: dashboard at http://127.0.0.1:") and "/#token=" in first

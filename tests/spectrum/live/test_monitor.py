@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -98,11 +99,18 @@ def test_antenna_disconnected_is_reported():
     assert health["antenna_suspect"] == []
 
 
-def test_slow_pipeline_drops_are_counted_and_reported():
-    world = FakeWorld(pace=False)  # the stand-in outruns the pipeline
+def test_slow_pipeline_drops_are_counted_and_reported(monkeypatch):
+    world = FakeWorld(pace=False)  # the stand-in delivers as fast as it can
     events = []
     source = RtlSdrSource(0, 2.4e6, 433.92e6, driver=make_driver(world), buffer_samples=8192,
                           queue_buffers=8)
+    process = Monitor._process
+
+    def slow_process(self, *args, **kwargs):  # a pipeline slower than the dongle, whatever the host
+        time.sleep(0.01)  # 8192 samples are 3.4 ms at 2.4 MS/s
+        return process(self, *args, **kwargs)
+
+    monkeypatch.setattr(Monitor, "_process", slow_process)
     with source:
         band = Band("f", 432.72e6, 435.12e6, crop=0.0, dwell_s=float("inf"), settle_s=0.0)
         monitor = Monitor(source, BandPlan("t", (band,)), events.append,
