@@ -57,18 +57,20 @@ def test_record_bad_options_exit_2(cli, tmp_path: Path) -> None:
 
 
 def _start_realtime_recorder(meta: Path, out: Path) -> tuple[dict, subprocess.Popen]:
-    """`spectrum record` of a 5 s capture paced in real time, flushing every 0.3 s, in a child
-    process (to be killed mid-recording); returns its environment and the process."""
+    """`spectrum record` of a 12 s capture paced in real time, flushing every 0.3 s, in a child
+    process (to be killed mid-recording: long enough that a slow or busy host that starts late
+    or falls behind is still recording when the kill comes); returns its environment and the
+    process."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "spectrum", "record", "--source", f"file:{meta}?realtime",
-         "--seconds", "5", "--out", str(out), "--flush-s", "0.3"],
+         "--seconds", "12", "--out", str(out), "--flush-s", "0.3"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return env, proc
 
 
 def test_killed_recorder_leaves_a_readable_partial_file(scenario_capture, tmp_path: Path) -> None:
-    meta = scenario_capture("barrage_wide", 5.0)
+    meta = scenario_capture("barrage_wide", 12.0)
     out = tmp_path / "live.h5"
     env, proc = _start_realtime_recorder(meta, out)
     part = partial_path(out)
@@ -89,7 +91,7 @@ def test_killed_recorder_leaves_a_readable_partial_file(scenario_capture, tmp_pa
 
 
 def test_killed_sigmf_recorder_leaves_a_readable_checkpoint(scenario_capture, tmp_path: Path) -> None:
-    meta = scenario_capture("barrage_wide", 5.0)
+    meta = scenario_capture("barrage_wide", 12.0)
     out = tmp_path / "live.sigmf-meta"
     checkpoint = tmp_path / "live.partial.sigmf-meta"
     _, proc = _start_realtime_recorder(meta, out)
