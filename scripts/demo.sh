@@ -7,4 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-$PWD/.venv/numba-cache}
+bash scripts/warm-jit.sh || echo "warm-jit: failed; the kernels compile on first use instead"  # once, before processes start side by side
 exec .venv/bin/spectrum demo --seconds "${DEMO_SECONDS:-180}"

@@ -6,4 +6,5 @@ bash scripts/setup.sh
 bash scripts/install-chromium.sh  # for the browser tests; they skip with its reason if it fails
 bash scripts/install-postgresql.sh  # for the PostgreSQL runs of the service tests; likewise
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-$PWD/.venv/numba-cache}
+bash scripts/warm-jit.sh || echo "warm-jit: failed; the kernels compile on first use instead"  # once, before processes start side by side
 exec .venv/bin/python -m pytest -q "$@"
