@@ -134,14 +134,31 @@ def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
 def refuse_repeated_query(request: Request) -> None:
     """422 for a query parameter given twice that takes one value (``?site=a&site=b`` on a route
     whose ``site`` is a single value would silently use one of them)."""
+    route = request.scope.get("route")
+    known = _query_params(getattr(route, "dependant", None))
+    if known is not None:  # a route of ours: a parameter it does not know is a mistake, not to be ignored
+        unknown = sorted(set(request.query_params) - set(known) - {"access_token"})  # that one gets its own 400
+        if unknown:
+            raise HTTPException(422, [{"loc": ["query", unknown[0]], "type": "value_error",
+                                       "msg": "unknown query parameter for this route"}])
     counts = Counter(key for key, _ in request.query_params.multi_items())
     repeated = {key for key, n in counts.items() if n > 1}
     if not repeated:
         return
-    bad = sorted(repeated - _list_params(request.scope.get("route")))
+    bad = sorted(repeated - _list_params(route))
     if bad:
         raise HTTPException(422, [{"loc": ["query", bad[0]], "type": "value_error",
                                    "msg": "given more than once; this parameter takes one value"}])
+
+
+def _query_params(dependant) -> dict | None:
+    """Query parameters a route declares, its sub-dependencies' included (None: not an API route)."""
+    if dependant is None:
+        return None
+    found = {p.alias: p for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        found.update(_query_params(sub) or {})
+    return found
 
 
 def _list_params(route) -> set[str]:

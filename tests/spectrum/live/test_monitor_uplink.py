@@ -55,7 +55,7 @@ def test_cli_uplink_delivers_events_heartbeat_and_spectra(desk, tmp_path, capsys
 
     url, tokens, viewer = desk
     code = main(["monitor", "--source", "sim:gnss_l1_barrage?fast&loop=4", "--duration", "8", "--json",
-                 "--site", SITE, "--sensor", SENSOR, "--band", "GNSS L1", "--uplink", url, "--token", tokens["sensor"],
+                 "--site", SITE, "--sensor", SENSOR, "--band", "GNSS L1", "--uplink", url, f"--token={tokens['sensor']}",
                  "--queue", str(tmp_path / "q.db")])
     out, err = capsys.readouterr()
     assert code == 0
