@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.auth import revoked_among
 from service.auth_limiter import FailureLimiter
 from service.broadcast import Broadcaster
-from service.db import Database
+from service.db import Database, now_us
 from service.deps import AppContext, refuse_repeated_query
 from service.http_errors import http_error, options, validation_error
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
@@ -31,10 +31,10 @@ from service.routes import desk_api, incidents_api, reports_api, webhooks_api
 from service.security_headers import SecurityHeadersMiddleware
 from service.settings import Settings
 from service.site_registry import load_registry
-from service.store import prune_spectra
+from service.retention import RetentionPolicy, SpectraRetention
 
 STATIC_DIR = Path(__file__).parent / "static"
-RETENTION_EVERY_S = 60.0  # how often spectra retention runs
+RETENTION_EVERY_S = 60.0  # how often spectra retention runs (a pass only touches what aged since the last)
 
 log = logging.getLogger("spectrum.service")
 
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = load_registry(settings.site_registry)  # a bad registry file stops the start, naming the line
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)  # fails here, before serving, on a bad URL or path
     broadcaster = Broadcaster(settings.sse_queue_size, settings.max_streams_per_token)
+    retention = SpectraRetention(db, RetentionPolicy(settings.spectra_full_s, settings.spectra_thin_every_s,
+                                                     settings.spectra_keep_s))
     from service.status import StatusTracker
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         broadcaster.attach(asyncio.get_running_loop())
         await asyncio.to_thread(ctx.status.prime)
-        tasks = [asyncio.create_task(_housekeeping(ctx)), asyncio.create_task(_watch_stream_tokens(ctx))]
+        tasks = [asyncio.create_task(_housekeeping(ctx, retention)), asyncio.create_task(_watch_stream_tokens(ctx))]
         try:
             yield
         finally:
@@ -138,7 +140,7 @@ async def _watch_stream_tokens(ctx: AppContext) -> None:
             ctx.metrics.inc("spectrum_sse_revoked_total", ended)
 
 
-async def _housekeeping(ctx: AppContext) -> None:
+async def _housekeeping(ctx: AppContext, retention: SpectraRetention) -> None:
     """Announce sensor status changes; apply spectra retention now and then."""
     since_prune_s = RETENTION_EVERY_S
     period_s = ctx.settings.status_check_s
@@ -150,9 +152,8 @@ async def _housekeeping(ctx: AppContext) -> None:
             since_prune_s += period_s
             if since_prune_s >= RETENTION_EVERY_S:
                 since_prune_s = 0.0
-                pruned = await asyncio.to_thread(prune_spectra, ctx.db, ctx.settings.spectra_keep_per_band,
-                                                 ctx.settings.spectra_max_age_s)
-                ctx.metrics.inc("spectrum_spectra_pruned_total", pruned)
+                outcome = await asyncio.to_thread(retention.apply, now_us())
+                ctx.metrics.inc("spectrum_spectra_pruned_total", outcome.deleted)
         except asyncio.CancelledError:
             raise
         except Exception:  # a transient database error must not end the loop

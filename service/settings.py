@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     online_s: float = Field(30.0, gt=0, description="a sensor heard from within this is online")
     stale_s: float = Field(300.0, gt=0, description="... within this stale, else offline")
     status_check_s: float = Field(5.0, gt=0, description="how often status changes are looked for")
-    spectra_keep_per_band: int = Field(720, ge=1, description="newest spectra kept per sensor and band (1 h at 5 s)")
-    spectra_max_age_s: float = Field(3600.0, gt=0, description="older spectra are deleted")
+    spectra_full_s: float = Field(86_400.0, gt=0, description="spectra younger than this are all kept")
+    spectra_thin_every_s: float = Field(60.0, gt=0, description="older ones: one kept per sensor, band and this")
+    spectra_keep_s: float = Field(30 * 86_400.0, gt=0, description="spectra older than this are deleted")
     sse_queue_size: int = Field(1000, ge=1, description="messages buffered per SSE client before it is dropped")
     sse_heartbeat_s: float = Field(15.0, gt=0, description="comment line sent on an idle stream")
     page_limit_max: int = Field(1000, ge=1, description="largest page of GET /events")
@@ -58,3 +59,10 @@ class Settings(BaseSettings):
         from service.site_registry import check_zone
 
         return check_zone(value, "SPECTRUM_DESK_TZ (desk_tz)")
+
+    @model_validator(mode="after")
+    def _retention_in_order(self) -> "Settings":
+        if self.spectra_full_s > self.spectra_keep_s:
+            raise ValueError(f"spectra_full_s ({self.spectra_full_s}) must not exceed spectra_keep_s "
+                             f"({self.spectra_keep_s}): spectra are kept whole before they are thinned")
+        return self

@@ -362,21 +362,3 @@ def query_spectra(db: Database, site: str | None, sensor: str | None, band: str 
     stmt = stmt.order_by(t.time_us.desc(), t.seq.desc()).limit(limit)
     with db.read() as session:
         return [json.loads(d) for d in session.scalars(stmt)]
-
-
-def prune_spectra(db: Database, keep_per_band: int, max_age_s: float) -> int:
-    """Apply the retention limits; return how many spectra were deleted."""
-    t = SpectrumRow
-    deleted = 0
-    with db.write() as session:
-        cutoff = now_us() - int(max_age_s * 1e6)
-        deleted += session.execute(delete(t).where(t.received_us < cutoff)).rowcount or 0
-        crowded = session.execute(
-            select(t.site, t.sensor, t.band).group_by(t.site, t.sensor, t.band).having(func.count() > keep_per_band)
-        ).all()
-        for site, sensor, band in crowded:
-            same = and_(t.site == site, t.sensor == sensor, t.band == band)
-            keep_from = session.scalar(select(t.time_us).where(same).order_by(t.time_us.desc())
-                                       .offset(keep_per_band - 1).limit(1))
-            deleted += session.execute(delete(t).where(same, t.time_us < keep_from)).rowcount or 0
-    return deleted

@@ -17,8 +17,8 @@ router = APIRouter(tags=["spectra"], responses=WRITE_RESPONSES)
 @router.post("/spectra", response_model=IngestResult,
              responses={409: {"description": "a spectrum id belongs to another sensor (nothing stored)"}})
 def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
-    """Store spectra, idempotent by ``id``. Retention keeps the newest ``spectra_keep_per_band``
-    per sensor and band, none older than ``spectra_max_age_s``."""
+    """Store spectra, idempotent by ``id``. Retention (``service.retention``) keeps them all for
+    ``spectra_full_s``, then one per ``spectra_thin_every_s`` until ``spectra_keep_s``."""
     check_times(ctx, ((("body", "spectra", i, "time"), sp.time) for i, sp in enumerate(batch.spectra)))
     for i, sp in enumerate(batch.spectra):
         if len(sp.power_dbfs) > ctx.settings.max_spectrum_bins:

@@ -1,4 +1,4 @@
-"""``spectrum db upgrade|current``: the desk database's schema (Alembic migrations)."""
+"""``spectrum db upgrade|current|prune``: the desk database's schema (Alembic migrations) and retention."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     upgrade = actions.add_parser("upgrade", help="upgrade the schema to this code's newest revision")
     current = actions.add_parser("current", help="show the database's revision and this code's newest")
-    for q in (upgrade, current):
+    prune = actions.add_parser("prune", help="apply spectra retention now (the service also does it every minute)",
+                               description="Spectra are kept whole for SPECTRUM_SPECTRA_FULL_S (1 day), then one per "
+                                           "SPECTRUM_SPECTRA_THIN_EVERY_S (60 s) per sensor and band, and deleted after "
+                                           "SPECTRUM_SPECTRA_KEEP_S (30 days). Events and incidents are never pruned.")
+    prune.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    for q in (upgrade, current, prune):
         q.add_argument("--db", metavar="URL", default=None, help="database URL (as for `spectrum serve`)")
     p.set_defaults(run=run)
 
@@ -28,10 +33,12 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.errors import ConfigError
 
     try:
-        db = Database(settings_for(args).db_url, create=False)
+        db = Database(settings_for(args).db_url, create=args.action == "prune")  # prune needs this code's schema
     except ServiceError as exc:
         raise ConfigError(str(exc)) from None
     try:
+        if args.action == "prune":
+            return _prune(db, settings_for(args), args.dry_run)
         if args.action == "current":
             revision = current_revision(db.engine)
             shown = {None: "none (empty database)", "": "none (made before migrations)"}.get(revision, revision)
@@ -47,4 +54,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--db: cannot read or write the database: {getattr(exc, 'orig', None) or exc}") from None
     finally:
         db.dispose()
+    return 0
+
+
+def _prune(db, settings, dry_run: bool) -> int:
+    from service.db import now_us
+    from service.retention import RetentionPolicy, SpectraRetention
+
+    policy = RetentionPolicy(settings.spectra_full_s, settings.spectra_thin_every_s, settings.spectra_keep_s)
+    outcome = SpectraRetention(db, policy).apply(now_us(), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    print(f"{verb} {outcome.deleted} spectra: {outcome.expired} older than {policy.keep_s / 86_400:g} days, "
+          f"{outcome.thinned} thinned to one per {policy.thin_every_s:g} s after {policy.full_s / 3_600:g} h")
     return 0

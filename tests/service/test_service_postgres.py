@@ -51,3 +51,15 @@ def test_migrations_then_ingest_ownership_query_and_incidents(pg):
         assert {(e["site"], e["sensor"], e["severity"]) for e in events} == {("s1", "a", "warning")}
         incidents = httpx.get(f"{base}/incidents", headers=as_viewer, timeout=10).json()["incidents"]
         assert len(incidents) == 1 and incidents[0]["bursts"] == 3, incidents
+
+
+def test_spectra_retention_on_postgresql(pg):
+    from test_service_retention import check_retention
+
+    from service.db import Database
+
+    db = Database(pg.url())
+    try:
+        check_retention(db)
+    finally:
+        db.dispose()
