@@ -10,17 +10,20 @@ import { num, t } from "./i18n.js";
 
 export const MARK_COLOUR = "#d2a8ff"; // violet: no site state uses it
 const REGION_FILL = "rgba(210, 168, 255, 0.14)";
+const REQUEST_GAP_MS = 200;
 
 export class JammerMarks {
   /** map: the DeskMap to draw on (it calls draw(ctx, map) on every redraw); token: viewer token. */
   constructor(map, token) {
     this.map = map; this.token = token;
-    this.groups = new Map(); // wide-area id -> { version, location, busy, again }
+    this.groups = new Map(); // wide-area id -> { version, location }
+    this.queue = new Set(); // wide-area ids to ask about
+    this.pumping = false;
     this.labels = new Map(); // wide-area id -> label element over the map
     this.box = map.canvas.parentElement;
   }
 
-  /** The open incidents (id -> incident): fetch a location for every group whose members changed. */
+  /** The open incidents (id -> incident): queue a location request for every group whose members changed. */
   update(incidents) {
     const versions = new Map();
     for (const inc of incidents.values()) {
@@ -36,23 +39,32 @@ export class JammerMarks {
     for (const [area, stamps] of versions) {
       const version = stamps.sort().join("|");
       let g = this.groups.get(area);
-      if (!g) { g = { version: null, location: null, busy: false, again: false }; this.groups.set(area, g); }
+      if (!g) { g = { version: null, location: null }; this.groups.set(area, g); }
       if (g.version === version) continue;
       g.version = version;
-      this.fetch(area, g);
+      this.queue.add(area);
     }
     if (gone) this.map.draw();
+    this.pump();
   }
 
-  async fetch(area, g) {
-    if (g.busy) { g.again = true; return; } // one request per group at a time; the newest version wins
-    g.busy = true;
-    try {
-      g.location = await getJSON(this.token, `/incidents/${encodeURIComponent(area)}/location`);
-    } catch (e) { /* keep the last estimate; the next change asks again */ }
-    g.busy = false;
-    if (g.again) { g.again = false; this.fetch(area, g); return; }
-    if (this.groups.get(area) === g) this.map.draw();
+  /** One request at a time, a short gap between them: a desk opening on many groups, or a group
+   * updated every second, asks the service gently; a group changed while waiting is asked once. */
+  async pump() {
+    if (this.pumping) return;
+    this.pumping = true;
+    while (this.queue.size) {
+      const area = this.queue.values().next().value;
+      this.queue.delete(area);
+      const g = this.groups.get(area);
+      if (!g) continue;
+      try {
+        g.location = await getJSON(this.token, `/incidents/${encodeURIComponent(area)}/location`);
+      } catch (e) { /* keep the last estimate; the next change asks again */ }
+      if (this.groups.get(area) === g) this.map.draw();
+      await new Promise((resolve) => setTimeout(resolve, REQUEST_GAP_MS));
+    }
+    this.pumping = false;
   }
 
   /** Called by the map after its markers: regions, crosses and their labels. */
