@@ -27,7 +27,6 @@ from sqlalchemy import select
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
-from service.jammer_location import SensorLevel, locate_jammer
 from service.models import EventRow, SensorRow
 from service.site_registry import SiteEntry
 from service.store import us_to_iso
@@ -104,6 +103,9 @@ def strongest_levels(session, incident_ids: list[str]) -> dict[str, tuple[float,
 
 def locate_levels(levels: list[SiteLevel], sites: list[str], unplaced: list[str]) -> dict:
     """The location answer for sites' levels (JSON-ready; see :func:`incident_location`)."""
+    # numpy loads on the first location asked for, not with the service (its import stays light)
+    from service.jammer_location import SensorLevel, locate_jammer
+
     readings = [SensorLevel(s.lat_deg, s.lon_deg, s.level_dbfs, s.level_dbm, s.site) for s in levels]
     found = locate_jammer(readings, confidence=CONFIDENCE)
     used = set(found.sensors)
