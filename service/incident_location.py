@@ -3,8 +3,8 @@ strongest level each heard, handed to :func:`service.jammer_location.locate_jamm
 
 One site's incident and every incident linked with it (the wide-area group) count together: the
 same jammer heard at several sites. Per site the level is the strongest over the group's events
-at that site (the sensor nearest the jammer's best moment): ``peak_dbm`` when the event says
-``calibrated: true`` and carries it, and ``peak_dbfs`` always. The fit uses dBm when three or
+at that site (a pulsing or drifting jammer is compared at its loudest everywhere): ``peak_dbm``
+when the event says ``calibrated: true`` and carries it, and ``peak_dbfs`` always. The fit uses dBm when three or
 more calibrated sites with a usable geometry heard it, else dBFS; the output says which
 (dBFS from different dongles and gains is only roughly comparable, so the region is wider).
 
@@ -115,7 +115,7 @@ def locate_levels(levels: list[SiteLevel], sites: list[str], unplaced: list[str]
         "sensors": len(found.sensors), "sites": sites, "unplaced_sites": unplaced,
         "readings": [{"site": s.site, "lat_deg": s.lat_deg, "lon_deg": s.lon_deg, "level_dbfs": s.level_dbfs,
                       "level_dbm": s.level_dbm, "used": s.site in used} for s in levels],
-        "region": None,
+        "region": None, "fit": None,
     }
     if found.located:
         out["position"] = {"lat_deg": found.lat_deg, "lon_deg": found.lon_deg}

@@ -98,7 +98,7 @@ def test_sites_hearing_one_jammer_place_it_and_the_answer_follows_new_sites(desk
     for site in ("s1", "s2"):
         post(desk, tokens[site], "/events", {"events": [jammer_event(site, level_db(site))]})
     two = location_of_group(desk)
-    assert two["position"] is None and two["reason"] == "too_few_sensors" and two["region"] is None
+    assert two["position"] is None and two["reason"] == "too_few_sensors" and two["region"] is None and two["fit"] is None
     assert "2 sensor" in two["detail"] and two["sites"] == ["s1", "s2"]
 
     lat5, lon5 = latlon(SITES_XY["s5"])
