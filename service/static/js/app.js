@@ -10,6 +10,7 @@ import { Detail } from "./detail.js";
 import { feedHTML } from "./feed.js";
 import { LANGUAGES, language, preferredLanguage, setLanguage, t, translateStatic, num } from "./i18n.js";
 import { DeskMap, STATE_STYLE, zoneAt } from "./map.js";
+import { JammerMarks } from "./jammer_marks.js";
 import { incidentLinks, incidentsBySite, siteStates, wideAreaLinks } from "./sitestate.js";
 import { sitesHTML } from "./sites.js";
 import { EventStore, bandOf, matcher } from "./store.js";
@@ -139,6 +140,7 @@ function setupMap(data) {
     onHover: (site, at) => showTip(site, at),
   });
   state.provinces = state.map.provinces;
+  state.map.overlay = state.marks = new JammerMarks(state.map, state.token);
   $("map-in").addEventListener("click", () => state.map.zoomBy(1.6));
   $("map-out").addEventListener("click", () => state.map.zoomBy(1 / 1.6));
   $("map-reset").addEventListener("click", () => { state.map.reset(); state.map.draw(); });
@@ -398,6 +400,7 @@ function renderSites(states, vc, f) {
 
 function renderMap(states, f) {
   if (!state.map) return;
+  state.marks.update(state.incidents); // fetches a location when a wide-area incident changed
   const placed = states.filter((s) => s.lon != null);
   state.map.setData(placed.map((s) => ({ site: s.site, lon: s.lon, lat: s.lat, state: s.state })),
     state.incidents.size ? incidentLinks(state.incidents) : wideAreaLinks(state.events.list.filter((ev) => !ev.end)), f.site || null);

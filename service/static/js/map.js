@@ -136,6 +136,7 @@ export class DeskMap {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.drawLinks(ctx);
     this.drawSites(ctx);
+    if (this.overlay) this.overlay.draw(ctx, this); // e.g. jammer_marks.js: drawn over the markers
   }
 
   /** Sea, land and outlines for the current view, drawn once per view and size (filling the
