@@ -37,10 +37,7 @@ import functools
 import math
 
 import numpy as np
-import scipy.integrate
-import scipy.optimize
 import scipy.special
-import scipy.stats
 from numpy.typing import NDArray
 
 from kernels.cfar import os_cfar
@@ -64,10 +61,18 @@ def os_cfar_pfa(alpha: float, cells: int, rank: int, looks: int) -> float:
 
 def _pfa_integral(alpha: float, cells: int, rank: int, looks: int) -> float:
     """The false-alarm integral of the module docstring, for any number of looks."""
-    order = scipy.stats.beta(rank, cells - rank + 1)
+    import scipy.integrate  # here, not at import: a replay that never needs it starts faster
+
+    a, b = rank, cells - rank + 1  # the rank-th smallest of `cells` uniforms is Beta(a, b)
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+
+    def order_pdf(u: float) -> float:
+        if u <= 0.0 or u >= 1.0:
+            return 0.0
+        return math.exp(log_norm + (a - 1) * math.log(u) + (b - 1) * math.log1p(-u))
 
     def integrand(u: float) -> float:
-        return scipy.special.gammaincc(looks, alpha * scipy.special.gammaincinv(looks, u)) * order.pdf(u)
+        return scipy.special.gammaincc(looks, alpha * scipy.special.gammaincinv(looks, u)) * order_pdf(u)
 
     # the order statistic's density sits around rank/(cells+1): tell the integrator where
     centre = rank / (cells + 1)
@@ -78,6 +83,8 @@ def _pfa_integral(alpha: float, cells: int, rank: int, looks: int) -> float:
 @functools.lru_cache(maxsize=64)
 def os_cfar_alpha(pfa: float, cells: int, rank: int, looks: int) -> float:
     """Scale factor α for which :func:`os_cfar_pfa` equals ``pfa``."""
+    import scipy.optimize  # here, not at import (start-up)
+
     if not 0.0 < pfa < 1.0:
         raise ValueError(f"pfa must be within (0, 1), got {pfa}")
 
@@ -126,7 +133,6 @@ class NarrowbandCfar:
 
     def __init__(self, fft_size: int, frames_per_row: int, pfa: float, min_rise_db: float, z_threshold: float) -> None:
         self.looks = ROWS_PER_TEST * frames_per_row
-        self.alpha = os_cfar_alpha(pfa, 2 * CELLS_PER_SIDE, RANK, self.looks)
         self.pfa = pfa
         self.min_rise_db = min_rise_db
         self.z_threshold = z_threshold
@@ -135,6 +141,12 @@ class NarrowbandCfar:
         self._previous = np.zeros(fft_size, bool)  # raw hits of the previous test, widened by a bin
         self._lines = np.zeros(fft_size, bool)  # reported lines until the next test
         self._score = np.zeros(fft_size, np.float32)
+
+    @functools.cached_property
+    def alpha(self) -> float:
+        """The CFAR scale, solved on first use: a short clip never runs the CFAR and skips the
+        solve and its scipy imports (about a second of start-up)."""
+        return os_cfar_alpha(self.pfa, 2 * CELLS_PER_SIDE, RANK, self.looks)
 
     def row(self, power: NDArray[np.float32], excess_db: NDArray[np.float32], known: NDArray[np.bool_],
             block_excess_db) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:

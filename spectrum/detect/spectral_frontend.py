@@ -8,7 +8,6 @@ remainder to the next block so rows never depend on how the source cut its block
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 from numpy.typing import NDArray
 
 from kernels.convert import RAW_DTYPES, convert_frames
@@ -18,6 +17,20 @@ from kernels.psd import PowerRows, power_rows
 
 
 ENVELOPE_STRIDE = 8  # envelope kurtosis on every 8th frame: a classification feature, at ⅛ the cost
+
+
+def analysis_window(name: str, fft_size: int) -> NDArray[np.float32]:
+    """The periodic (DFT-even) window ``scipy.signal.get_window(name, fft_size)``, as float32.
+
+    The default Hann is computed here: importing ``scipy.signal`` costs over a second of every
+    replay's start-up. Any other name goes to scipy.
+    """
+    if name == "hann":
+        k = np.arange(fft_size)
+        return (0.5 - 0.5 * np.cos(2.0 * np.pi * k / fft_size)).astype(np.float32)
+    import scipy.signal
+
+    return scipy.signal.get_window(name, fft_size, fftbins=True).astype(np.float32)
 
 
 class SpectralFrontEnd:
@@ -55,7 +68,7 @@ class SpectralFrontEnd:
         self.datatype = datatype
         self.fft_size = fft_size
         self.frames_per_row = frames_per_row
-        self.window = scipy.signal.get_window(window, fft_size, fftbins=True).astype(np.float32)
+        self.window = analysis_window(window, fft_size)
         self.rows_per_batch = rows_per_batch
         # FFT plans for a full batch and for a single row (short batches loop over the latter)
         self._batch_fft = make_batched_fft(frames_per_row * rows_per_batch, fft_size, fft_backend)

@@ -1,0 +1,58 @@
+"""The detector's start-up shortcuts give scipy's own answers, and the replay path stays free of
+the slow imports (``scipy.stats``, ``scipy.signal``) they replace."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+import scipy.stats
+
+from spectrum.detect.narrowband_cfar import _pfa_integral
+from spectrum.detect.sk_stats import _pearson3_isf, sk_moments
+from spectrum.detect.spectral_frontend import analysis_window
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("fft_size", [16, 256, 1024, 2048, 4096])
+def test_hann_window_is_scipys_bit_for_bit(fft_size):
+    expected = scipy.signal.get_window("hann", fft_size, fftbins=True).astype(np.float32)
+    assert np.array_equal(analysis_window("hann", fft_size), expected)
+    assert np.array_equal(analysis_window("blackman", fft_size),
+                          scipy.signal.get_window("blackman", fft_size, fftbins=True).astype(np.float32))
+
+
+@pytest.mark.parametrize("frames", [4, 8, 32, 128, 1024])
+@pytest.mark.parametrize("false_alarm", [0.1, 1e-3, 1e-6])
+def test_pearson3_quantile_matches_scipy_stats(frames, false_alarm):
+    mean, variance, skewness = sk_moments(frames)
+    expected = scipy.stats.pearson3(skewness, loc=mean, scale=math.sqrt(variance)).isf(false_alarm)
+    assert _pearson3_isf(false_alarm, mean, variance, skewness) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("looks", [2, 4, 16])
+def test_cfar_integral_matches_scipy_stats_beta(looks):
+    import scipy.integrate
+    import scipy.special
+
+    cells, rank, alpha = 32, 24, 3.0
+    order = scipy.stats.beta(rank, cells - rank + 1)
+    expected, _ = scipy.integrate.quad(
+        lambda u: scipy.special.gammaincc(looks, alpha * scipy.special.gammaincinv(looks, u)) * order.pdf(u),
+        0.0, 1.0, points=[rank / (cells + 1)], epsabs=0.0, epsrel=1e-9, limit=400)
+    assert _pfa_integral(alpha, cells, rank, looks) == pytest.approx(expected, rel=1e-8)
+
+
+def test_replay_path_does_not_import_scipy_stats_or_signal():
+    probe = ("import sys, spectrum.replay, spectrum.detect.detector; "
+             "print(sorted(m for m in ('scipy.stats', 'scipy.signal') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
