@@ -14,15 +14,19 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, true
+from collections import deque
+
+from sqlalchemy import and_, delete, func, or_, select, true
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
-from service.incidents import (NEVER, SEVERITY_RANK, EventRecord, GroupingRules, IncidentDraft, LinkCandidate,
-                               assign_ids, group_events, incident_state, link_sites)
+from service.incidents import (NEVER, NOT_LINKED_FAMILIES, SEVERITY_RANK, EventRecord, GroupingRules, IncidentDraft,
+                               LinkCandidate, LinkSweep, assign_ids, group_events, group_sites, incident_state,
+                               link_sites)
 from service.models import EventRow
 
 CHUNK = 500  # ids per IN (...) list
+RELINK_PAGE = 500  # incidents read at a time by the relinking sweep
 
 
 @dataclass
@@ -134,6 +138,9 @@ def _regroup_site(db: Database, session, site: str | None, changed: list[EventRe
     gone = set(stored) - set(ids)
     for old in sorted(gone):
         heir = next((i for i, d in zip(ids, drafts) if any(previous.get(e.id) == old for e in d.events)), None)
+        _relink_from(session, stored[old].first_onset_us)
+        if stored[old].area_id:
+            session.info.setdefault("relink_gone", set()).add(stored[old].area_id)
         session.execute(delete(I).where(I.id == old))
         changes.append(IncidentChange("merged", old, merged_into=heir))
     _write_members(db, session, member_rows)
@@ -204,6 +211,10 @@ def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, r
     closed = values["state"] == "closed" and row.state != "closed"
     if not _links_may_change(row, values, rules):
         session.info.setdefault("links_unchanged", set()).add(incident_id)
+    elif values["first_onset_us"] != row.first_onset_us:
+        _relink_from(session, row.first_onset_us)
+        if row.area_id:
+            session.info.setdefault("relink_gone", set()).add(row.area_id)
     for k, v in values.items():
         setattr(row, k, v)
     row.updated_us = now_us
@@ -220,33 +231,88 @@ def _links_may_change(row: IncidentRow, values: dict, rules: GroupingRules) -> b
                 and (row.ongoing or row.last_activity_us >= row.first_onset_us + window_us))
 
 
+def _relink_from(session, onset_us: int) -> None:
+    """Note an onset an incident had before it changed or went: the sweep restarts there."""
+    session.info["relink_from_us"] = min(onset_us, session.info.get("relink_from_us", NEVER))
+
+
+def _candidate(r: IncidentRow) -> LinkCandidate:
+    return LinkCandidate(r.id, r.site, r.family, r.first_onset_us, NEVER if r.ongoing else r.last_activity_us,
+                         r.freq_low_hz, r.freq_high_hz)
+
+
+def _is_anchor(r: IncidentRow) -> bool:
+    return r.family not in NOT_LINKED_FAMILIES and r.area_id in (None, r.id)
+
+
 def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentChange]:
-    """Recompute wide-area links around the touched incidents (those whose links may change)."""
+    """Redo the wide-area sweep (:class:`service.incidents.LinkSweep`) from the earliest onset
+    the changes reach, and rewrite the groups whose members changed.
+
+    The sweep before that onset is as stored, so it resumes from the stored anchors of the
+    window before it. It stops past the last touched onset plus a window, at the first
+    incident whose window holds the same anchors as stored: from there on every decision
+    is the stored one. Only incidents in that stretch and the members of their groups are read.
+    """
     unchanged = session.info.pop("links_unchanged", set())
+    relink_from_us = session.info.pop("relink_from_us", NEVER)
     touched = [i for i in touched if i not in unchanged]
-    if not touched:
+    if not touched and relink_from_us == NEVER:
         return []
     I = IncidentRow
     session.flush()
-    rows = {r.id: r for r in session.scalars(select(I).where(I.id.in_(touched)))}
-    if not rows:
+    onsets = [o for (o,) in session.execute(select(I.first_onset_us).where(I.id.in_(touched)))] if touched else []
+    if not onsets and relink_from_us == NEVER:
         return []
-    window_us = int(rules.link_window_s * 1e6)
-    lo = min(r.first_onset_us for r in rows.values()) - window_us
-    hi = max(r.first_onset_us for r in rows.values()) + window_us
-    near = {r.id: r for r in session.scalars(select(I).where(I.first_onset_us >= lo, I.first_onset_us <= hi))}
-    areas = {r.area_id for r in near.values() if r.area_id}
-    while areas:  # whole groups, so a group that loses its bridge is split correctly
-        more = [r for r in session.scalars(select(I).where(I.area_id.in_(areas))) if r.id not in near]
-        near.update({r.id: r for r in more})
-        areas = {r.area_id for r in more if r.area_id} - areas
-        if not more:
+    window_us = rules.link_window_us
+    lo = min(onsets + [relink_from_us])
+    hi = max(onsets + [lo]) + window_us  # after this no touched incident is within an anchor's window
+    sweep = LinkSweep(rules)
+    rows: dict[str, IncidentRow] = {}
+    for r in session.scalars(select(I).where(I.first_onset_us >= lo - window_us, I.first_onset_us < lo)
+                             .order_by(I.first_onset_us, I.id)):
+        rows[r.id] = r
+        if _is_anchor(r):
+            sweep.add_anchor(_candidate(r))
+    anchor_of: dict[str, str] = {}  # placed incident -> its anchor, as the sweep decides now
+    moved: deque[tuple[int, str]] = deque()  # (onset, id) of placed incidents whose anchor status changed
+    after = (lo, "")
+    done = False
+    while not done:  # the stretch from lo, a page at a time, until the sweep agrees with the stored one
+        page = list(session.scalars(select(I).where(or_(I.first_onset_us > after[0],
+                                                         and_(I.first_onset_us == after[0], I.id > after[1])))
+                                    .order_by(I.first_onset_us, I.id).limit(RELINK_PAGE)))
+        for r in page:
+            if r.first_onset_us > hi:
+                while moved and r.first_onset_us - moved[0][0] > window_us:
+                    moved.popleft()
+                if not moved:
+                    done = True
+                    break
+            rows[r.id] = r
+            if r.family in NOT_LINKED_FAMILIES:
+                continue
+            anchor_of[r.id] = sweep.place(_candidate(r))
+            if (anchor_of[r.id] == r.id) != _is_anchor(r):
+                moved.append((r.first_onset_us, r.id))
+        if len(page) < RELINK_PAGE:
             break
-    links = link_sites([LinkCandidate(r.id, r.site, r.family, r.first_onset_us,
-                                      NEVER if r.ongoing else r.last_activity_us, r.freq_low_hz, r.freq_high_hz)
-                        for r in near.values()], rules)
+        after = (page[-1].first_onset_us, page[-1].id)
+    affected = {a for a in anchor_of.values()} | {r.area_id for i, r in rows.items() if i in anchor_of and r.area_id}
+    affected |= session.info.pop("relink_gone", set())
+    for part in _chunks(sorted(affected)):  # members of those groups outside the stretch keep their anchor
+        for r in session.scalars(select(I).where(I.area_id.in_(part))):
+            rows.setdefault(r.id, r)
+    members: dict[str, list[LinkCandidate]] = {}
+    for i, r in rows.items():
+        anchor = anchor_of.get(i, r.area_id or i)
+        if anchor in affected and r.family not in NOT_LINKED_FAMILIES:
+            members.setdefault(anchor, []).append(_candidate(r))
+    links = group_sites(members)
     changes = []
-    for r in sorted(near.values(), key=lambda r: r.id):
+    for r in sorted(rows.values(), key=lambda r: r.id):
+        if r.id not in anchor_of and (r.area_id or r.id) not in affected:
+            continue
         area_id, sites = links.get(r.id, (None, ()))
         joined = ",".join(sites) or None
         if (r.area_id, r.area_sites) == (area_id, joined):
