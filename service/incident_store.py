@@ -16,7 +16,7 @@ from datetime import datetime
 
 from collections import deque
 
-from sqlalchemy import and_, delete, func, or_, select, true
+from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
@@ -26,7 +26,6 @@ from service.incidents import (NEVER, NOT_LINKED_FAMILIES, SEVERITY_RANK, EventR
 from service.models import EventRow
 
 CHUNK = 500  # ids per IN (...) list
-RELINK_PAGE = 500  # incidents read at a time by the relinking sweep
 
 
 @dataclass
@@ -222,11 +221,12 @@ def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, r
 
 
 def _links_may_change(row: IncidentRow, values: dict, rules: GroupingRules) -> bool:
-    """False when an update cannot change the incident's links: same onset, extent and
-    ongoing flag, and a life that already reached past the onset window (a later end only
+    """False when an update cannot change the incident's links: same onset, first event,
+    extent and ongoing flag, and a life that already reached past the onset window (a later end only
     overlaps incidents whose onsets, within the window, are already behind it)."""
     window_us = int(rules.link_window_s * 1e6)
     return not (values["first_onset_us"] == row.first_onset_us and values["ongoing"] == row.ongoing
+                and values.get("first_event_id", row.first_event_id) == row.first_event_id  # the sweep's order
                 and values["freq_low_hz"] == row.freq_low_hz and values["freq_high_hz"] == row.freq_high_hz
                 and (row.ongoing or row.last_activity_us >= row.first_onset_us + window_us))
 
@@ -236,13 +236,34 @@ def _relink_from(session, onset_us: int) -> None:
     session.info["relink_from_us"] = min(onset_us, session.info.get("relink_from_us", NEVER))
 
 
-def _candidate(r: IncidentRow) -> LinkCandidate:
-    return LinkCandidate(r.id, r.site, r.family, r.first_onset_us, NEVER if r.ongoing else r.last_activity_us,
-                         r.freq_low_hz, r.freq_high_hz)
+@dataclass(frozen=True, slots=True)
+class _LinkRow:
+    """What relinking reads of an incident: its :class:`LinkCandidate` and its stored group."""
+
+    c: LinkCandidate
+    area_id: str | None
+    area_sites: str | None
+
+    @property
+    def anchor(self) -> bool:
+        return self.c.family not in NOT_LINKED_FAMILIES and self.area_id in (None, self.c.id)
 
 
-def _is_anchor(r: IncidentRow) -> bool:
-    return r.family not in NOT_LINKED_FAMILIES and r.area_id in (None, r.id)
+_LINK_COLUMNS = (IncidentRow.id, IncidentRow.site, IncidentRow.family, IncidentRow.first_onset_us, IncidentRow.ongoing,
+                 IncidentRow.last_activity_us, IncidentRow.freq_low_hz, IncidentRow.freq_high_hz, IncidentRow.area_id,
+                 IncidentRow.area_sites, IncidentRow.first_event_id)
+
+
+def _link_rows(session, *where) -> list[_LinkRow]:
+    """Incidents as relinking sees them, in sweep order; plain columns, no ORM objects (the
+    sweep reads thousands of incidents per batch on dense traffic)."""
+    I = IncidentRow
+    out = []
+    for i, site, family, onset, ongoing, last, low, high, area_id, area_sites, first in session.execute(
+            select(*_LINK_COLUMNS).where(*where).order_by(I.first_onset_us, I.first_event_id)):
+        out.append(_LinkRow(LinkCandidate(i, site, family, onset, NEVER if ongoing else last, low, high, first),
+                            area_id, area_sites))
+    return out
 
 
 def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentChange]:
@@ -256,70 +277,74 @@ def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentC
     """
     unchanged = session.info.pop("links_unchanged", set())
     relink_from_us = session.info.pop("relink_from_us", NEVER)
+    gone = session.info.pop("relink_gone", set())
     touched = [i for i in touched if i not in unchanged]
     if not touched and relink_from_us == NEVER:
         return []
     I = IncidentRow
     session.flush()
-    onsets = [o for (o,) in session.execute(select(I.first_onset_us).where(I.id.in_(touched)))] if touched else []
+    onsets = []
+    for part in _chunks(touched):
+        onsets += [o for (o,) in session.execute(select(I.first_onset_us).where(I.id.in_(part)))]
     if not onsets and relink_from_us == NEVER:
         return []
     window_us = rules.link_window_us
     lo = min(onsets + [relink_from_us])
     hi = max(onsets + [lo]) + window_us  # after this no touched incident is within an anchor's window
     sweep = LinkSweep(rules)
-    rows: dict[str, IncidentRow] = {}
-    for r in session.scalars(select(I).where(I.first_onset_us >= lo - window_us, I.first_onset_us < lo)
-                             .order_by(I.first_onset_us, I.id)):
-        rows[r.id] = r
-        if _is_anchor(r):
-            sweep.add_anchor(_candidate(r))
+    rows: dict[str, _LinkRow] = {}
+    for r in _link_rows(session, I.first_onset_us >= lo - window_us, I.first_onset_us < lo):
+        rows[r.c.id] = r
+        if r.anchor:
+            sweep.add_anchor(r.c)
     anchor_of: dict[str, str] = {}  # placed incident -> its anchor, as the sweep decides now
-    moved: deque[tuple[int, str]] = deque()  # (onset, id) of placed incidents whose anchor status changed
-    after = (lo, "")
-    done = False
-    while not done:  # the stretch from lo, a page at a time, until the sweep agrees with the stored one
-        page = list(session.scalars(select(I).where(or_(I.first_onset_us > after[0],
-                                                         and_(I.first_onset_us == after[0], I.id > after[1])))
-                                    .order_by(I.first_onset_us, I.id).limit(RELINK_PAGE)))
-        for r in page:
-            if r.first_onset_us > hi:
-                while moved and r.first_onset_us - moved[0][0] > window_us:
+    moved: deque[int] = deque()  # onsets of placed incidents whose anchor status changed
+    span_us, t, done = max(window_us, 1_000_000), lo, False
+    while not done:  # the stretch from lo, a span at a time, until the sweep agrees with the stored one
+        for r in _link_rows(session, I.first_onset_us >= t, I.first_onset_us < t + span_us):
+            c = r.c
+            if c.first_onset_us > hi:
+                while moved and c.first_onset_us - moved[0] > window_us:
                     moved.popleft()
                 if not moved:
                     done = True
                     break
-            rows[r.id] = r
-            if r.family in NOT_LINKED_FAMILIES:
+            rows[c.id] = r
+            if c.family in NOT_LINKED_FAMILIES:
                 continue
-            anchor_of[r.id] = sweep.place(_candidate(r))
-            if (anchor_of[r.id] == r.id) != _is_anchor(r):
-                moved.append((r.first_onset_us, r.id))
-        if len(page) < RELINK_PAGE:
-            break
-        after = (page[-1].first_onset_us, page[-1].id)
-    affected = {a for a in anchor_of.values()} | {r.area_id for i, r in rows.items() if i in anchor_of and r.area_id}
-    affected |= session.info.pop("relink_gone", set())
+            anchor_of[c.id] = sweep.place(c)
+            if (anchor_of[c.id] == c.id) != r.anchor:
+                moved.append(c.first_onset_us)
+        if not done:  # the next span starts at the next onset (gaps are skipped, not walked)
+            t = session.scalar(select(func.min(I.first_onset_us)).where(I.first_onset_us >= t + span_us))
+            done = t is None
+    affected = set(anchor_of.values()) | {rows[i].area_id for i in anchor_of if rows[i].area_id} | gone
     for part in _chunks(sorted(affected)):  # members of those groups outside the stretch keep their anchor
-        for r in session.scalars(select(I).where(I.area_id.in_(part))):
-            rows.setdefault(r.id, r)
+        for r in _link_rows(session, I.area_id.in_(part)):
+            rows.setdefault(r.c.id, r)
     members: dict[str, list[LinkCandidate]] = {}
     for i, r in rows.items():
         anchor = anchor_of.get(i, r.area_id or i)
-        if anchor in affected and r.family not in NOT_LINKED_FAMILIES:
-            members.setdefault(anchor, []).append(_candidate(r))
+        if anchor in affected and r.c.family not in NOT_LINKED_FAMILIES:
+            members.setdefault(anchor, []).append(r.c)
     links = group_sites(members)
-    changes = []
-    for r in sorted(rows.values(), key=lambda r: r.id):
-        if r.id not in anchor_of and (r.area_id or r.id) not in affected:
+    changes, updates = [], []
+    for i in sorted(rows):
+        r = rows[i]
+        if i not in anchor_of and (r.area_id or i) not in affected:
             continue
-        area_id, sites = links.get(r.id, (None, ()))
+        area_id, sites = links.get(i, (None, ()))
         joined = ",".join(sites) or None
         if (r.area_id, r.area_sites) == (area_id, joined):
             continue
         widened = area_id is not None and len(sites) > (len(r.area_sites.split(",")) if r.area_sites else 0)
-        r.area_id, r.area_sites = area_id, joined
-        changes.append(IncidentChange("linked" if widened else "updated", r.id))
+        updates.append({"b_id": i, "b_area_id": area_id, "b_area_sites": joined})
+        changes.append(IncidentChange("linked" if widened else "updated", i))
+    if updates:
+        t = I.__table__
+        session.execute(update(t).where(t.c.id == bindparam("b_id"))
+                        .values(area_id=bindparam("b_area_id"), area_sites=bindparam("b_area_sites")), updates)
+        session.expire_all()  # incident objects loaded earlier in this session hold the old groups
     return changes
 
 
@@ -394,7 +419,7 @@ def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int
                           "area_id": None, "area_sites": None, "updated_us": now_us})
     links = link_sites([LinkCandidate(i["id"], i["site"], i["family"], i["first_onset_us"],
                                       NEVER if i["ongoing"] else i["last_activity_us"], i["freq_low_hz"],
-                                      i["freq_high_hz"]) for i in incidents], rules)
+                                      i["freq_high_hz"], i["first_event_id"]) for i in incidents], rules)
     for i in incidents:
         if i["id"] in links:
             i["area_id"], sites = links[i["id"]]

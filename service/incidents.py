@@ -298,6 +298,13 @@ class LinkCandidate:
     last_activity_us: int
     freq_low_hz: float
     freq_high_hz: float
+    first_event_id: str = ""  # orders incidents of equal onset (the id where not given)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Sweep order: onset, then the first event's id, which unlike the incident's id
+        does not depend on the order events arrived in."""
+        return self.first_onset_us, self.first_event_id or self.id
 
 
 def site_distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -330,9 +337,9 @@ def _buckets(c: LinkCandidate, margin_hz: float) -> range:
 
 
 class LinkSweep:
-    """Wide-area grouping as a sweep over incidents in ``(first_onset_us, id)`` order.
+    """Wide-area grouping as a sweep over incidents in :attr:`LinkCandidate.order`.
 
-    Each incident joins the earliest anchor (by onset, then id) it :func:`may_join`, else it
+    Each incident joins the earliest anchor (in that order) it :func:`may_join`, else it
     becomes an anchor itself. Membership is decided against the anchor alone, never through
     other members, so a group spans at most one window and cannot chain. The state is only
     the anchors of the last window, which is what lets the store resume a sweep part-way.
@@ -349,7 +356,7 @@ class LinkSweep:
 
     def place(self, c: LinkCandidate) -> str:
         """The anchor id ``c`` joins (its own id when it becomes an anchor); ``c`` comes after
-        every incident placed or added before it, in ``(first_onset_us, id)`` order."""
+        every incident placed or added before it, in :attr:`LinkCandidate.order`."""
         window_us, best = self.rules.link_window_us, None
         for k in _buckets(c, self.rules.freq_margin_hz):
             queue = self._recent.get(k)
@@ -358,7 +365,7 @@ class LinkSweep:
             while queue and c.first_onset_us - queue[0].first_onset_us > window_us:
                 queue.popleft()
             for a in queue:  # onset order: the first that qualifies is this bucket's earliest
-                if best is not None and (a.first_onset_us, a.id) >= (best.first_onset_us, best.id):
+                if best is not None and a.order >= best.order:
                     break
                 if may_join(a, c, self.rules):
                     best = a
@@ -393,6 +400,6 @@ def link_sites(incidents: list[LinkCandidate], rules: GroupingRules) -> dict[str
     sweep = LinkSweep(rules)
     members: dict[str, list[LinkCandidate]] = {}
     for c in sorted((c for c in incidents if c.family not in NOT_LINKED_FAMILIES),
-                    key=lambda c: (c.first_onset_us, c.id)):
+                    key=lambda c: c.order):
         members.setdefault(sweep.place(c), []).append(c)
     return group_sites(members)

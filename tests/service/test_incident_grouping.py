@@ -322,7 +322,7 @@ def test_incremental_wide_area_links_equal_linking_everything_at_once(tmp_path):
         key = frozenset(e.id for e in d.events)
         events_of[key] = key
         candidates.append(LinkCandidate(min(key), d.site, d.family, s["first_onset_us"], s["last_activity_us"],
-                                        s["freq_low_hz"], s["freq_high_hz"]))
+                                        s["freq_low_hz"], s["freq_high_hz"], d.events[0].id))
     expected_links = link_sites(candidates, rules)
     by_first = {min(frozenset(e.id for e in d.events)): frozenset(e.id for e in d.events) for d in drafts}
     expected: dict[str, set] = {}

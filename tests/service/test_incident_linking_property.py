@@ -48,10 +48,11 @@ def _expected(final: list[EventRecord]) -> set:
     for d in drafts:
         s = d.summary()
         key = frozenset(e.id for e in d.events)
-        key_of[min(key)] = key
-        cands.append(LinkCandidate(min(key), d.site, d.family, s["first_onset_us"],
+        first = d.events[0].id  # the store orders incidents of equal onset by their first event
+        key_of[first] = key
+        cands.append(LinkCandidate(first, d.site, d.family, s["first_onset_us"],
                                    2**62 if s["ongoing"] else s["last_activity_us"], s["freq_low_hz"],
-                                   s["freq_high_hz"]))
+                                   s["freq_high_hz"], first))
     links = link_sites(cands, RULES)
     return {(key_of[k], frozenset(key_of[m] for m, (a, _) in links.items() if a == links[k][0]) if k in links else None)
             for k in key_of}
