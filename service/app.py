@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from service.webhooks import Notifier
 
     ctx.notifier = Notifier(db, settings.webhook_timeout_s, settings.webhook_max_attempts, settings.webhook_backoff_s)
-    ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier)
+    ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier, registry)
 
     ctx.metrics.add_gauges(lambda: metrics_api.gauges(ctx))
 

@@ -23,26 +23,34 @@ from service.incident_queries import incident_dicts
 from service.incident_store import IncidentChange, apply_events, record_from_event, refresh_states
 from service.incidents import EventRecord, GroupingRules
 from service.settings import Settings
+from service.site_registry import SiteEntry, load_registry
 from service.webhooks import Notifier
 
 log = logging.getLogger("spectrum.service.incidents")
 ACTION_CHANGES = {"acknowledge": "acknowledged", "assign": "assigned", "note": "noted", "resolve": "resolved"}
 
 
-def rules_from(settings: Settings) -> GroupingRules:
-    """The grouping rules a service's settings ask for."""
+def rules_from(settings: Settings, registry: dict[str, SiteEntry] | None = None) -> GroupingRules:
+    """The grouping rules a service's settings ask for, with the sites' positions from the
+    registry (``None``: read the registry file the settings name)."""
+    if registry is None:
+        registry = load_registry(settings.site_registry)
+    positions = {site: (e.lat_deg, e.lon_deg) for site, e in registry.items()
+                 if e.lat_deg is not None and e.lon_deg is not None}
     return GroupingRules(hold_s=settings.incident_hold_s, quiet_s=settings.incident_quiet_s,
                          freq_margin_hz=settings.incident_freq_margin_hz,
-                         link_window_s=settings.incident_link_window_s)
+                         link_window_s=settings.incident_link_window_s,
+                         link_distance_km=settings.incident_link_distance_km, site_positions=positions)
 
 
 class IncidentFeed:
     """Keeps the incident tables in step with the events, and announces changes."""
 
-    def __init__(self, db: Database, settings: Settings, broadcaster: Broadcaster, notifier: Notifier | None) -> None:
+    def __init__(self, db: Database, settings: Settings, broadcaster: Broadcaster, notifier: Notifier | None,
+                 registry: dict[str, SiteEntry] | None = None) -> None:
         self.db, self.broadcaster, self.notifier = db, broadcaster, notifier
         self.enabled = settings.incidents_enabled
-        self.rules = rules_from(settings)
+        self.rules = rules_from(settings, registry)
         self._retry: list[EventRecord] = []  # events whose regrouping failed; tried again by refresh()
         self._lock = threading.Lock()
 

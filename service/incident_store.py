@@ -14,12 +14,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, true
+from collections import deque
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
-from service.incidents import (NEVER, SEVERITY_RANK, EventRecord, GroupingRules, IncidentDraft, LinkCandidate,
-                               assign_ids, group_events, incident_state, link_sites)
+from service.incidents import (NEVER, NOT_LINKED_FAMILIES, SEVERITY_RANK, EventRecord, GroupingRules, IncidentDraft,
+                               LinkCandidate, LinkSweep, assign_ids, group_events, group_sites, incident_state,
+                               link_sites)
 from service.models import EventRow
 
 CHUNK = 500  # ids per IN (...) list
@@ -134,6 +137,9 @@ def _regroup_site(db: Database, session, site: str | None, changed: list[EventRe
     gone = set(stored) - set(ids)
     for old in sorted(gone):
         heir = next((i for i, d in zip(ids, drafts) if any(previous.get(e.id) == old for e in d.events)), None)
+        _relink_from(session, stored[old].first_onset_us)
+        if stored[old].area_id:
+            session.info.setdefault("relink_gone", set()).add(stored[old].area_id)
         session.execute(delete(I).where(I.id == old))
         changes.append(IncidentChange("merged", old, merged_into=heir))
     _write_members(db, session, member_rows)
@@ -204,6 +210,10 @@ def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, r
     closed = values["state"] == "closed" and row.state != "closed"
     if not _links_may_change(row, values, rules):
         session.info.setdefault("links_unchanged", set()).add(incident_id)
+    elif values["first_onset_us"] != row.first_onset_us:
+        _relink_from(session, row.first_onset_us)
+        if row.area_id:
+            session.info.setdefault("relink_gone", set()).add(row.area_id)
     for k, v in values.items():
         setattr(row, k, v)
     row.updated_us = now_us
@@ -211,49 +221,130 @@ def _write_incident(session, row: IncidentRow | None, incident_id: str, draft, r
 
 
 def _links_may_change(row: IncidentRow, values: dict, rules: GroupingRules) -> bool:
-    """False when an update cannot change the incident's links: same onset, extent and
-    ongoing flag, and a life that already reached past the onset window (a later end only
+    """False when an update cannot change the incident's links: same onset, first event,
+    extent and ongoing flag, and a life that already reached past the onset window (a later end only
     overlaps incidents whose onsets, within the window, are already behind it)."""
     window_us = int(rules.link_window_s * 1e6)
     return not (values["first_onset_us"] == row.first_onset_us and values["ongoing"] == row.ongoing
+                and values.get("first_event_id", row.first_event_id) == row.first_event_id  # the sweep's order
                 and values["freq_low_hz"] == row.freq_low_hz and values["freq_high_hz"] == row.freq_high_hz
                 and (row.ongoing or row.last_activity_us >= row.first_onset_us + window_us))
 
 
+def _relink_from(session, onset_us: int) -> None:
+    """Note an onset an incident had before it changed or went: the sweep restarts there."""
+    session.info["relink_from_us"] = min(onset_us, session.info.get("relink_from_us", NEVER))
+
+
+@dataclass(frozen=True, slots=True)
+class _LinkRow:
+    """What relinking reads of an incident: its :class:`LinkCandidate` and its stored group."""
+
+    c: LinkCandidate
+    area_id: str | None
+    area_sites: str | None
+
+    @property
+    def anchor(self) -> bool:
+        return self.c.family not in NOT_LINKED_FAMILIES and self.area_id in (None, self.c.id)
+
+
+_LINK_COLUMNS = (IncidentRow.id, IncidentRow.site, IncidentRow.family, IncidentRow.first_onset_us, IncidentRow.ongoing,
+                 IncidentRow.last_activity_us, IncidentRow.freq_low_hz, IncidentRow.freq_high_hz, IncidentRow.area_id,
+                 IncidentRow.area_sites, IncidentRow.first_event_id)
+
+
+def _link_rows(session, *where) -> list[_LinkRow]:
+    """Incidents as relinking sees them, in sweep order; plain columns, no ORM objects (the
+    sweep reads thousands of incidents per batch on dense traffic)."""
+    I = IncidentRow
+    out = []
+    for i, site, family, onset, ongoing, last, low, high, area_id, area_sites, first in session.execute(
+            select(*_LINK_COLUMNS).where(*where).order_by(I.first_onset_us, I.first_event_id)):
+        out.append(_LinkRow(LinkCandidate(i, site, family, onset, NEVER if ongoing else last, low, high, first),
+                            area_id, area_sites))
+    return out
+
+
 def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentChange]:
-    """Recompute wide-area links around the touched incidents (those whose links may change)."""
+    """Redo the wide-area sweep (:class:`service.incidents.LinkSweep`) from the earliest onset
+    the changes reach, and rewrite the groups whose members changed.
+
+    The sweep before that onset is as stored, so it resumes from the stored anchors of the
+    window before it. It stops past the last touched onset plus a window, at the first
+    incident whose window holds the same anchors as stored: from there on every decision
+    is the stored one. Only incidents in that stretch and the members of their groups are read.
+    """
     unchanged = session.info.pop("links_unchanged", set())
+    relink_from_us = session.info.pop("relink_from_us", NEVER)
+    gone = session.info.pop("relink_gone", set())
     touched = [i for i in touched if i not in unchanged]
-    if not touched:
+    if not touched and relink_from_us == NEVER:
         return []
     I = IncidentRow
     session.flush()
-    rows = {r.id: r for r in session.scalars(select(I).where(I.id.in_(touched)))}
-    if not rows:
+    onsets = []
+    for part in _chunks(touched):
+        onsets += [o for (o,) in session.execute(select(I.first_onset_us).where(I.id.in_(part)))]
+    if not onsets and relink_from_us == NEVER:
         return []
-    window_us = int(rules.link_window_s * 1e6)
-    lo = min(r.first_onset_us for r in rows.values()) - window_us
-    hi = max(r.first_onset_us for r in rows.values()) + window_us
-    near = {r.id: r for r in session.scalars(select(I).where(I.first_onset_us >= lo, I.first_onset_us <= hi))}
-    areas = {r.area_id for r in near.values() if r.area_id}
-    while areas:  # whole groups, so a group that loses its bridge is split correctly
-        more = [r for r in session.scalars(select(I).where(I.area_id.in_(areas))) if r.id not in near]
-        near.update({r.id: r for r in more})
-        areas = {r.area_id for r in more if r.area_id} - areas
-        if not more:
-            break
-    links = link_sites([LinkCandidate(r.id, r.site, r.family, r.first_onset_us,
-                                      NEVER if r.ongoing else r.last_activity_us, r.freq_low_hz, r.freq_high_hz)
-                        for r in near.values()], rules)
-    changes = []
-    for r in sorted(near.values(), key=lambda r: r.id):
-        area_id, sites = links.get(r.id, (None, ()))
+    window_us = rules.link_window_us
+    lo = min(onsets + [relink_from_us])
+    hi = max(onsets + [lo]) + window_us  # after this no touched incident is within an anchor's window
+    sweep = LinkSweep(rules)
+    rows: dict[str, _LinkRow] = {}
+    for r in _link_rows(session, I.first_onset_us >= lo - window_us, I.first_onset_us < lo):
+        rows[r.c.id] = r
+        if r.anchor:
+            sweep.add_anchor(r.c)
+    anchor_of: dict[str, str] = {}  # placed incident -> its anchor, as the sweep decides now
+    moved: deque[int] = deque()  # onsets of placed incidents whose anchor status changed
+    span_us, t, done = max(window_us, 1_000_000), lo, False
+    while not done:  # the stretch from lo, a span at a time, until the sweep agrees with the stored one
+        for r in _link_rows(session, I.first_onset_us >= t, I.first_onset_us < t + span_us):
+            c = r.c
+            if c.first_onset_us > hi:
+                while moved and c.first_onset_us - moved[0] > window_us:
+                    moved.popleft()
+                if not moved:
+                    done = True
+                    break
+            rows[c.id] = r
+            if c.family in NOT_LINKED_FAMILIES:
+                continue
+            anchor_of[c.id] = sweep.place(c)
+            if (anchor_of[c.id] == c.id) != r.anchor:
+                moved.append(c.first_onset_us)
+        if not done:  # the next span starts at the next onset (gaps are skipped, not walked)
+            t = session.scalar(select(func.min(I.first_onset_us)).where(I.first_onset_us >= t + span_us))
+            done = t is None
+    affected = set(anchor_of.values()) | {rows[i].area_id for i in anchor_of if rows[i].area_id} | gone
+    for part in _chunks(sorted(affected)):  # members of those groups outside the stretch keep their anchor
+        for r in _link_rows(session, I.area_id.in_(part)):
+            rows.setdefault(r.c.id, r)
+    members: dict[str, list[LinkCandidate]] = {}
+    for i, r in rows.items():
+        anchor = anchor_of.get(i, r.area_id or i)
+        if anchor in affected and r.c.family not in NOT_LINKED_FAMILIES:
+            members.setdefault(anchor, []).append(r.c)
+    links = group_sites(members)
+    changes, updates = [], []
+    for i in sorted(rows):
+        r = rows[i]
+        if i not in anchor_of and (r.area_id or i) not in affected:
+            continue
+        area_id, sites = links.get(i, (None, ()))
         joined = ",".join(sites) or None
         if (r.area_id, r.area_sites) == (area_id, joined):
             continue
         widened = area_id is not None and len(sites) > (len(r.area_sites.split(",")) if r.area_sites else 0)
-        r.area_id, r.area_sites = area_id, joined
-        changes.append(IncidentChange("linked" if widened else "updated", r.id))
+        updates.append({"b_id": i, "b_area_id": area_id, "b_area_sites": joined})
+        changes.append(IncidentChange("linked" if widened else "updated", i))
+    if updates:
+        t = I.__table__
+        session.execute(update(t).where(t.c.id == bindparam("b_id"))
+                        .values(area_id=bindparam("b_area_id"), area_sites=bindparam("b_area_sites")), updates)
+        session.expire_all()  # incident objects loaded earlier in this session hold the old groups
     return changes
 
 
@@ -328,7 +419,7 @@ def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int
                           "area_id": None, "area_sites": None, "updated_us": now_us})
     links = link_sites([LinkCandidate(i["id"], i["site"], i["family"], i["first_onset_us"],
                                       NEVER if i["ongoing"] else i["last_activity_us"], i["freq_low_hz"],
-                                      i["freq_high_hz"]) for i in incidents], rules)
+                                      i["freq_high_hz"], i["first_event_id"]) for i in incidents], rules)
     for i in incidents:
         if i["id"] in links:
             i["area_id"], sites = links[i["id"]]

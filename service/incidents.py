@@ -13,9 +13,13 @@ Grouping (one site, one band)
     is what lets the store regroup only the incidents a changed event can reach.
 
 Linking (several sites)
-    Incidents at different sites whose lives overlap, whose frequency extents overlap and
-    whose onsets lie within ``link_window_s`` of each other are linked; the connected groups
-    spanning two or more sites are wide-area incidents, named after their earliest member.
+    Anchored, not transitive: incidents are taken in onset order; each joins the earliest
+    group whose anchor (its first incident) it overlaps in frequency, began within
+    ``link_window_s`` of and during, at another site, and within ``link_distance_km`` where
+    both sites' positions are known; otherwise it anchors a group of its own. Groups of two
+    or more are wide-area incidents, named after their anchor. Judging against the anchor
+    alone keeps a group within one window: on dense traffic, linking every overlapping pair
+    chained unrelated incidents into one ever-growing group.
 
 Hand-written rather than a library: the rules are a few comparisons per event over a list of
 open incidents (a sweep in time order); an interval tree or a clustering library would cost
@@ -24,8 +28,10 @@ more than it saves at tens of open incidents per site.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -34,7 +40,11 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 # a new emitter. The sensor's own conditions are never mixed with what is on the air.
 KIND_FAMILY = {"wideband_noise": "wideband", "pulsed": "wideband", "swept": "wideband",
                "tone": "narrowband", "new_emitter": "narrowband",
-               "overload": "overload", "sensor_fault": "sensor_fault"}
+               "overload": "overload", "sensor_fault": "sensor_fault",
+               # the detector's unclassified events: their own family, since the classifier could not
+               # say whether a jammer's wideband or narrowband incident is the one they continue
+               "interference": "unclassified"}
+OTHER_FAMILY = "other"  # kinds this version does not know (a newer detector's): grouped among themselves
 NOT_LINKED_FAMILIES = frozenset({"sensor_fault"})  # a dongle fault at two sites is two faults
 INCIDENT_NAMESPACE = uuid.UUID("5f0e2b8e-6f6c-4d5e-9c7e-3d1f8c9a2b41")
 NEVER = 2**62  # "still ongoing" as a time far in the future (µs)
@@ -42,8 +52,8 @@ LINK_BUCKET_HZ = 1e6  # linking compares only incidents sharing a bucket of this
 
 
 def kind_family(kind: str) -> str:
-    """The family of an event kind (an unknown kind is its own family)."""
-    return KIND_FAMILY.get(kind, kind)
+    """The family of an event kind (``other`` for a kind not in :data:`KIND_FAMILY`)."""
+    return KIND_FAMILY.get(kind, OTHER_FAMILY)
 
 
 @dataclass(frozen=True)
@@ -53,11 +63,18 @@ class GroupingRules:
     hold_s: float = 300.0  # longest gap between events of one incident
     quiet_s: float = 60.0  # no event for this long: active -> quiet
     freq_margin_hz: float = 200e3  # extents this close count as overlapping
-    link_window_s: float = 120.0  # onsets of linked incidents at most this far apart
+    link_window_s: float = 120.0  # onsets of linked incidents at most this far from their anchor's
+    link_distance_km: float = 50.0  # sites with known positions further apart never link
+    site_positions: Mapping[str, tuple[float, float]] = field(default_factory=dict, compare=False, hash=False)
+    # site -> (latitude, longitude) in degrees, from the site registry; a site without one links at any distance
 
     @property
     def hold_us(self) -> int:
         return int(self.hold_s * 1e6)
+
+    @property
+    def link_window_us(self) -> int:
+        return int(self.link_window_s * 1e6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,59 +298,108 @@ class LinkCandidate:
     last_activity_us: int
     freq_low_hz: float
     freq_high_hz: float
+    first_event_id: str = ""  # orders incidents of equal onset (the id where not given)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Sweep order: onset, then the first event's id, which unlike the incident's id
+        does not depend on the order events arrived in."""
+        return self.first_onset_us, self.first_event_id or self.id
 
 
-def _linked(a: LinkCandidate, b: LinkCandidate, window_us: int, margin_hz: float) -> bool:
-    return (a.site != b.site
-            and abs(a.first_onset_us - b.first_onset_us) <= window_us
-            and a.first_onset_us <= b.last_activity_us and b.first_onset_us <= a.last_activity_us
-            and a.freq_low_hz <= b.freq_high_hz + margin_hz and b.freq_low_hz <= a.freq_high_hz + margin_hz)
+def site_distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (latitude, longitude) positions in degrees, in km
+    (haversine on a sphere of the Earth's mean radius, 6371 km; ample for tens of km)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def may_join(anchor: LinkCandidate, c: LinkCandidate, rules: GroupingRules) -> bool:
+    """Whether ``c`` (onset at or after the anchor's) may join the group anchored at ``anchor``.
+
+    Its onset lies within ``link_window_s`` of the anchor's, during the anchor's life; their
+    frequency extents overlap (within the margin); it is at another site; and where both
+    sites have a known position, they are at most ``link_distance_km`` apart.
+    """
+    margin = rules.freq_margin_hz
+    if not (c.site != anchor.site
+            and c.first_onset_us - anchor.first_onset_us <= rules.link_window_us
+            and c.first_onset_us <= anchor.last_activity_us
+            and c.freq_low_hz <= anchor.freq_high_hz + margin and anchor.freq_low_hz <= c.freq_high_hz + margin):
+        return False
+    here, there = rules.site_positions.get(anchor.site), rules.site_positions.get(c.site)
+    return here is None or there is None or site_distance_km(here, there) <= rules.link_distance_km
+
+
+def _buckets(c: LinkCandidate, margin_hz: float) -> range:
+    return range(int((c.freq_low_hz - margin_hz) // LINK_BUCKET_HZ), int((c.freq_high_hz + margin_hz) // LINK_BUCKET_HZ) + 1)
+
+
+class LinkSweep:
+    """Wide-area grouping as a sweep over incidents in :attr:`LinkCandidate.order`.
+
+    Each incident joins the earliest anchor (in that order) it :func:`may_join`, else it
+    becomes an anchor itself. Membership is decided against the anchor alone, never through
+    other members, so a group spans at most one window and cannot chain. The state is only
+    the anchors of the last window, which is what lets the store resume a sweep part-way.
+    """
+
+    def __init__(self, rules: GroupingRules) -> None:
+        self.rules = rules
+        self._recent: dict[int, deque[LinkCandidate]] = {}  # frequency bucket -> anchors, onset order
+
+    def add_anchor(self, c: LinkCandidate) -> None:
+        """Take ``c`` as an anchor without placing it (an anchor known from before)."""
+        for k in _buckets(c, self.rules.freq_margin_hz):
+            self._recent.setdefault(k, deque()).append(c)
+
+    def place(self, c: LinkCandidate) -> str:
+        """The anchor id ``c`` joins (its own id when it becomes an anchor); ``c`` comes after
+        every incident placed or added before it, in :attr:`LinkCandidate.order`."""
+        window_us, best = self.rules.link_window_us, None
+        for k in _buckets(c, self.rules.freq_margin_hz):
+            queue = self._recent.get(k)
+            if not queue:
+                continue
+            while queue and c.first_onset_us - queue[0].first_onset_us > window_us:
+                queue.popleft()
+            for a in queue:  # onset order: the first that qualifies is this bucket's earliest
+                if best is not None and a.order >= best.order:
+                    break
+                if may_join(a, c, self.rules):
+                    best = a
+                    break
+        if best is not None:
+            return best.id
+        self.add_anchor(c)
+        return c.id
+
+
+def group_sites(members: dict[str, list[LinkCandidate]]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Incident id -> (area id, sorted sites) for anchors' groups of two or more incidents
+    (every joiner is at another site than its anchor, so these span two or more sites)."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for anchor_id, group in members.items():
+        if len(group) >= 2:
+            sites = tuple(sorted({m.site or "" for m in group}))
+            for m in group:
+                out[m.id] = (anchor_id, sites)
+    return out
 
 
 def link_sites(incidents: list[LinkCandidate], rules: GroupingRules) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Wide-area incidents: linked groups spanning two or more sites.
+    """Wide-area incidents: anchored groups spanning two or more sites (see :class:`LinkSweep`).
 
     Returns
     -------
     dict
         Incident id -> (area id, sorted sites of the area), for members of wide-area groups
-        only. The area id is the id of the member with the earliest onset (then smallest id).
+        only. The area id is the anchor's id: the group's earliest member.
     """
-    items = sorted((c for c in incidents if c.family not in NOT_LINKED_FAMILIES),
-                   key=lambda c: (c.first_onset_us, c.id))
-    parent = list(range(len(items)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    window_us = int(rules.link_window_s * 1e6)
-    margin = rules.freq_margin_hz
-    recent: dict[int, deque[int]] = {}  # frequency bucket -> earlier incidents within the window
-    for j, b in enumerate(items):  # onset order: only the last window's worth, in shared buckets, can link
-        seen: set[int] = set()
-        buckets = range(int((b.freq_low_hz - margin) // LINK_BUCKET_HZ), int((b.freq_high_hz + margin) // LINK_BUCKET_HZ) + 1)
-        for k in buckets:
-            queue = recent.setdefault(k, deque())
-            while queue and b.first_onset_us - items[queue[0]].first_onset_us > window_us:
-                queue.popleft()
-            for i in queue:
-                if i not in seen:
-                    seen.add(i)
-                    if _linked(items[i], b, window_us, margin):
-                        ri, rj = root(i), root(j)
-                        if ri != rj:
-                            parent[max(ri, rj)] = min(ri, rj)  # the root is the earliest member
-            queue.append(j)
-    groups: dict[int, list[LinkCandidate]] = {}
-    for i, c in enumerate(items):
-        groups.setdefault(root(i), []).append(c)
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for r, members in groups.items():
-        sites = tuple(sorted({m.site or "" for m in members}))
-        if len(sites) >= 2:
-            for m in members:
-                out[m.id] = (items[r].id, sites)
-    return out
+    sweep = LinkSweep(rules)
+    members: dict[str, list[LinkCandidate]] = {}
+    for c in sorted((c for c in incidents if c.family not in NOT_LINKED_FAMILIES),
+                    key=lambda c: c.order):
+        members.setdefault(sweep.place(c), []).append(c)
+    return group_sites(members)

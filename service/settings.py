@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     incident_quiet_s: float = Field(60.0, gt=0, description="an incident with no event for this long is quiet")
     incident_freq_margin_hz: float = Field(200e3, ge=0, description="frequency extents this close count as overlapping")
     incident_link_window_s: float = Field(120.0, ge=0, description="onsets at two sites this close can link as one wide-area incident")
+    incident_link_distance_km: float = Field(50.0, gt=0, description="sites further apart never link (where the "
+                                                                     "site registry gives both positions)")
     webhook_timeout_s: float = Field(5.0, gt=0, description="per delivery attempt")
     webhook_max_attempts: int = Field(6, ge=1, description="attempts before a delivery is given up and logged")
     webhook_backoff_s: float = Field(1.0, gt=0, description="wait before the second attempt; doubles each time")

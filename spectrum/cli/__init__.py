@@ -16,10 +16,11 @@ from spectrum.cli import (bench_cmd, bench_detect_cmd, bench_service_cmd, db_cmd
                           report_cmd, rtltcp_cmd, serve_cmd, simulate_cmd, token_cmd)
 from spectrum.cli import convert_cmd, export_csv_cmd, plot_cmd, record_cmd, verify_cmd  # capture commands
 from spectrum.cli import bench_location_cmd, calibrate_cmd  # the fleet (issue 17)
+from spectrum.cli import incidents_cmd  # issue 14
 
 COMMANDS = (replay_cmd, simulate_cmd, monitor_cmd, rtltcp_cmd, bench_cmd, bench_detect_cmd, serve_cmd, token_cmd,
             db_cmd, bench_service_cmd, record_cmd, convert_cmd, plot_cmd, verify_cmd, export_csv_cmd, demo_cmd,
-            report_cmd, bench_location_cmd, calibrate_cmd)
+            report_cmd, bench_location_cmd, calibrate_cmd, incidents_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

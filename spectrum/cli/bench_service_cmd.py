@@ -20,6 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--incident-events", type=int, default=20_000,
                    help="time-ordered events ingested with incident grouping on and off (default 20000; 0: skip)")
     p.add_argument("--no-rebuild", action="store_true", help="skip timing the recompute of every incident")
+    p.add_argument("--rebuild-events", type=int, metavar="N",
+                   help="instead of the server benchmark: store about N synthetic events of a day from many sites "
+                        "(a few jammers heard by neighbouring sites, scattered single events) and time the "
+                        "recompute of every incident")
+    p.add_argument("--rebuild-sites", type=int, default=500, help="sites of --rebuild-events (default 500)")
     p.set_defaults(run=run)
 
 
@@ -33,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--incident-events {args.incident_events}: 0, or at least one per sensor")
     if args.events < args.sensors:
         raise ConfigError(f"--events {args.events}: at least one per sensor (--sensors {args.sensors})")
-    from spectrum.evaluate.service_bench import run_bench
     from service.service_errors import ServiceError
+
+    if args.rebuild_events is not None:
+        return _rebuild_only(args)
+    from spectrum.evaluate.service_bench import run_bench
 
     try:
         report = run_bench(events=args.events, stored=max(args.stored, args.events), sensors=args.sensors,
@@ -43,6 +51,25 @@ def run(args: argparse.Namespace) -> int:
                            incident_events=args.incident_events, rebuild=not args.no_rebuild)
     except ServiceError as exc:
         raise ConfigError(str(exc)) from None
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _rebuild_only(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from spectrum.errors import ConfigError
+    from spectrum.evaluate.rebuild_bench import run_rebuild_bench
+
+    if args.rebuild_events < 1 or args.rebuild_sites < 2:
+        raise ConfigError(f"--rebuild-events {args.rebuild_events} --rebuild-sites {args.rebuild_sites}: "
+                          "at least 1 event and 2 sites")
+    with tempfile.TemporaryDirectory(prefix="spectrum-rebuild-") as tmp:
+        db_url = args.db or f"sqlite:///{Path(tmp) / 'rebuild.db'}"
+        report = run_rebuild_bench(db_url, args.rebuild_events, args.rebuild_sites,
+                                   progress=lambda msg: print(msg, file=sys.stderr))
     for line in report.lines():
         print(line)
     return 0

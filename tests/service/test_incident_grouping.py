@@ -109,14 +109,52 @@ def cand(i: str, site: str, onset_s: float, end_s: float, freq_hz: float = 935e6
     return LinkCandidate(i, site, "wideband", T0 + int(onset_s * S), T0 + int(end_s * S), freq_hz - 1e6, freq_hz + 1e6)
 
 
-def test_sites_sharing_a_jammer_are_linked_once():
+def test_sites_sharing_a_jammer_are_linked_once_around_their_anchor():
     incidents = [cand("a", "s1", 0, 600), cand("b", "s2", 30, 500), cand("c", "s3", 100, 700),
-                 cand("d", "s4", 400, 900),  # onset too late for every other
+                 cand("d", "s4", 400, 900),  # onset too late for the anchor a
                  cand("e", "s5", 10, 600, freq_hz=1842e6),  # another band
-                 cand("f", "s1", 5, 600)]  # same site as a: joins only through the others
+                 cand("f", "s1", 5, 600)]  # same site as the anchor a: never joins it, anchors its own
     links = link_sites(incidents, RULES)
-    assert {k: v for k, v in links.items()} == {i: ("a", ("s1", "s2", "s3")) for i in "abcf"}
+    assert links == {i: ("a", ("s1", "s2", "s3")) for i in "abc"}
     assert link_sites([cand("a", "s1", 0, 600), cand("f", "s1", 5, 600)], RULES) == {}
+
+
+def test_linking_does_not_chain_through_members():
+    """Each onset is within the window of the one before, but only the first two are within
+    the window of the anchor: pairwise linking made all five one group."""
+    chain = [cand(f"i{k}", f"s{k}", 100 * k, 3000) for k in range(5)]
+    links = link_sites(chain, RULES)  # window 120 s
+    assert links == {"i0": ("i0", ("s0", "s1")), "i1": ("i0", ("s0", "s1")),
+                     "i2": ("i2", ("s2", "s3")), "i3": ("i2", ("s2", "s3"))}
+
+
+def test_sites_further_apart_than_the_link_distance_never_link():
+    positions = {"s1": (-6.2, 106.8), "s2": (-6.3, 106.9), "s3": (-6.9, 107.6)}  # s3 ~115 km from s1
+    rules = GroupingRules(site_positions=positions, link_distance_km=50)
+    incidents = [cand("a", "s1", 0, 600), cand("b", "s2", 10, 600), cand("c", "s3", 20, 600), cand("d", "s9", 30, 600)]
+    links = link_sites(incidents, rules)
+    assert links == {i: ("a", ("s1", "s2", "s9")) for i in "abd"}  # s9 has no position: linked at any distance
+    assert link_sites(incidents, GroupingRules(site_positions=positions, link_distance_km=200))["c"][0] == "a"
+
+
+def test_site_distance_km_on_known_distances():
+    from service.incidents import site_distance_km
+
+    assert site_distance_km((0.0, 0.0), (0.0, 0.0)) == 0.0
+    assert abs(site_distance_km((0.0, 0.0), (1.0, 0.0)) - 111.19) < 0.01  # one degree of a meridian
+    assert abs(site_distance_km((0.0, 0.0), (0.0, 180.0)) - 6371.0 * 3.141592653589793) < 1e-6
+
+
+def test_every_detector_kind_has_a_family_and_unknown_kinds_are_safe():
+    from service.incidents import KIND_FAMILY, kind_family
+    from spectrum.events import KINDS
+
+    assert set(KINDS) <= set(KIND_FAMILY)
+    assert kind_family("interference") == "unclassified"
+    assert kind_family("a-kind-from-a-newer-detector-with-a-long-name") == "other"
+    events = [ev(0, 0, kind="interference"), ev(1, 10, kind="no_such_kind"), ev(2, 20, kind="no_such_kind")]
+    drafts = group_events(events, RULES)
+    assert sorted((d.family, len(d.events)) for d in drafts) == [("other", 2), ("unclassified", 1)]
 
 
 def test_sensor_faults_are_never_linked():
@@ -183,9 +221,26 @@ def test_rebuild_keeps_incident_ids(tmp_path):
     db.dispose()
 
 
-def test_linking_by_frequency_buckets_equals_checking_every_pair():
-    from service.incidents import _linked
+def naive_anchored_links(items: list[LinkCandidate], rules: GroupingRules) -> dict[str, tuple[str, tuple]]:
+    """The linking rule spelled out: in onset order, each incident joins the first earlier
+    anchor it may join (every pair checked, no buckets), else becomes an anchor."""
+    from service.incidents import may_join
 
+    anchors, anchor_of = [], {}
+    for c in sorted((c for c in items if c.family != "sensor_fault"), key=lambda c: (c.first_onset_us, c.id)):
+        a = next((a for a in anchors if may_join(a, c, rules)), None)
+        if a is None:
+            anchors.append(c)
+            a = c
+        anchor_of[c.id] = a.id
+    groups: dict[str, list[LinkCandidate]] = {}
+    for c in items:
+        if c.id in anchor_of:
+            groups.setdefault(anchor_of[c.id], []).append(c)
+    return {c.id: (a, tuple(sorted({m.site for m in g}))) for a, g in groups.items() if len(g) > 1 for c in g}
+
+
+def test_linking_by_frequency_buckets_equals_checking_every_pair():
     rng = random.Random(5)
     items = []
     for k in range(400):
@@ -194,28 +249,9 @@ def test_linking_by_frequency_buckets_equals_checking_every_pair():
         items.append(LinkCandidate(f"i{k:03d}", f"s{rng.randrange(30)}", rng.choice(["wideband", "narrowband"]),
                                    T0 + int(onset * S), T0 + int((onset + rng.uniform(1, 900)) * S),
                                    centre - width / 2, centre + width / 2))
-    parent = {c.id: c.id for c in items}
-
-    def root(x):
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for a in items:
-        for b in items:
-            if a.id < b.id and _linked(a, b, int(RULES.link_window_s * S), RULES.freq_margin_hz):
-                parent[root(b.id)] = root(a.id)
-    groups: dict[str, set[str]] = {}
-    for c in items:
-        groups.setdefault(root(c.id), set()).add(c.id)
-    site = {c.id: c.site for c in items}
-    expected = {frozenset(g) for g in groups.values() if len({site[i] for i in g}) >= 2}
-    links = link_sites(items, RULES)
-    got: dict[str, set[str]] = {}
-    for incident_id, (area, _) in links.items():
-        got.setdefault(area, set()).add(incident_id)
-    assert {frozenset(g) for g in got.values()} == expected and len(expected) > 5
-
+    expected = naive_anchored_links(items, RULES)
+    assert link_sites(items, RULES) == expected
+    assert len({a for a, _ in expected.values()}) > 10  # many groups, not one chain
 
 def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkeypatch):
     """Live traffic mostly appends (the fast path, which never reads earlier events); now and
@@ -286,7 +322,7 @@ def test_incremental_wide_area_links_equal_linking_everything_at_once(tmp_path):
         key = frozenset(e.id for e in d.events)
         events_of[key] = key
         candidates.append(LinkCandidate(min(key), d.site, d.family, s["first_onset_us"], s["last_activity_us"],
-                                        s["freq_low_hz"], s["freq_high_hz"]))
+                                        s["freq_low_hz"], s["freq_high_hz"], d.events[0].id))
     expected_links = link_sites(candidates, rules)
     by_first = {min(frozenset(e.id for e in d.events)): frozenset(e.id for e in d.events) for d in drafts}
     expected: dict[str, set] = {}
