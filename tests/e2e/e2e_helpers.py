@@ -73,6 +73,7 @@ class LiveDesk:
     url: str
     viewer: str
     sensors: dict[tuple[str, str], str] = field(default_factory=dict)
+    operator: str = ""
 
     def post(self, site: str, sensor: str, path: str, body: dict) -> httpx.Response:
         r = httpx.post(self.url + "/api/v1" + path, json=body, timeout=30,
@@ -82,17 +83,19 @@ class LiveDesk:
 
 
 def start_desk(tmp_path: Path, sites: list[tuple[str, str]], **settings):
-    """A service over a fresh SQLite file with a viewer token and one sensor token per (site, sensor)."""
+    """A service over a fresh SQLite file with a viewer token, an operator token (named "desk-e2e")
+    and one sensor token per (site, sensor)."""
     from service.auth import create_token
     from service.db import Database
 
     db_url = f"sqlite:///{tmp_path / 'desk.db'}"
     db = Database(db_url)
     viewer = create_token(db, "viewer")[0]
+    operator = create_token(db, "operator", label="desk-e2e")[0]
     sensors = {(s, x): create_token(db, "sensor", s, x)[0] for s, x in sites}
     db.dispose()
     server = ThreadServer(desk_app(db_url, **settings)).__enter__()
-    return server, LiveDesk(url=f"http://127.0.0.1:{server.port}", viewer=viewer, sensors=sensors)
+    return server, LiveDesk(url=f"http://127.0.0.1:{server.port}", viewer=viewer, sensors=sensors, operator=operator)
 
 
 def desk_app(db_url: str, **settings):
@@ -154,6 +157,13 @@ def record(name: str, figures: dict) -> None:
     data = json.loads(path.read_text()) if path.exists() else {}
     data[name] = figures
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def show_events(page) -> None:
+    """Switch the desk's main list from incidents (the default) to the event feed."""
+    page.wait_for_selector("#tab-events")
+    page.click("#tab-events")
+    page.wait_for_selector("#events-panel:not([hidden])")
 
 
 def wait_until(page, expression: str, timeout_ms: float = 30_000, every_s: float = 0.05) -> None:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from e2e_helpers import ARTIFACTS, REPO, ago, event, spectrum, start_desk, viewport_ok, wait_until, write_registry
+from e2e_helpers import ARTIFACTS, REPO, ago, event, show_events, spectrum, start_desk, viewport_ok, wait_until, write_registry
 
 VIEWPORTS = [(390, 844), (768, 1024), (1440, 900)]
 SITES = [("PS-014 Sekolah Dasar Negeri 3 Kebayoran Lama Selatan", "gsm-1"), ("PS-027", "pmr-1"),
@@ -112,6 +112,7 @@ def test_layout_in_both_languages(seeded, open_page, width, height):
     # The language comes from the browser: an Indonesian browser gets Bahasa Indonesia.
     page = open_page(width, height, locale="id-ID")
     page.goto(seeded.url + "/#token=" + seeded.viewer)
+    show_events(page)  # the incident list has its own layout test (test_e2e_incidents.py)
     page.wait_for_selector("#feed .ev[data-id]")
     wait_until(page, "document.querySelectorAll('#feed .ev').length === 4 && window.__desk.state.loaded")
     page.wait_for_timeout(300)
@@ -140,5 +141,5 @@ def test_layout_in_both_languages(seeded, open_page, width, height):
     assert not left, f"English strings shown in Indonesian: {left[:10]}"
     # The choice is remembered in this browser.
     page.reload()
-    page.wait_for_selector("#feed .ev[data-id]")
+    page.wait_for_selector("#feed .ev[data-id]")  # the events tab is kept in this browser tab
     assert page.evaluate("document.documentElement.lang") == "id"
