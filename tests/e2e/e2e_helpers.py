@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from tests.service.service_helpers import ThreadServer
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+CATALOGUES = {lang: json.loads((REPO / "service" / "static" / "i18n" / f"{lang}.json").read_text()) for lang in ("en", "id")}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -180,3 +182,39 @@ def wait_until(page, expression: str, timeout_ms: float = 30_000, every_s: float
         if time.monotonic() > deadline:
             raise TimeoutError(f"not true within {timeout_ms / 1000:.0f} s: {expression}")
         page.wait_for_timeout(every_s * 1000)
+
+
+def visible_texts(page) -> list[str]:
+    """Every visible text node's text and every option label, trimmed."""
+    return page.evaluate("""() => {
+      const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement, s = n.textContent.trim();
+        if (s && el && el.checkVisibility() && el.tagName !== 'OPTION') out.push(s);
+      }
+      for (const o of document.querySelectorAll('select option')) out.push(o.textContent.trim());
+      for (const el of document.querySelectorAll('[aria-label], [title]')) {
+        if (el.checkVisibility()) out.push((el.getAttribute('aria-label') || el.getAttribute('title')).trim());
+      }
+      return out.filter(Boolean);
+    }""")
+
+
+def english_only_patterns() -> list[tuple[str, re.Pattern]]:
+    """The English messages (each plural form) that differ from their Indonesian, as patterns
+    that match a whole string with any values in the placeholders."""
+    out = []
+    for key, en in CATALOGUES["en"].items():
+        if key.startswith("_"):
+            continue
+        ids = CATALOGUES["id"][key]
+        en_forms = en.values() if isinstance(en, dict) else [en]
+        id_forms = set(ids.values() if isinstance(ids, dict) else [ids])
+        for form in en_forms:
+            if form in id_forms:
+                continue
+            if not re.search(r"[A-Za-z]{3}", re.sub(r"\{\w+\}", "", form)):
+                continue  # units only ("{v} MHz")
+            parts = re.split(r"\{\w+\}", form)
+            out.append((key, re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$")))
+    return out

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import ARTIFACTS, ago, event, now_utc, start_desk, viewport_ok, wait_until
+from e2e_helpers import (ARTIFACTS, ago, english_only_patterns, event, now_utc, start_desk, viewport_ok, visible_texts,
+                         wait_until)
 
 SITES = [("PS-014 Sekolah Dasar Negeri 3 Kebayoran Lama Selatan", "gsm-1"), ("PS-027", "gsm-2"), ("CC-003", "pmr-1"),
          ("PS-101", "gsm-3")]
@@ -123,6 +124,9 @@ def test_operator_acknowledges_and_resolves_by_keyboard_in_both_languages(desk, 
     page.click("#act-resolve button[type=submit]")
     wait_until(page, "document.querySelector('#inc-msg').innerText.startsWith('Layanan menolak kolom “hasil”')")
     page.screenshot(path=str(ARTIFACTS / "incident-detail-390x844-id.png"))
+    patterns = english_only_patterns()  # no English message left on the list or in the detail
+    left = [(key, text) for text in visible_texts(page) for key, pat in patterns if pat.match(text)]
+    assert not left, f"English strings shown in Indonesian: {left[:10]}"
 
     # Assign, note and resolve; the list shows the outcome.
     page.fill("#act-team", "Tim Bravo")
@@ -148,8 +152,12 @@ def test_new_incidents_arrive_live_without_reordering(desk, open_page):
     after = rows(page)
     assert after[0]["site"] == SITES[3][0] and after[0]["attention"]  # the newest onset on top
     assert [r["key"] for r in after[1:]] == before  # the others kept their order
-    # a new burst of the listed jammer changes its row in place
+    # a new burst of the listed jammer changes its row in place, and its open detail
+    page.click(f'#incidents .inc[data-key="{before[0]}"]')
+    page.wait_for_selector("#incident:not([hidden]) .timeline")
+    marks = page.locator("#incident .timeline rect.mark").count()
     desk.post(*SITES[0], "/events", {"events": [event(*SITES[0], now_utc(), kind="pulsed")]})
+    wait_until(page, f"document.querySelectorAll('#incident .timeline rect.mark').length === {marks + 1}", timeout_ms=15_000)
     wait_until(page, f"document.querySelector('#incidents .inc[data-key=\"{before[0]}\"] .bursts').innerText === '{BURSTS + 2} bursts'",
                timeout_ms=15_000)
     assert [r["key"] for r in rows(page)] == [after[0]["key"], *before]

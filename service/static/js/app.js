@@ -69,6 +69,7 @@ async function switchLanguage(lang) {
   for (const sel of document.querySelectorAll(".lang-select")) sel.value = lang;
   translateStatic();
   relabelOptions();
+  $("live").textContent = t(`live.${$("live").dataset.state}`); // set on stream changes only: it kept the old language
   shownKeys = null; // waterfall headers carry words too
   render();
 }
