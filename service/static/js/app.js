@@ -1,8 +1,8 @@
-// The desk: a map of every site coloured and shaped by its state, the site list, the live
-// event list, live waterfalls and the event detail; in Bahasa Indonesia or English, times in
-// the desk's zone (WIB, WITA, WIT), honest about what it does not know (sites never heard
-// from, a service that cannot be reached). Plain ES modules, no framework, no network but
-// this service.
+// The desk: a map of every site coloured and shaped by its state, the site list, the incident
+// list (the live event list one tab away), live waterfalls and the incident or event detail;
+// in Bahasa Indonesia or English, times in the desk's zone (WIB, WITA, WIT), honest about what
+// it does not know (sites never heard from, a service that cannot be reached). Plain ES
+// modules, no framework, no network but this service.
 
 import { AuthError, forgetToken, getJSON, loadEvents, saveToken, stream, takeToken } from "./api.js";
 import { Connection } from "./connection.js";
