@@ -37,7 +37,7 @@ function summary(main, group, vc) {
     ["incident.band", esc(main.band ?? "—")],
     ["incident.sites", esc(sites.map((s) => vc.siteName(s)).join(", ")) +
       (sites.length > 1 ? `<br><span class="note">${esc(t("incident.wideArea", { n: sites.length }))}</span>` : "")],
-    ["incident.desk", deskLines.map((l) => `<span class="${d.acknowledged ? "" : "attn"}">${esc(l)}</span>`).join("<br>")],
+    ["incident.desk", deskLines.map((l) => (d.acknowledged ? esc(l) : `<span class="attn">${esc(l)}</span>`)).join("<br>")],
   ];
   return `<dl>${rows.map(([k, v]) => `<dt>${esc(t(k))}</dt><dd>${v}</dd>`).join("")}</dl>`;
 }
