@@ -1,4 +1,5 @@
-"""``GET /desk`` (the desk's settings the dashboard shows: time zone, reporting interval) and
+"""``GET /desk`` (the desk's settings the dashboard shows: time zone, reporting interval, and the
+caller's role and token name, so it offers incident actions only to those who may act) and
 ``GET /desk/sites`` (every site with its position, zone and honest status).
 
 A site's status here is what the dashboard shows: ``no_data`` when nothing was ever heard from
@@ -33,6 +34,8 @@ class DeskInfo(BaseModel):
     desk_tz: str = Field(description="the desk's IANA time zone (a setting: SPECTRUM_DESK_TZ)")
     report_interval_s: float = Field(description="default reporting interval: a site silent for longer is offline")
     server_time: str = Field(description="the service's clock, ISO-8601 UTC")
+    role: str = Field(description="the calling token's role: the dashboard offers incident actions to operator and admin")
+    token_name: str = Field(description="the calling token's name (its label, else its id), as the audit log records it")
 
 
 class DeskSensor(BaseModel):
@@ -61,9 +64,10 @@ class DeskSiteList(BaseModel):
 
 @router.get("/desk", response_model=DeskInfo)
 def get_desk(who: ViewerAuth, ctx: Ctx) -> DeskInfo:
-    """The desk's time zone and reporting interval, for the dashboard."""
+    """The desk's time zone and reporting interval, and who is calling, for the dashboard."""
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return DeskInfo(desk_tz=ctx.settings.desk_tz, report_interval_s=ctx.settings.online_s, server_time=now)
+    return DeskInfo(desk_tz=ctx.settings.desk_tz, report_interval_s=ctx.settings.online_s, server_time=now,
+                    role=who.role, token_name=who.label or who.token_id)
 
 
 @router.get("/desk/sites", response_model=DeskSiteList)

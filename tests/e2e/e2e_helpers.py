@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from tests.service.service_helpers import ThreadServer
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+CATALOGUES = {lang: json.loads((REPO / "service" / "static" / "i18n" / f"{lang}.json").read_text()) for lang in ("en", "id")}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -73,6 +75,7 @@ class LiveDesk:
     url: str
     viewer: str
     sensors: dict[tuple[str, str], str] = field(default_factory=dict)
+    operator: str = ""
 
     def post(self, site: str, sensor: str, path: str, body: dict) -> httpx.Response:
         r = httpx.post(self.url + "/api/v1" + path, json=body, timeout=30,
@@ -82,17 +85,19 @@ class LiveDesk:
 
 
 def start_desk(tmp_path: Path, sites: list[tuple[str, str]], **settings):
-    """A service over a fresh SQLite file with a viewer token and one sensor token per (site, sensor)."""
+    """A service over a fresh SQLite file with a viewer token, an operator token (named "desk-e2e")
+    and one sensor token per (site, sensor)."""
     from service.auth import create_token
     from service.db import Database
 
     db_url = f"sqlite:///{tmp_path / 'desk.db'}"
     db = Database(db_url)
     viewer = create_token(db, "viewer")[0]
+    operator = create_token(db, "operator", label="desk-e2e")[0]
     sensors = {(s, x): create_token(db, "sensor", s, x)[0] for s, x in sites}
     db.dispose()
     server = ThreadServer(desk_app(db_url, **settings)).__enter__()
-    return server, LiveDesk(url=f"http://127.0.0.1:{server.port}", viewer=viewer, sensors=sensors)
+    return server, LiveDesk(url=f"http://127.0.0.1:{server.port}", viewer=viewer, sensors=sensors, operator=operator)
 
 
 def desk_app(db_url: str, **settings):
@@ -156,6 +161,13 @@ def record(name: str, figures: dict) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
+def show_events(page) -> None:
+    """Switch the desk's main list from incidents (the default) to the event feed."""
+    page.wait_for_selector("#tab-events")
+    page.click("#tab-events")
+    page.wait_for_selector("#events-panel:not([hidden])")
+
+
 def wait_until(page, expression: str, timeout_ms: float = 30_000, every_s: float = 0.05) -> None:
     """Poll a JavaScript expression until it is truthy.
 
@@ -170,3 +182,39 @@ def wait_until(page, expression: str, timeout_ms: float = 30_000, every_s: float
         if time.monotonic() > deadline:
             raise TimeoutError(f"not true within {timeout_ms / 1000:.0f} s: {expression}")
         page.wait_for_timeout(every_s * 1000)
+
+
+def visible_texts(page) -> list[str]:
+    """Every visible text node's text and every option label, trimmed."""
+    return page.evaluate("""() => {
+      const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement, s = n.textContent.trim();
+        if (s && el && el.checkVisibility() && el.tagName !== 'OPTION') out.push(s);
+      }
+      for (const o of document.querySelectorAll('select option')) out.push(o.textContent.trim());
+      for (const el of document.querySelectorAll('[aria-label], [title]')) {
+        if (el.checkVisibility()) out.push((el.getAttribute('aria-label') || el.getAttribute('title')).trim());
+      }
+      return out.filter(Boolean);
+    }""")
+
+
+def english_only_patterns() -> list[tuple[str, re.Pattern]]:
+    """The English messages (each plural form) that differ from their Indonesian, as patterns
+    that match a whole string with any values in the placeholders."""
+    out = []
+    for key, en in CATALOGUES["en"].items():
+        if key.startswith("_"):
+            continue
+        ids = CATALOGUES["id"][key]
+        en_forms = en.values() if isinstance(en, dict) else [en]
+        id_forms = set(ids.values() if isinstance(ids, dict) else [ids])
+        for form in en_forms:
+            if form in id_forms:
+                continue
+            if not re.search(r"[A-Za-z]{3}", re.sub(r"\{\w+\}", "", form)):
+                continue  # units only ("{v} MHz")
+            parts = re.split(r"\{\w+\}", form)
+            out.append((key, re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$")))
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from e2e_helpers import ARTIFACTS, ago, event, iso, now_utc, record, spectrum, start_desk, wait_until
+from e2e_helpers import ARTIFACTS, ago, event, iso, now_utc, record, show_events, spectrum, start_desk, wait_until
 
 SITES = [("PS-014 Riverside School", "gsm-1"), ("PS-027 Town Hall", "pmr-1"), ("CC-003 Counting Centre", "gsm-2")]
 POSITIONS = [(-6.2, 106.8), (-5.15, 119.43), (-2.53, 140.7)]  # Jakarta, Makassar, Jayapura
@@ -63,6 +63,7 @@ def test_login_live_event_filters_detail_and_screenshot(browser_page, tmp_path):
         # The demo's way in: the token in the URL fragment, taken into session storage and removed.
         page.evaluate("sessionStorage.clear()")
         page.goto(desk.url + "/#token=" + desk.viewer)
+        show_events(page)  # incidents come first; this test follows the event feed
         page.wait_for_selector("#feed .ev[data-id]")
         assert "token" not in page.url
         assert page.evaluate("sessionStorage.getItem('spectrum.viewerToken')") == desk.viewer

@@ -5,17 +5,16 @@ layout in each language are saved as test artefacts."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from e2e_helpers import ARTIFACTS, REPO, ago, event, spectrum, start_desk, viewport_ok, wait_until, write_registry
+from e2e_helpers import (ARTIFACTS, ago, english_only_patterns, event, show_events, spectrum, start_desk, viewport_ok,
+                         visible_texts, wait_until, write_registry)
 
 VIEWPORTS = [(390, 844), (768, 1024), (1440, 900)]
 SITES = [("PS-014 Sekolah Dasar Negeri 3 Kebayoran Lama Selatan", "gsm-1"), ("PS-027", "pmr-1"),
          ("CC-003", "gsm-2"), ("PS-101", "gsm-3")]
-CATALOGUES = {lang: json.loads((REPO / "service" / "static" / "i18n" / f"{lang}.json").read_text()) for lang in ("en", "id")}
 
 
 @pytest.fixture(scope="module")
@@ -39,42 +38,6 @@ def seeded(tmp_path_factory):
         desk.post(ev["site"], ev["sensor"], "/events", {"events": [ev]})
     yield desk
     server.__exit__()
-
-
-def visible_texts(page) -> list[str]:
-    """Every visible text node's text and every option label, trimmed."""
-    return page.evaluate("""() => {
-      const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-        const el = n.parentElement, s = n.textContent.trim();
-        if (s && el && el.checkVisibility() && el.tagName !== 'OPTION') out.push(s);
-      }
-      for (const o of document.querySelectorAll('select option')) out.push(o.textContent.trim());
-      for (const el of document.querySelectorAll('[aria-label], [title]')) {
-        if (el.checkVisibility()) out.push((el.getAttribute('aria-label') || el.getAttribute('title')).trim());
-      }
-      return out.filter(Boolean);
-    }""")
-
-
-def english_only_patterns() -> list[tuple[str, re.Pattern]]:
-    """The English messages (each plural form) that differ from their Indonesian, as patterns
-    that match a whole string with any values in the placeholders."""
-    out = []
-    for key, en in CATALOGUES["en"].items():
-        if key.startswith("_"):
-            continue
-        ids = CATALOGUES["id"][key]
-        en_forms = en.values() if isinstance(en, dict) else [en]
-        id_forms = set(ids.values() if isinstance(ids, dict) else [ids])
-        for form in en_forms:
-            if form in id_forms:
-                continue
-            if not re.search(r"[A-Za-z]{3}", re.sub(r"\{\w+\}", "", form)):
-                continue  # units only ("{v} MHz")
-            parts = re.split(r"\{\w+\}", form)
-            out.append((key, re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$")))
-    return out
 
 
 def check_layout(page, width: int, lang: str) -> None:
@@ -112,6 +75,7 @@ def test_layout_in_both_languages(seeded, open_page, width, height):
     # The language comes from the browser: an Indonesian browser gets Bahasa Indonesia.
     page = open_page(width, height, locale="id-ID")
     page.goto(seeded.url + "/#token=" + seeded.viewer)
+    show_events(page)  # the incident list has its own layout test (test_e2e_incidents.py)
     page.wait_for_selector("#feed .ev[data-id]")
     wait_until(page, "document.querySelectorAll('#feed .ev').length === 4 && window.__desk.state.loaded")
     page.wait_for_timeout(300)
@@ -140,5 +104,5 @@ def test_layout_in_both_languages(seeded, open_page, width, height):
     assert not left, f"English strings shown in Indonesian: {left[:10]}"
     # The choice is remembered in this browser.
     page.reload()
-    page.wait_for_selector("#feed .ev[data-id]")
+    page.wait_for_selector("#feed .ev[data-id]")  # the events tab is kept in this browser tab
     assert page.evaluate("document.documentElement.lang") == "id"

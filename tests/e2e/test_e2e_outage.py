@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from e2e_helpers import ARTIFACTS, PortServer, ago, desk_app, event, record, start_desk, wait_until
+from e2e_helpers import ARTIFACTS, PortServer, ago, desk_app, event, record, show_events, start_desk, wait_until
 
 SITES = [("PS-014", "gsm-1"), ("PS-027", "pmr-1")]
 
@@ -26,6 +26,7 @@ def test_outage_banner_and_stale_marks_come_and_go(browser_page, tmp_path):
     desk.post(*SITES[1], "/heartbeats", {"drops_total": 0})
     try:
         page.goto(desk.url + "/#token=" + desk.viewer)
+        show_events(page)
         page.wait_for_selector(f'#feed .ev[data-id="{jam["id"]}"]')
         page.wait_for_selector("#live[data-state=live]")
         assert page.locator("#outage").is_hidden() and page.locator(".dur.stale").count() == 0

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import httpx
 
-from e2e_helpers import ARTIFACTS, REPO, ago, event, now_utc, record, start_desk, wait_until, write_registry
+from e2e_helpers import ARTIFACTS, REPO, ago, event, now_utc, record, show_events, start_desk, wait_until, write_registry
 
 N_SITES, N_REPORTING, PER_SITE = 1000, 200, 50
 KINDS = ("wideband_noise", "tone", "swept", "pulsed", "new_emitter", "overload", "sensor_fault")
@@ -92,6 +92,7 @@ def test_1000_sites_10k_events_on_the_map(browser_page, tmp_path):
         wait_until(page, f"window.__desk && window.__desk.metrics.loadedEvents >= {N_REPORTING * PER_SITE}",
                    timeout_ms=180_000)
         page.wait_for_timeout(300)
+        show_events(page)
         m = page.evaluate("window.__desk.metrics")
         assert page.evaluate("window.__desk.state.map.sites.length") == N_SITES  # every site placed
         states = page.evaluate("window.__desk.state.map.sites.reduce((n, s) => (n[s.state] = (n[s.state] || 0) + 1, n), {})")

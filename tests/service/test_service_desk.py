@@ -41,6 +41,23 @@ def test_desk_info_gives_the_zone_setting(desk_factory):
         assert c.get(f"{API}/desk/sites").status_code == 403
 
 
+def test_desk_info_names_the_callers_role_and_token(desk_factory):
+    from service.auth import create_token
+    from service.db import Database
+
+    desk = desk_factory()
+    db = Database(desk.db_url)
+    named = create_token(db, "operator", label="desk-night")[0]
+    unnamed, row = create_token(db, "viewer")
+    db.dispose()
+    with desk.client(headers={"Authorization": f"Bearer {named}"}) as c:
+        info = c.get(f"{API}/desk").json()
+    assert (info["role"], info["token_name"]) == ("operator", "desk-night")
+    with desk.client(headers={"Authorization": f"Bearer {unnamed}"}) as c:
+        info = c.get(f"{API}/desk").json()
+    assert (info["role"], info["token_name"]) == ("viewer", row.id)  # no label: the id, as the audit log shows
+
+
 def test_unknown_zone_is_refused_naming_the_setting():
     with pytest.raises(ServiceError, match="desk_tz.*Asia/Atlantis"):
         Settings(desk_tz="Asia/Atlantis")

@@ -30,6 +30,27 @@ export async function getJSON(token, path, params) {
   return r.json();
 }
 
+/** A refused or failed desk action: ``status`` is the HTTP status (0 when the service was not
+ * reached), ``field`` the body field a 422 names. */
+export class ActionError extends Error {
+  constructor(status, field) { super(`HTTP ${status}`); this.status = status; this.field = field; }
+}
+
+/** POST a JSON body; the response's JSON, or an ActionError (403, 404 and 422 included). */
+export async function postJSON(token, path, body) {
+  let r;
+  try {
+    r = await fetch(API + path, { method: "POST", cache: "no-store", body: JSON.stringify(body),
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" } });
+  } catch (e) { throw new ActionError(0, null); }
+  if (r.ok) return r.json();
+  let field = null;
+  if (r.status === 422) {
+    try { const loc = (await r.json()).detail?.[0]?.loc || []; field = loc[loc.length - 1] ?? null; } catch (e) { /* no body */ }
+  }
+  throw new ActionError(r.status, field);
+}
+
 /** Every event (newest first), page by page; ``onPage`` sees each page as it arrives. */
 export async function loadEvents(token, onPage, { max = 20000, pageSize = 1000, params = {} } = {}) {
   let cursor = null, total = 0;

@@ -1,13 +1,15 @@
-// The desk: a map of every site coloured and shaped by its state, the site list, the live
-// event list, live waterfalls and the event detail; in Bahasa Indonesia or English, times in
-// the desk's zone (WIB, WITA, WIT), honest about what it does not know (sites never heard
-// from, a service that cannot be reached). Plain ES modules, no framework, no network but
-// this service.
+// The desk: a map of every site coloured and shaped by its state, the site list, the incident
+// list (the live event list one tab away), live waterfalls and the incident or event detail;
+// in Bahasa Indonesia or English, times in the desk's zone (WIB, WITA, WIT), honest about what
+// it does not know (sites never heard from, a service that cannot be reached). Plain ES
+// modules, no framework, no network but this service.
 
 import { AuthError, forgetToken, getJSON, loadEvents, saveToken, stream, takeToken } from "./api.js";
 import { Connection } from "./connection.js";
 import { Detail } from "./detail.js";
 import { feedHTML } from "./feed.js";
+import { IncidentDetail } from "./incident_detail.js";
+import { incidentMatcher, incidentRows, incidentsHTML, listKeys } from "./incident_list.js";
 import { LANGUAGES, language, preferredLanguage, setLanguage, t, translateStatic, num } from "./i18n.js";
 import { DeskMap, STATE_STYLE, zoneAt } from "./map.js";
 import { JammerMarks } from "./jammer_marks.js";
@@ -24,12 +26,15 @@ const MAX_SITE_TILES = 300; // worst first; the map shows them all
 const SPECTRA_POLL_MS = 2000;
 const SITES_POLL_MS = 5000;
 const WF_SPAN_S = 180;
+const CLOSED_SPAN_S = 86400; // closed incidents listed from the last day
+const TAB_KEY = "spectrum.tab";
 
 const state = {
   token: null, events: new EventStore(), sites: new Map(), waterfalls: new Map(), wfCanvases: new Map(),
   spectraSince: null, selectedSite: "", fresh: new Map(), abort: null, loaded: false,
-  desk: { tz: "Asia/Jakarta", intervalS: 30 }, conn: new Connection(), map: null, provinces: [], detail: null,
-  incidents: new Map(), // id -> open incident (GET /incidents, stream "incident" messages)
+  desk: { tz: "Asia/Jakarta", intervalS: 30, role: "viewer", tokenName: "" }, conn: new Connection(), map: null,
+  provinces: [], detail: null, incDetail: null,
+  incidents: new Map(), // id -> incident, open or closed within a day (GET /incidents, stream "incident" messages)
 };
 // Measurements for the browser tests (and curious operators): performance.now() figures, in ms
 // since the page began to load (navigation start).
@@ -65,6 +70,7 @@ async function switchLanguage(lang) {
   for (const sel of document.querySelectorAll(".lang-select")) sel.value = lang;
   translateStatic();
   relabelOptions();
+  $("live").textContent = t(`live.${$("live").dataset.state}`); // set on stream changes only: it kept the old language
   shownKeys = null; // waterfall headers carry words too
   render();
 }
@@ -82,7 +88,7 @@ async function openDesk() {
   try {
     const [desk, sites, map] = await Promise.all([getJSON(state.token, "/desk"), getJSON(state.token, "/desk/sites"),
       fetch("/static/map/indonesia.json").then((r) => r.json())]);
-    state.desk = { tz: desk.desk_tz, intervalS: desk.report_interval_s };
+    state.desk = { tz: desk.desk_tz, intervalS: desk.report_interval_s, role: desk.role, tokenName: desk.token_name };
     mapData = map;
     state.provinces = null;
     setupMap(mapData);
@@ -95,6 +101,10 @@ async function openDesk() {
   $("login").hidden = true;
   $("desk").hidden = false;
   state.detail = new Detail(state.token, state.events);
+  state.incDetail = new IncidentDetail(state.token, state.desk.role, state.desk.tokenName, viewContext, (inc) => {
+    state.incidents.set(inc.id, inc);
+    scheduleRender();
+  });
   wireControls();
   startStream();
   render();
@@ -218,23 +228,32 @@ function onMessage(type, data) {
   }
 }
 
-/** The open incidents (active or quiet), every site's own (wide-area groups listed per site). */
+/** The open incidents (active or quiet) and those closed within a day, every site's own
+ * (wide-area groups listed per site; the incident list folds them). */
 async function loadIncidents() {
-  let cursor = null;
-  try {
-    do {
-      const page = await getJSON(state.token, "/incidents", { state: ["active", "quiet"], wide_area: "each", limit: 1000, cursor });
-      for (const inc of page.incidents) state.incidents.set(inc.id, inc);
-      cursor = page.next_cursor;
-    } while (cursor);
-  } catch (e) { /* a desk without incidents (or a refused token, seen by the other calls): states from events */ }
+  const since = new Date(Date.now() - CLOSED_SPAN_S * 1000).toISOString();
+  for (const params of [{ state: ["active", "quiet"] }, { state: ["closed"], since }]) {
+    let cursor = null;
+    try {
+      do {
+        const page = await getJSON(state.token, "/incidents", { ...params, wide_area: "each", limit: 1000, cursor });
+        for (const inc of page.incidents) state.incidents.set(inc.id, inc);
+        cursor = page.next_cursor;
+      } while (cursor);
+    } catch (e) { /* a desk without incidents (or a refused token, seen by the other calls): states from events */ }
+  }
   scheduleRender();
 }
 
 function onIncident(data) {
-  if (data.change === "merged") state.incidents.delete(data.incident.id);
-  else if (data.incident.state === "closed") state.incidents.delete(data.incident.id);
-  else state.incidents.set(data.incident.id, data.incident);
+  const id = data.incident.id;
+  if (data.change === "merged") {
+    state.incidents.delete(id);
+    if (state.incDetail?.id === id && data.merged_into) openIncident(data.merged_into, data.merged_into);
+  } else {
+    state.incidents.set(id, data.incident); // closed ones stay listed; site states skip them
+    state.incDetail?.changed(id);
+  }
   scheduleRender();
 }
 
@@ -295,11 +314,61 @@ function wireControls() {
   $("filters").addEventListener("submit", (e) => e.preventDefault());
   activate($("sites"), (e) => { const tile = e.target.closest("[data-site]"); if (tile) pickSite(tile.dataset.site); });
   activate($("feed"), (e) => { const row = e.target.closest("[data-id]"); if (row) openDetail(row.dataset.id); });
+  activate($("incidents"), (e) => { const row = e.target.closest("[data-key]"); if (row) openIncident(row.dataset.id, row.dataset.key); });
+  listKeys($("feed"), ".ev");
+  listKeys($("incidents"), ".inc");
   $("detail-close").addEventListener("click", closeDetail);
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("detail").hidden) closeDetail(); });
+  $("incident-close").addEventListener("click", closeIncident);
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    if (!$("incident").hidden) closeIncident(); else if (!$("detail").hidden) closeDetail();
+  });
+  wireTabs();
 }
 
-function openDetail(id) { state.detail.open(id, viewContext()); render(); }
+/** Incidents | Events: buttons with the tab pattern (arrow keys between them), the choice kept in this tab. */
+function wireTabs() {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  const pick = (name, focus) => {
+    for (const tab of tabs) {
+      const on = tab.dataset.tab === name;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $(tab.getAttribute("aria-controls")).hidden = !on;
+      if (on && focus) tab.focus();
+    }
+    sessionStorage.setItem(TAB_KEY, name);
+  };
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => pick(tab.dataset.tab, false));
+    tab.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      e.preventDefault();
+      const i = tabs.indexOf(tab), next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      pick(next.dataset.tab, true);
+    });
+  }
+  pick(sessionStorage.getItem(TAB_KEY) === "events" ? "events" : "incidents", false);
+}
+
+function openIncident(id, key) {
+  if (state.detail.id) state.detail.close();
+  state.incDetail.open(id, key);
+  render();
+}
+function closeIncident() {
+  const key = state.incDetail.key;
+  state.incDetail.close();
+  render();
+  const row = key && document.querySelector(`#incidents [data-key="${CSS.escape(key)}"]`);
+  if (row) row.focus();
+}
+
+function openDetail(id) {
+  if (state.incDetail.id) state.incDetail.close();
+  state.detail.open(id, viewContext());
+  render();
+}
 function closeDetail() {
   const id = state.detail.id;
   state.detail.close();
@@ -360,9 +429,11 @@ function render() {
   renderSummary(states, vc);
   renderSites(states, vc, f);
   renderMap(states, f);
+  renderIncidents(f, vc);
   renderFeed(f, vc);
   renderWaterfalls(false);
   if (state.detail) state.detail.refresh(vc);
+  if (state.incDetail) state.incDetail.refresh(vc);
   metrics.lastRenderMs = performance.now() - t0;
   metrics.renders++;
 }
@@ -371,7 +442,11 @@ const lastHTML = new WeakMap();
 function setHTML(el, html) { // skip the DOM work when nothing changed (most renders of a tick)
   if (lastHTML.get(el) === html) return;
   lastHTML.set(el, html);
+  // A redrawn list keeps the keyboard where it was: the row with the same key gets the focus back.
+  const focused = el.contains(document.activeElement) ? document.activeElement : null;
+  const key = focused && (focused.dataset.key ?? focused.dataset.id);
   el.innerHTML = html;
+  if (key) el.querySelector(`[data-${focused.dataset.key ? "key" : "id"}="${CSS.escape(key)}"]`)?.focus({ preventScroll: true });
 }
 
 function renderBanner(vc) {
@@ -408,6 +483,12 @@ function renderMap(states, f) {
   $("map-note").textContent = unplaced ? t("map.unplaced", { n: unplaced }) : "";
   $("map").setAttribute("aria-label", t("map.label", { n: placed.length }));
   setHTML($("legend"), Object.keys(STATE_STYLE).reverse().map((k) => `<li><span class="state ${k}">${esc(stateText(k))}</span></li>`).join(""));
+}
+
+function renderIncidents(f, vc) {
+  const { html, count } = incidentsHTML(incidentRows(state.incidents), incidentMatcher(f), vc, state.incDetail?.key);
+  setHTML($("incidents"), html);
+  $("incidents-count").textContent = count;
 }
 
 function renderFeed(f, vc) {
