@@ -41,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dongle.add_argument("--bias-tee", action="store_true", help="power an active antenna")
     dongle.add_argument("--direct-sampling", type=int, choices=(0, 1, 2), default=0,
                         help="RTL2832 direct sampling: 1 I branch, 2 Q branch (HF)")
+    dongle.add_argument("--calibration", metavar="FILE",
+                        help="this dongle's file from `spectrum calibrate`: levels in dBm too (needs a manual --gain)")
     add_fft_size_option(p, "bins per spectrum with --freq")
     p.add_argument("--evidence", metavar="DIR", help="keep a SigMF clip (and a waterfall PNG) around each event "
                    "(one tuning only: with --plan the IQ is split among hops)")
@@ -127,12 +129,13 @@ def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monit
 
     source = _open_source(args.source, kwargs, live, on_fault, stop, uplink)
     with source:
+        calibration = _calibration(args.calibration, args.gain, source, uplink)
         if plan is None:
             plan = single_band(source.center_freq_hz, source.sample_rate_hz, name=args.band)
             plan = _with_fft(plan, args.fft_size)
         options = MonitorOptions(config=DetectorConfig(fft_size=args.fft_size), site=args.site,
                                  sensor=args.sensor, duration_s=args.duration,
-                                 status_interval_s=args.status_interval)
+                                 status_interval_s=args.status_interval, calibration=calibration)
         keeper = _evidence_keeper(args, source)
         monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json, uplink),
                           uplink=uplink, evidence=keeper)
@@ -188,6 +191,26 @@ def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):
         if uplink is not None:
             uplink.close(timeout_s=0)
         raise
+
+
+def _calibration(path: str | None, gain: str | None, source, uplink):
+    """``--calibration FILE`` checked against the open dongle (ConfigError: one line, exit 2)."""
+    if path is None:
+        return None
+    from spectrum.errors import ConfigError
+    from spectrum.live.dongle_calibration import calibration_for_source
+
+    try:
+        if gain == "auto":
+            raise ConfigError(f"--calibration {path}: needs a manual --gain (under the tuner's AGC the gain, "
+                              "and so the dBFS-to-dBm offset, is unknown)")
+        cal, note = calibration_for_source(path, source)
+    except BaseException:
+        if uplink is not None:
+            uplink.close(timeout_s=0)
+        raise
+    print(f"spectrum monitor: calibration {path}: {note}; levels in dBm", file=sys.stderr)
+    return cal
 
 
 def _open_uplink(args: argparse.Namespace):
