@@ -259,6 +259,9 @@ class HeartbeatIn(_In):
     software_version: str | None = Field(None, max_length=100)
     queue_size: Count() | None = Field(None, description="items waiting in the uplink queue")
     queue_dropped: Count() | None = Field(None, description="items the uplink queue ever dropped")
+    clock_offset_s: Num(-MAX_CLOCK_OFFSET_S, MAX_CLOCK_OFFSET_S) | None = Field(
+        None, description="desk clock minus sensor clock, s (NTP-style, from X-Desk-Time)")
+    clock_offset_rtt_s: Num(0.0, MAX_RTT_S) | None = Field(None, description="round trip of that estimate, s")
 
 
 class HeartbeatResult(BaseModel):
@@ -277,6 +280,9 @@ class SensorOut(BaseModel):
     last_seen_age_s: float | None
     last_event: str | None = Field(description="server time of the last event batch")
     heartbeat: dict[str, Any] | None = Field(description="the last heartbeat as sent")
+    clock_offset_s: float | None = Field(None, description="desk clock minus sensor clock, s (last heartbeat)")
+    clock_offset_rtt_s: float | None = Field(None, description="round trip of that estimate, s")
+    clock_suspect: bool | None = Field(None, description="clock more than 1 s off the desk's")
 
 
 class SensorList(BaseModel):
