@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=hertz, metavar="HZ", help="sample rate with --freq (default 2.4M; a sim/file has its own)")
     p.add_argument("--site", help="site id stamped on events")
     p.add_argument("--sensor", help="sensor id stamped on events")
+    p.add_argument("--lat", type=float, metavar="DEG", help="the sensor's latitude, sent in heartbeats (with --lon)")
+    p.add_argument("--lon", type=float, metavar="DEG", help="the sensor's longitude, sent in heartbeats (with --lat)")
     p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     dongle = p.add_argument_group("dongle (rtlsdr: and rtltcp://)")
     dongle.add_argument("--gain", default=None, metavar="DB",
@@ -95,6 +97,7 @@ def _run(args: argparse.Namespace, stop) -> int:
     if args.evidence and args.plan:
         raise ConfigError("--evidence needs one tuning (--freq, or a file/sim source), not --plan: "
                           "while sweeping, a band's IQ comes in short dwells between other bands'")
+    position = _position(args.lat, args.lon)
     uplink = _open_uplink(args)
     _report_recovered(uplink, args.json)
     plan = load_plan(args.plan) if args.plan else None
@@ -116,12 +119,12 @@ def _run(args: argparse.Namespace, stop) -> int:
             monitor_ref[0].on_fault(kind, detail, active)
         print(f"spectrum monitor: {'fault' if active else 'recovered'}: {kind}: {detail}", file=sys.stderr)
 
-    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref)
+    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position)
     _final_report(health, uplink, left, args.queue)
     return 0
 
 
-def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list):
+def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list, position=None):
     """Open the source, run the monitor until stopped; return its health and what the queue kept."""
     from spectrum.detect.detector_config import DetectorConfig
     from spectrum.live.band_plans import single_band
@@ -135,7 +138,8 @@ def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monit
             plan = _with_fft(plan, args.fft_size)
         options = MonitorOptions(config=DetectorConfig(fft_size=args.fft_size), site=args.site,
                                  sensor=args.sensor, duration_s=args.duration,
-                                 status_interval_s=args.status_interval, calibration=calibration)
+                                 status_interval_s=args.status_interval, calibration=calibration,
+                                 position=position)
         keeper = _evidence_keeper(args, source)
         monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json, uplink),
                           uplink=uplink, evidence=keeper)
@@ -191,6 +195,23 @@ def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):
         if uplink is not None:
             uplink.close(timeout_s=0)
         raise
+
+
+def _position(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    """``--lat/--lon``: both or neither, in range (ConfigError otherwise)."""
+    import math
+
+    from spectrum.errors import ConfigError
+
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise ConfigError(f"--{'lat' if lat is None else 'lon'}: give --lat and --lon together (degrees)")
+    if not (math.isfinite(lat) and -90 <= lat <= 90):
+        raise ConfigError(f"--lat {lat:g}: a latitude is between -90 and 90 degrees")
+    if not (math.isfinite(lon) and -180 <= lon <= 180):
+        raise ConfigError(f"--lon {lon:g}: a longitude is between -180 and 180 degrees")
+    return lat, lon
 
 
 def _calibration(path: str | None, gain: str | None, source, uplink):

@@ -70,6 +70,7 @@ class MonitorOptions:
     spectrum_bins: int = 256  # uplink: most bins in a summary
     correct_clock_steps: bool | None = None  # follow wall-clock steps (default: for a real-time source)
     calibration: Calibration | None = None  # this dongle's dBFS-to-dBm offsets: levels in dBm too
+    position: tuple[float, float] | None = None  # (lat_deg, lon_deg) of the sensor, sent in heartbeats
 
 
 class Monitor:
@@ -321,6 +322,8 @@ class Monitor:
         self._overload_sent_s = self.overload_s
         beat = heartbeat_fields(self.health(), self.options.site, self.options.sensor, overload_now)
         beat.update(self.clock.fields())
+        if self.options.position is not None:
+            beat["position"] = {"lat_deg": self.options.position[0], "lon_deg": self.options.position[1]}
         beat["faults"] = sorted(f.name for f in self.faults.values() if f.event is not None)  # details: the events
         return beat
 
