@@ -113,18 +113,22 @@ def _run(args: argparse.Namespace, stop) -> int:
     if plan is None and not live and args.rate is not None:
         kwargs["sample_rate_hz"] = args.rate
     monitor_ref: list = []
+    early_faults: list = []  # faults before the monitor runs (rtl_tcp not up yet): replayed to it
 
     def on_fault(kind, detail, active):
         if monitor_ref:
             monitor_ref[0].on_fault(kind, detail, active)
+        else:
+            early_faults.append((kind, detail, active))
         print(f"spectrum monitor: {'fault' if active else 'recovered'}: {kind}: {detail}", file=sys.stderr)
 
-    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position)
+    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position, early_faults)
     _final_report(health, uplink, left, args.queue)
     return 0
 
 
-def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list, position=None):
+def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list, position=None,
+             early_faults: tuple | list = ()):
     """Open the source, run the monitor until stopped; return its health and what the queue kept."""
     from spectrum.detect.detector_config import DetectorConfig
     from spectrum.live.band_plans import single_band
@@ -145,6 +149,8 @@ def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monit
                           uplink=uplink, evidence=keeper)
         monitor.stop = stop
         monitor_ref.append(monitor)
+        for fault in early_faults:  # e.g. rtl_tcp's first connection: its fault opens and clears now
+            monitor.on_fault(*fault)
         _describe(args.source, source, plan)
         try:
             health = monitor.run()
@@ -189,7 +195,11 @@ def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):
 
     try:
         if live:
-            return ResilientSource(lambda: open_source(spec, **kwargs), on_fault=on_fault, stop=stop)
+            factory = lambda: open_source(spec, **kwargs)  # noqa: E731
+            if spec.startswith("rtltcp://"):  # a server not up yet is a fault that clears, not an exit
+                first = [_first_connection(factory, on_fault, stop)]
+                return ResilientSource(lambda: first.pop() if first else factory(), on_fault=on_fault, stop=stop)
+            return ResilientSource(factory, on_fault=on_fault, stop=stop)
         return open_source(spec, **kwargs)
     except BaseException:
         if uplink is not None:
@@ -232,6 +242,34 @@ def _calibration(path: str | None, gain: str | None, source, uplink):
         raise
     print(f"spectrum monitor: calibration {path}: {note}; levels in dBm", file=sys.stderr)
     return cal
+
+
+def _first_connection(factory, on_fault, stop, backoff_s: float = 0.5, max_backoff_s: float = 30.0):
+    """Open an rtl_tcp source, retrying with backoff and jitter until it answers or ``stop`` is set.
+
+    The first failure raises a ``source_lost`` fault; the connection clears it.
+    """
+    import random
+    import time
+
+    from spectrum.errors import SourceError
+
+    delay_s, failed_at = backoff_s, None
+    while True:
+        try:
+            source = factory()
+        except SourceError as exc:
+            if stop.is_set():
+                raise
+            if failed_at is None:
+                failed_at = time.monotonic()
+                on_fault("source_lost", f"{exc}; retrying", True)
+            stop.wait(delay_s * random.uniform(0.5, 1.0))
+            delay_s = min(delay_s * 2, max_backoff_s)
+            continue
+        if failed_at is not None:
+            on_fault("source_lost", f"connected after {time.monotonic() - failed_at:.1f} s", False)
+        return source
 
 
 def _open_uplink(args: argparse.Namespace):
