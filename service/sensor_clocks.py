@@ -7,9 +7,9 @@ heartbeats. The desk keeps the newest per sensor in memory; after a restart it r
 from the sensor's stored last heartbeat when first needed, so corrections carry on at once.
 
 An incoming event's ``start`` / ``end`` / ``updated`` are moved by the offset when it is larger
-than the measurement's uncertainty (``rtt / 2``, plus the header's millisecond); the sensor's own times stay in the event
-(``sensor_start`` / ``sensor_end``) with ``clock_correction_s``. A sensor more than
-``SUSPECT_S`` off is ``clock_suspect`` (cross-site correlation and location rely on times).
+than the measurement's uncertainty (``rtt / 2``, plus the header's millisecond); the sensor's own
+times stay in the event (``sensor_start`` / ``sensor_end``) with ``clock_correction_s``. A sensor
+more than ``SUSPECT_S`` off is ``clock_suspect`` (cross-site correlation and location rely on times).
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run a live sensor: read a source, sweep a band plan (or one tuning), "
                                    "detect jamming per band, stream events until stopped (Ctrl-C).")
     p.add_argument("--source", required=True, metavar="SRC",
-                   help="rtlsdr:INDEX|SERIAL, rtltcp://HOST:PORT, file:PATH, sim:SCENARIO[?fast&loop=S]")
+                   help="rtlsdr:INDEX|SERIAL, rtltcp://HOST:PORT, file:PATH, sim:SCENARIO[?fast&loop=S], "
+                        "simdongle:SERIAL?... (a simulated dongle of known gain)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--plan", metavar="PLAN", help="band plan: a preset (election-site, election-core) or a .toml file")
     where.add_argument("--freq", type=hertz, metavar="HZ", help="monitor one tuning at this centre frequency")

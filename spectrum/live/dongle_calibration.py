@@ -226,8 +226,9 @@ def check_dongle(cal: Calibration, serial: str | None, tuner: str | None) -> Non
 def source_identity(source: Any) -> tuple[str | None, str | None]:
     """(serial, tuner) of an open source, as far as it can say; None where it cannot.
 
-    A simulated dongle carries both; an rtl_tcp server only its tuner. An RTL-SDR source is asked through its pyrtlsdr device
-    (the serial by index from librtlsdr's list, the tuner from ``get_tuner_type``).
+    A simulated dongle carries both; an rtl_tcp server only its tuner. An RTL-SDR source is
+    asked through its pyrtlsdr device (the serial by index from librtlsdr's list, the tuner from
+    ``get_tuner_type``).
     """
     serial, tuner = getattr(source, "serial", None), getattr(source, "tuner", None)
     if serial is not None or tuner is not None:

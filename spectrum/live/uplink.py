@@ -30,6 +30,10 @@ Sending rules:
   ``d = min(backoff_max_s, backoff_min_s * 2**n)``, so sensors that lost the desk together
   do not all come back in the same second.
 
+Every answer of the desk carries its clock (``X-Desk-Time``): the uplink estimates the sensor
+clock's offset from it (:mod:`spectrum.live.clock_offset`) and heartbeats carry
+``clock_offset_s`` and ``clock_offset_rtt_s``.
+
 Example
 -------
 >>> up = Uplink("http://127.0.0.1:8000", token, "uplink-queue.db")   # doctest: +SKIP
