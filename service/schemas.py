@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timezone
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field,
                       PlainSerializer, Strict, StringConstraints, model_validator)
@@ -33,6 +33,9 @@ MIN_DBFS, MAX_DBFS = -250.0, 50.0  # 10·log10 of the smallest power the sensors
 MIN_RISE_DB, MAX_RISE_DB = -100.0, 250.0
 MAX_OFFSET_S = 1e9  # ~31 years of monitoring session
 MAX_COUNT = 2**53  # exact in a JSON number
+MIN_DBM, MAX_DBM = -250.0, 60.0  # calibrated levels at the antenna port (a dongle burns out near +10 dBm)
+MAX_CLOCK_OFFSET_S = 1e9  # a sensor clock ~31 years off is still reported, not refused
+MAX_RTT_S = 3600.0
 MAX_EXTRA_FIELDS = 32  # extra (non-schema) fields per object
 MAX_EXTRA_BYTES = 2048  # their JSON, together (a detector event's extras are a dozen numbers)
 EXTRA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -97,10 +100,16 @@ class _In(BaseModel):
     """Input base: strict strings, limited extra fields."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False, str_max_length=1000, strict=False)
+    # optional fields checked when present but kept out of the stored JSON when absent (no nulls):
+    # name -> (low, high) for a number, or bool
+    bounded_extras: ClassVar[dict[str, tuple[float, float] | type]] = {}
 
     @model_validator(mode="after")
     def _limit_extras(self) -> Any:
         extra = self.model_extra or {}
+        for key, bound in self.bounded_extras.items():
+            if key in extra:
+                _check_bounded(key, extra[key], bound)
         if len(extra) > MAX_EXTRA_FIELDS:
             raise ValueError(f"{len(extra)} extra fields; at most {MAX_EXTRA_FIELDS}")
         sizes = {}
@@ -116,6 +125,17 @@ class _In(BaseModel):
             raise ValueError(f"extra fields hold {sum(sizes.values())} bytes of JSON (largest: {largest!r}, "
                              f"{sizes[largest]} bytes); at most {MAX_EXTRA_BYTES}")
         return self
+
+
+def _check_bounded(key: str, value: Any, bound: tuple[float, float] | type) -> None:
+    """A known optional field: a boolean, or a finite number in its physical range."""
+    if bound is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{key}: expected true or false")
+        return
+    low, high = bound
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{key}: expected a number in [{low:g}, {high:g}]")
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -134,7 +154,13 @@ class EventIn(_In):
     ``updated`` (optional, not in the contract) orders successive states of an ongoing event
     when they could arrive out of order; without it the later arrival wins, except that a
     closed state (``end`` set) is never replaced by an ongoing one.
+
+    Checked when present: ``calibrated`` (bool) and ``peak_dbm`` (dBm at the antenna port, from
+    the sensor's dongle calibration); the desk adds ``sensor_start`` / ``sensor_end`` (the
+    sensor's own times) when it corrects ``start`` / ``end`` for the sensor's clock offset.
     """
+
+    bounded_extras: ClassVar[dict] = {"calibrated": bool, "peak_dbm": (MIN_DBM, MAX_DBM)}
 
     id: EventId
     kind: Kind
@@ -233,6 +259,9 @@ class HeartbeatIn(_In):
     software_version: str | None = Field(None, max_length=100)
     queue_size: Count() | None = Field(None, description="items waiting in the uplink queue")
     queue_dropped: Count() | None = Field(None, description="items the uplink queue ever dropped")
+    clock_offset_s: Num(-MAX_CLOCK_OFFSET_S, MAX_CLOCK_OFFSET_S) | None = Field(
+        None, description="desk clock minus sensor clock, s (NTP-style, from X-Desk-Time)")
+    clock_offset_rtt_s: Num(0.0, MAX_RTT_S) | None = Field(None, description="round trip of that estimate, s")
 
 
 class HeartbeatResult(BaseModel):
@@ -251,6 +280,9 @@ class SensorOut(BaseModel):
     last_seen_age_s: float | None
     last_event: str | None = Field(description="server time of the last event batch")
     heartbeat: dict[str, Any] | None = Field(description="the last heartbeat as sent")
+    clock_offset_s: float | None = Field(None, description="desk clock minus sensor clock, s (last heartbeat)")
+    clock_offset_rtt_s: float | None = Field(None, description="round trip of that estimate, s")
+    clock_suspect: bool | None = Field(None, description="clock more than 1 s off the desk's")
 
 
 class SensorList(BaseModel):
@@ -275,7 +307,13 @@ class SiteList(BaseModel):
 
 
 class SpectrumIn(_In):
-    """One downsampled PSD of one band: bin ``k`` is centred on ``freq_start_hz + k * freq_step_hz``."""
+    """One downsampled PSD of one band: bin ``k`` is centred on ``freq_start_hz + k * freq_step_hz``.
+
+    Checked when present: ``calibrated`` (bool) and ``dbm_per_hz_offset_db``
+    (``power_dbfs + dbm_per_hz_offset_db`` is the density at the antenna port, dBm/Hz).
+    """
+
+    bounded_extras: ClassVar[dict] = {"calibrated": bool, "dbm_per_hz_offset_db": (-400.0, 200.0)}
 
     id: EventId | None = Field(None, description="set by the sender so retries are not stored twice")
     site: Name | None = None

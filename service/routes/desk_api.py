@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from service.db import now_us
 from service.deps import AUTH_RESPONSES, Ctx, ViewerAuth
 from service.models import SensorRow, SpectrumRow
+from service.sensor_clocks import clock_fields
 from service.site_registry import SiteEntry
 from service.store import us_to_iso
 
@@ -43,6 +44,9 @@ class DeskSensor(BaseModel):
     status: DeskStatus
     last_heard: str | None = Field(description="newest of heartbeat, event batch and spectrum, ISO-8601 UTC")
     last_heard_from: Source | None = Field(description="what was heard last")
+    clock_offset_s: float | None = Field(None, description="desk clock minus sensor clock, s (last heartbeat)")
+    clock_offset_rtt_s: float | None = Field(None, description="round trip of that estimate, s")
+    clock_suspect: bool | None = Field(None, description="clock more than 1 s off the desk's: event times corrected")
 
 
 class DeskSite(BaseModel):
@@ -81,7 +85,8 @@ def get_desk_sites(who: ViewerAuth, ctx: Ctx, request: Request) -> DeskSiteList:
     for (site, sensor), (us, source, beat) in sorted(heard.items()):
         row = sites.setdefault(site, _site(SiteEntry(site), default_s))
         status = _status(us, now, row["report_interval_s"])
-        row["sensors"].append({"sensor": sensor, "status": status, "last_heard": us_to_iso(us), "last_heard_from": source})
+        row["sensors"].append({"sensor": sensor, "status": status, "last_heard": us_to_iso(us),
+                               "last_heard_from": source, **clock_fields(beat)})
         if us is not None and (row["_us"] is None or us > row["_us"]):
             row["_us"], row["last_heard"] = us, us_to_iso(us)
         position = (beat or {}).get("position")

@@ -4,34 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, ownership_conflict,
                           stamp_origin, unprocessable)
 from service.schemas import MAX_FREQ_HZ, EventBatchIn, EventPage, IngestResult, Kind, Name, Severity, UtcTime
+from service.sensor_clocks import SensorClocks, get_sensor_clocks, stamp_desk_time
 from service.store import CursorError, EventFilter, OwnershipError, ingest_events, query_events, to_us
 
 router = APIRouter(tags=["events"], responses=WRITE_RESPONSES)
 
 
-@router.post("/events", response_model=IngestResult,
+@router.post("/events", response_model=IngestResult, dependencies=[Depends(stamp_desk_time)],
              responses={403: {"description": "an event names another site or sensor"},
                         409: {"description": "an event id belongs to another sensor (nothing stored)"}})
-def post_events(batch: EventBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
+def post_events(batch: EventBatchIn, who: SensorAuth, ctx: Ctx,
+                clocks: Annotated[SensorClocks, Depends(get_sensor_clocks)]) -> IngestResult:
     """Store a batch of events (contract shape), all or nothing.
 
     Idempotent by ``id``: a retry changes nothing; a newer state of an ongoing event replaces
     the stored one; an older state (e.g. a late retry of an ongoing state after the event
-    closed) is ignored. ``site``/``sensor`` default to the token's.
+    closed) is ignored. ``site``/``sensor`` default to the token's. Times are corrected for the
+    sensor's reported clock offset (``service.sensor_clocks``), its own kept as ``sensor_start``.
     """
     try:
         if len(batch.events) > ctx.settings.max_batch_events:
             raise unprocessable(("body", "events"), f"batch of {len(batch.events)} events; "
                                                     f"at most {ctx.settings.max_batch_events}")
-        check_times(ctx, ((("body", "events", i, name), getattr(e, name)) for i, e in enumerate(batch.events)
-                          for name in ("start", "end", "updated")))
         for event in batch.events:
             event.site, event.sensor = stamp_origin(who, event.site, event.sensor)
+        clocks.correct_events(ctx.db, batch.events)  # before the window check: that is on the desk's clock
+        check_times(ctx, ((("body", "events", i, name), getattr(e, name)) for i, e in enumerate(batch.events)
+                          for name in ("start", "end", "updated")))
     except HTTPException:
         ctx.metrics.inc("spectrum_events_rejected_total", len(batch.events))
         raise

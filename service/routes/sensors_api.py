@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from service.deps import WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, stamp_origin
 from service.schemas import HeartbeatIn, HeartbeatResult, SensorList, SiteList, Status
+from service.sensor_clocks import SensorClocks, clock_fields, get_sensor_clocks, stamp_desk_time
 from service.store import list_sensors, record_heartbeat, summarize_sites, us_to_iso
 
 router = APIRouter(tags=["sensors"], responses=WRITE_RESPONSES)
 
 
-@router.post("/heartbeats", response_model=HeartbeatResult)
-def post_heartbeat(beat: HeartbeatIn, who: SensorAuth, ctx: Ctx) -> HeartbeatResult:
-    """Record a sensor's health; it is ``online`` from now on until heartbeats stop."""
+@router.post("/heartbeats", response_model=HeartbeatResult, dependencies=[Depends(stamp_desk_time)])
+def post_heartbeat(beat: HeartbeatIn, who: SensorAuth, ctx: Ctx,
+                   clocks: Annotated[SensorClocks, Depends(get_sensor_clocks)]) -> HeartbeatResult:
+    """Record a sensor's health; it is ``online`` from now on until heartbeats stop. Its clock
+    offset (``clock_offset_s``) corrects its events' times from now on."""
     check_times(ctx, [(("body", "time"), beat.time)])
     beat.site, beat.sensor = stamp_origin(who, beat.site, beat.sensor)
     seen_us = record_heartbeat(ctx.db, beat)
+    clocks.heard(beat.site, beat.sensor, {"clock_offset_s": beat.clock_offset_s,
+                                          "clock_offset_rtt_s": beat.clock_offset_rtt_s})
     ctx.metrics.inc("spectrum_heartbeats_total")
     ctx.status.heard(beat.site, beat.sensor, us_to_iso(seen_us))
     return HeartbeatResult(site=beat.site, sensor=beat.sensor, status="online")
@@ -31,6 +36,8 @@ def get_sensors(who: ViewerAuth, ctx: Ctx, site: Annotated[str | None, Query(max
     sensors = list_sensors(ctx.db, ctx.settings.online_s, ctx.settings.stale_s, site)
     if status is not None:
         sensors = [s for s in sensors if s["status"] == status]
+    for s in sensors:
+        s.update(clock_fields(s["heartbeat"]))
     return SensorList.model_validate({"sensors": sensors})
 
 

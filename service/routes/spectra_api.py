@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, ownership_conflict,
                           stamp_origin, unprocessable)
+from service.sensor_clocks import stamp_desk_time
 from service.schemas import UtcTime, IngestResult, SpectraBatchIn, SpectrumList
 from service.store import OwnershipError, ingest_spectra, query_spectra, to_us
 
 router = APIRouter(tags=["spectra"], responses=WRITE_RESPONSES)
 
 
-@router.post("/spectra", response_model=IngestResult,
+@router.post("/spectra", response_model=IngestResult, dependencies=[Depends(stamp_desk_time)],
              responses={409: {"description": "a spectrum id belongs to another sensor (nothing stored)"}})
 def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
     """Store spectra, idempotent by ``id``. Retention (``service.retention``) keeps them all for

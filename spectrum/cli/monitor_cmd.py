@@ -26,13 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run a live sensor: read a source, sweep a band plan (or one tuning), "
                                    "detect jamming per band, stream events until stopped (Ctrl-C).")
     p.add_argument("--source", required=True, metavar="SRC",
-                   help="rtlsdr:INDEX|SERIAL, rtltcp://HOST:PORT, file:PATH, sim:SCENARIO[?fast&loop=S]")
+                   help="rtlsdr:INDEX|SERIAL, rtltcp://HOST:PORT, file:PATH, sim:SCENARIO[?fast&loop=S], "
+                        "simdongle:SERIAL?... (a simulated dongle of known gain)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--plan", metavar="PLAN", help="band plan: a preset (election-site, election-core) or a .toml file")
     where.add_argument("--freq", type=hertz, metavar="HZ", help="monitor one tuning at this centre frequency")
     p.add_argument("--rate", type=hertz, metavar="HZ", help="sample rate with --freq (default 2.4M; a sim/file has its own)")
     p.add_argument("--site", help="site id stamped on events")
     p.add_argument("--sensor", help="sensor id stamped on events")
+    p.add_argument("--lat", type=float, metavar="DEG", help="the sensor's latitude, sent in heartbeats (with --lon)")
+    p.add_argument("--lon", type=float, metavar="DEG", help="the sensor's longitude, sent in heartbeats (with --lat)")
     p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     dongle = p.add_argument_group("dongle (rtlsdr: and rtltcp://)")
     dongle.add_argument("--gain", default=None, metavar="DB",
@@ -41,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dongle.add_argument("--bias-tee", action="store_true", help="power an active antenna")
     dongle.add_argument("--direct-sampling", type=int, choices=(0, 1, 2), default=0,
                         help="RTL2832 direct sampling: 1 I branch, 2 Q branch (HF)")
+    dongle.add_argument("--calibration", metavar="FILE",
+                        help="this dongle's file from `spectrum calibrate`: levels in dBm too (needs a manual --gain)")
     add_fft_size_option(p, "bins per spectrum with --freq")
     p.add_argument("--evidence", metavar="DIR", help="keep a SigMF clip (and a waterfall PNG) around each event "
                    "(one tuning only: with --plan the IQ is split among hops)")
@@ -93,6 +98,7 @@ def _run(args: argparse.Namespace, stop) -> int:
     if args.evidence and args.plan:
         raise ConfigError("--evidence needs one tuning (--freq, or a file/sim source), not --plan: "
                           "while sweeping, a band's IQ comes in short dwells between other bands'")
+    position = _position(args.lat, args.lon)
     uplink = _open_uplink(args)
     _report_recovered(uplink, args.json)
     plan = load_plan(args.plan) if args.plan else None
@@ -108,18 +114,22 @@ def _run(args: argparse.Namespace, stop) -> int:
     if plan is None and not live and args.rate is not None:
         kwargs["sample_rate_hz"] = args.rate
     monitor_ref: list = []
+    early_faults: list = []  # faults before the monitor runs (rtl_tcp not up yet): replayed to it
 
     def on_fault(kind, detail, active):
         if monitor_ref:
             monitor_ref[0].on_fault(kind, detail, active)
+        else:
+            early_faults.append((kind, detail, active))
         print(f"spectrum monitor: {'fault' if active else 'recovered'}: {kind}: {detail}", file=sys.stderr)
 
-    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref)
+    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position, early_faults)
     _final_report(health, uplink, left, args.queue)
     return 0
 
 
-def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list):
+def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monitor_ref: list, position=None,
+             early_faults: tuple | list = ()):
     """Open the source, run the monitor until stopped; return its health and what the queue kept."""
     from spectrum.detect.detector_config import DetectorConfig
     from spectrum.live.band_plans import single_band
@@ -127,17 +137,21 @@ def _monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplink, monit
 
     source = _open_source(args.source, kwargs, live, on_fault, stop, uplink)
     with source:
+        calibration = _calibration(args.calibration, args.gain, source, uplink)
         if plan is None:
             plan = single_band(source.center_freq_hz, source.sample_rate_hz, name=args.band)
             plan = _with_fft(plan, args.fft_size)
         options = MonitorOptions(config=DetectorConfig(fft_size=args.fft_size), site=args.site,
                                  sensor=args.sensor, duration_s=args.duration,
-                                 status_interval_s=args.status_interval)
+                                 status_interval_s=args.status_interval, calibration=calibration,
+                                 position=position)
         keeper = _evidence_keeper(args, source)
         monitor = Monitor(source, plan, _printer(args.json), options, _status(args.status_json, uplink),
                           uplink=uplink, evidence=keeper)
         monitor.stop = stop
         monitor_ref.append(monitor)
+        for fault in early_faults:  # e.g. rtl_tcp's first connection: its fault opens and clears now
+            monitor.on_fault(*fault)
         _describe(args.source, source, plan)
         try:
             health = monitor.run()
@@ -182,12 +196,81 @@ def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):
 
     try:
         if live:
-            return ResilientSource(lambda: open_source(spec, **kwargs), on_fault=on_fault, stop=stop)
+            factory = lambda: open_source(spec, **kwargs)  # noqa: E731
+            if spec.startswith("rtltcp://"):  # a server not up yet is a fault that clears, not an exit
+                first = [_first_connection(factory, on_fault, stop)]
+                return ResilientSource(lambda: first.pop() if first else factory(), on_fault=on_fault, stop=stop)
+            return ResilientSource(factory, on_fault=on_fault, stop=stop)
         return open_source(spec, **kwargs)
     except BaseException:
         if uplink is not None:
             uplink.close(timeout_s=0)
         raise
+
+
+def _position(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    """``--lat/--lon``: both or neither, in range (ConfigError otherwise)."""
+    import math
+
+    from spectrum.errors import ConfigError
+
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise ConfigError(f"--{'lat' if lat is None else 'lon'}: give --lat and --lon together (degrees)")
+    if not (math.isfinite(lat) and -90 <= lat <= 90):
+        raise ConfigError(f"--lat {lat:g}: a latitude is between -90 and 90 degrees")
+    if not (math.isfinite(lon) and -180 <= lon <= 180):
+        raise ConfigError(f"--lon {lon:g}: a longitude is between -180 and 180 degrees")
+    return lat, lon
+
+
+def _calibration(path: str | None, gain: str | None, source, uplink):
+    """``--calibration FILE`` checked against the open dongle (ConfigError: one line, exit 2)."""
+    if path is None:
+        return None
+    from spectrum.errors import ConfigError
+    from spectrum.live.dongle_calibration import calibration_for_source
+
+    try:
+        if gain == "auto":
+            raise ConfigError(f"--calibration {path}: needs a manual --gain (under the tuner's AGC the gain, "
+                              "and so the dBFS-to-dBm offset, is unknown)")
+        cal, note = calibration_for_source(path, source)
+    except BaseException:
+        if uplink is not None:
+            uplink.close(timeout_s=0)
+        raise
+    print(f"spectrum monitor: calibration {path}: {note}; levels in dBm", file=sys.stderr)
+    return cal
+
+
+def _first_connection(factory, on_fault, stop, backoff_s: float = 0.5, max_backoff_s: float = 30.0):
+    """Open an rtl_tcp source, retrying with backoff and jitter until it answers or ``stop`` is set.
+
+    The first failure raises a ``source_lost`` fault; the connection clears it.
+    """
+    import random
+    import time
+
+    from spectrum.errors import SourceError
+
+    delay_s, failed_at = backoff_s, None
+    while True:
+        try:
+            source = factory()
+        except SourceError as exc:
+            if stop.is_set():
+                raise
+            if failed_at is None:
+                failed_at = time.monotonic()
+                on_fault("source_lost", f"{exc}; retrying", True)
+            stop.wait(delay_s * random.uniform(0.5, 1.0))
+            delay_s = min(delay_s * 2, max_backoff_s)
+            continue
+        if failed_at is not None:
+            on_fault("source_lost", f"connected after {time.monotonic() - failed_at:.1f} s", False)
+        return source
 
 
 def _open_uplink(args: argparse.Namespace):

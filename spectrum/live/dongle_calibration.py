@@ -181,20 +181,35 @@ def load_calibration(path: str | Path, serial: str | None = None, tuner: str | N
     return cal
 
 
-def calibration_for_source(path: str | Path, source: Any) -> Calibration:
+def calibration_for_source(path: str | Path, source: Any) -> tuple[Calibration, str]:
     """Load ``--calibration FILE`` for an open source, refusing any other dongle's file.
+
+    A local dongle (or a simulated one) names its serial and tuner and both are checked. An
+    rtl_tcp server names only its tuner type: that alone is checked, and the returned note says
+    so (the serial of the dongle behind the server is the operator's to match).
+
+    Returns
+    -------
+    (Calibration, str)
+        The calibration and a one-line note of what was checked.
 
     Raises
     ------
     ConfigError
         The file is bad or for another serial or tuner, or the source cannot name its dongle
-        (a capture file, a simulation or rtl_tcp: their levels are not this dongle's).
+        at all (a capture file or a scenario: their levels are not this dongle's).
     """
     serial, tuner = source_identity(source)
-    if serial is None:
+    if serial is None and tuner is None:
         raise ConfigError(f"--calibration {path}: the source {getattr(source, 'name', '?')} does not say which "
-                          "dongle it is (a calibration needs a local dongle: rtlsdr:SERIAL or INDEX)")
-    return load_calibration(path, serial, tuner)
+                          "dongle it is (a calibration needs a dongle: rtlsdr:SERIAL|INDEX, rtltcp://, simdongle:)")
+    cal = load_calibration(path, serial, tuner)
+    if serial is None:
+        note = (f"checked the tuner ({tuner}) only: the source does not report the dongle's serial, "
+                f"make sure it is {cal.serial}")
+    else:
+        note = f"checked serial {serial} and tuner {tuner or '?'}"
+    return cal, note
 
 
 def check_dongle(cal: Calibration, serial: str | None, tuner: str | None) -> None:
@@ -211,12 +226,16 @@ def check_dongle(cal: Calibration, serial: str | None, tuner: str | None) -> Non
 def source_identity(source: Any) -> tuple[str | None, str | None]:
     """(serial, tuner) of an open source, as far as it can say; None where it cannot.
 
-    A simulated dongle carries both. An RTL-SDR source is asked through its pyrtlsdr device
-    (the serial by index from librtlsdr's list, the tuner from ``get_tuner_type``).
+    A simulated dongle carries both; an rtl_tcp server only its tuner. An RTL-SDR source is
+    asked through its pyrtlsdr device (the serial by index from librtlsdr's list, the tuner from
+    ``get_tuner_type``).
     """
     serial, tuner = getattr(source, "serial", None), getattr(source, "tuner", None)
     if serial is not None or tuner is not None:
         return serial, tuner
+    tuner_type = getattr(getattr(source, "inner", source), "tuner_type", None)
+    if tuner_type is not None:  # rtl_tcp's greeting names the tuner (librtlsdr's numbering), not the serial
+        return None, LIBRTLSDR_TUNER_TYPES.get(int(tuner_type), f"type {tuner_type}")
     dev = getattr(getattr(source, "inner", source), "_dev", None)
     device = getattr(getattr(source, "inner", source), "device", None)
     if dev is None:

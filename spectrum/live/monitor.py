@@ -38,8 +38,9 @@ from spectrum.detect.detector_config import DetectorConfig
 from spectrum.errors import SourceError
 from spectrum.events import Event
 from spectrum.live.band_plans import BandPlan, Hop
+from spectrum.live.dongle_calibration import Calibration, event_levels
 from spectrum.live.hop_state import HopState
-from spectrum.live.psd_summaries import spectrum_summaries
+from spectrum.live.psd_summaries import spectrum_levels, spectrum_summaries
 from spectrum.live.sensor_faults import RateCheck, SensorFault, check_antenna
 from spectrum.live.sensor_health import CpuMeter, health_counters, heartbeat_fields, iso_utc
 from spectrum.live.session_clock import Clock, SessionClock
@@ -68,6 +69,8 @@ class MonitorOptions:
     spectrum_interval_s: float = 2.0  # uplink: one PSD summary per band this often
     spectrum_bins: int = 256  # uplink: most bins in a summary
     correct_clock_steps: bool | None = None  # follow wall-clock steps (default: for a real-time source)
+    calibration: Calibration | None = None  # this dongle's dBFS-to-dBm offsets: levels in dBm too
+    position: tuple[float, float] | None = None  # (lat_deg, lon_deg) of the sensor, sent in heartbeats
 
 
 class Monitor:
@@ -104,6 +107,7 @@ class Monitor:
         correct = self.options.correct_clock_steps
         self.clock = SessionClock(clock, getattr(source, "realtime", False) if correct is None else correct)
         self.now_s = 0.0
+        self.gain_db: float | None = None  # the newest block's manual gain (None under the AGC)
         self._states: dict[str, HopState] = {}
         self.stitcher = Stitcher(plan, self.options.config.dc_guard_hz)
         self.faults = {name: SensorFault(self, name, sev) for name, sev in (
@@ -193,6 +197,7 @@ class Monitor:
     def _process(self, hop: Hop, block, first: bool) -> None:
         session_s = self.clock.block_start(block)
         self.now_s = self.clock.end_s
+        self.gain_db = block.gain_db
         self.counts["samples"] += block.num_samples
         if self.evidence is not None:
             self._guard("evidence", self.evidence.feed, block.samples, block.sample_index, block.center_freq_hz)
@@ -258,6 +263,8 @@ class Monitor:
         event.session_start = self.session_start
         event.extra.setdefault("band", state.hop.band.name)
         event.extra.setdefault("center_freq_hz", state.hop.center_freq_hz)
+        event.extra.update(event_levels(event.peak_dbfs, self.options.calibration, self.gain_db,
+                                        state.hop.center_freq_hz))
         self._emit(event)
 
     def _emit(self, event: Event) -> None:
@@ -297,8 +304,12 @@ class Monitor:
 
         See :func:`spectrum.live.psd_summaries.spectrum_summaries`.
         """
-        return spectrum_summaries(self._states.values(), self.options.config.dc_guard_hz,
-                                  self.options.spectrum_bins, self._session_iso())
+        summaries = spectrum_summaries(self._states.values(), self.options.config.dc_guard_hz,
+                                       self.options.spectrum_bins, self._session_iso())
+        for summary in summaries:
+            hops = [s for s in self._states.values() if s.hop.band.name == summary["band"]]
+            summary.update(spectrum_levels(hops[0], self.options.calibration, self.gain_db))
+        return summaries
 
     def _send_spectra(self) -> None:
         for summary in self.spectrum_summaries():
@@ -311,6 +322,8 @@ class Monitor:
         self._overload_sent_s = self.overload_s
         beat = heartbeat_fields(self.health(), self.options.site, self.options.sensor, overload_now)
         beat.update(self.clock.fields())
+        if self.options.position is not None:
+            beat["position"] = {"lat_deg": self.options.position[0], "lon_deg": self.options.position[1]}
         beat["faults"] = sorted(f.name for f in self.faults.values() if f.event is not None)  # details: the events
         return beat
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from kernels.psd import window_gains
+
 
 def _kept_bins(state: Any, dc_guard_hz: float) -> tuple[np.ndarray, np.ndarray, float]:
     """A hop's mean power since the last summary over its kept bins (DC bin interpolated)."""
@@ -71,3 +73,33 @@ def spectrum_summaries(states: Iterable[Any], dc_guard_hz: float, spectrum_bins:
                     "freq_step_hz": round(float(step), 3),
                     "power_dbfs": np.round(10 * np.log10(np.maximum(p, 1e-20)), 2).tolist()})
     return out
+
+
+def spectrum_levels(state: Any, calibration: Any, gain_db: float | None) -> dict:
+    """Fields that turn a band's ``power_dbfs`` into dBm/Hz, or say it is uncalibrated.
+
+    ``power_dbfs`` is per-bin power on a tone's scale, so noise of density ``D`` reads
+    ``D * ENBW`` in a bin (ENBW: the window's noise bandwidth, Hz). With a calibration,
+    ``power_dbfs + dbm_per_hz_offset_db`` is the density at the antenna port in dBm/Hz.
+
+    Parameters
+    ----------
+    state : HopState
+        One of the band's hops (its front end's window, its band's rate and FFT size).
+    calibration : Calibration or None
+        :class:`~spectrum.live.dongle_calibration.Calibration` of this dongle.
+    gain_db : float or None
+        Manual gain, dB (None under the AGC: no fixed gain to look the offset up at).
+
+    Returns
+    -------
+    dict
+        ``{"calibrated": False}``, or ``calibrated`` True and ``dbm_per_hz_offset_db``.
+    """
+    if calibration is None or gain_db is None:
+        return {"calibrated": False}
+    band = state.hop.band
+    enbw_hz = window_gains(state.frontend.window)[1] * band.sample_rate_hz / band.fft_size
+    centre_hz = (band.low_hz + band.high_hz) / 2  # the offset moves ~2 dB/GHz: one per band is enough
+    offset_db = calibration.offset_db(gain_db, centre_hz) - 10 * math.log10(enbw_hz)
+    return {"calibrated": True, "dbm_per_hz_offset_db": round(offset_db, 2)}

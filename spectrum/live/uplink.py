@@ -30,6 +30,10 @@ Sending rules:
   ``d = min(backoff_max_s, backoff_min_s * 2**n)``, so sensors that lost the desk together
   do not all come back in the same second.
 
+Every answer of the desk carries its clock (``X-Desk-Time``): the uplink estimates the sensor
+clock's offset from it (:mod:`spectrum.live.clock_offset`) and heartbeats carry
+``clock_offset_s`` and ``clock_offset_rtt_s``.
+
 Example
 -------
 >>> up = Uplink("http://127.0.0.1:8000", token, "uplink-queue.db")   # doctest: +SKIP
@@ -51,6 +55,8 @@ from typing import Any
 import httpx
 
 from spectrum.errors import ConfigError
+from spectrum.live.clock_offset import DESK_TIME_HEADER, ClockOffsetEstimator
+from spectrum.live.session_clock import Clock, SystemClock
 from spectrum.live.uplink_queue import KINDS, UplinkQueue
 
 log = logging.getLogger("spectrum.live.uplink")
@@ -92,6 +98,8 @@ class Uplink:
         Start the sender thread now (tests may start it later with :meth:`start`).
     transport : httpx.BaseTransport, optional
         For tests: a transport that injects failures.
+    clock : Clock, optional
+        The sensor's clock, for the offset against the desk (default the host's; tests skew it).
 
     Raises
     ------
@@ -103,7 +111,7 @@ class Uplink:
                  max_spectra: int = 2_000, max_bytes: int | None = None, free_share: float = 0.3,
                  batch_events: int = 500, timeout_s: float = 10.0, backoff_min_s: float = 0.5,
                  backoff_max_s: float = 60.0, max_posts_per_s: float = 20.0, start: bool = True,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, clock: Clock | None = None) -> None:
         base = url.rstrip("/")
         if base.endswith("/api/v1"):
             base = base[: -len("/api/v1")]
@@ -125,6 +133,8 @@ class Uplink:
         self.min_post_interval_s = 1.0 / max_posts_per_s
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._transport = transport
+        self._clock = clock or SystemClock()
+        self.clock_offset = ClockOffsetEstimator()  # from the desk's X-Desk-Time; in heartbeats
         self._lock = threading.Lock()  # guards the counters below
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -167,6 +177,8 @@ class Uplink:
         beat.setdefault("queue_dropped", sum(self.queue.dropped.values()))
         beat.setdefault("queue_bytes", sum(self.queue.nbytes.values()))
         beat.setdefault("queue_max_bytes", self.queue.max_bytes)
+        for key, value in self.clock_offset.fields().items():
+            beat.setdefault(key, value)
         if self.queue.storage_error:  # short: the desk takes 2 kB of extra fields per heartbeat
             beat.setdefault("queue_error", self.queue.storage_error[:200])
         self.queue.put_heartbeat(json.dumps(beat, separators=(",", ":")))
@@ -302,11 +314,13 @@ class Uplink:
         """Send one batch; True when it left the queue (delivered or set aside for good)."""
         key = _BATCH_KEYS.get(kind)
         content = bodies[0] if key is None else '{"' + key + '":[' + ",".join(bodies) + "]}"
+        t_send_s = self._clock.time()
         try:
             response = client.post(_PATHS[kind], content=content.encode("utf-8"))
         except httpx.HTTPError as exc:
             self._failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             return False
+        self.clock_offset.add_header(t_send_s, self._clock.time(), response.headers.get(DESK_TIME_HEADER))
         status = response.status_code
         if 200 <= status < 300:
             self.queue.delete(kind, seqs)

@@ -9,6 +9,8 @@
                                        an rtl_433-style name)
 ``sim:SCENARIO[?fast&loop=S&seed=N]``  a simulated scenario, paced in real time unless ``fast``;
                                        ``&clean=S`` first jammer at S s, ``&hold`` it stays on
+``simdongle:SERIAL[?nf=..&input=..]``  a simulated dongle of known gain and noise figure (in dBm,
+                                       for calibration; :mod:`~spectrum.sources.simdongle_source`)
 =====================================  ===========================================================
 
 Importing this package loads no driver; pyrtlsdr is imported when an ``rtlsdr:`` source opens.
@@ -130,8 +132,13 @@ def open_source(spec: str, *, sample_rate_hz: float | None = None,
             raise ConfigError(f"--source {spec}: the scenario runs at {source.sample_rate_hz:.0f} "
                               f"S/s, not {sample_rate_hz:.0f}")
         return _tuned(source, center_freq_hz, spec)
+    if spec.startswith("simdongle:"):
+        from spectrum.sources.simdongle_source import SimDongleSource, parse_simdongle
+
+        return SimDongleSource(parse_simdongle(spec), 29.7 if gain_db in (None, "auto") else float(gain_db),
+                               sample_rate_hz or 2.4e6, center_freq_hz or 100e6)
     raise ConfigError(f"--source {spec!r}: expected one of rtlsdr:INDEX|SERIAL, "
-                      "rtltcp://HOST:PORT, file:PATH, sim:SCENARIO")
+                      "rtltcp://HOST:PORT, file:PATH, sim:SCENARIO, simdongle:SERIAL")
 
 
 def _is_raw(path: str) -> bool:

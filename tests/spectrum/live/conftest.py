@@ -24,3 +24,43 @@ def tiny_disk(tmp_path):
         yield mount_dir
     finally:
         subprocess.run(["umount", "-l", str(mount_dir)], capture_output=True)
+
+
+@pytest.fixture
+def field_desk(tmp_path):
+    """A real service on a free loopback port: (url, {"a": sensor token of site PS-1 sensor a,
+    "b": of PS-2 sensor b}, viewer client on /api/v1)."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from service.app import create_app
+    from service.auth import create_token
+    from service.db import Database
+    from service.settings import Settings
+
+    db_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    db = Database(db_url)
+    tokens = {"a": create_token(db, "sensor", "PS-1", "a")[0], "b": create_token(db, "sensor", "PS-2", "b")[0],
+              "viewer": create_token(db, "viewer")[0]}
+    db.dispose()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(db_url=db_url, sqlite_synchronous="NORMAL")),
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    viewer = httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {tokens['viewer']}"},
+                          timeout=30)
+    yield url, tokens, viewer
+    viewer.close()
+    server.should_exit = True
+    thread.join(10)
+    sock.close()

@@ -79,11 +79,22 @@ def test_file_round_trip_and_refusal_for_another_dongle(tmp_path):
     assert "\n" not in text and "F6" in text and "G7" in text and str(path) in text
     with pytest.raises(ConfigError, match="tuner e4000"):
         load_calibration(path, "F6", "e4000")
-    assert calibration_for_source(path, SimDongleSource(model)).serial == "F6"
+    cal_back, note = calibration_for_source(path, SimDongleSource(model))
+    assert cal_back.serial == "F6" and note == "checked serial F6 and tuner r820t"
     with pytest.raises(ConfigError, match="serial G7"):
         calibration_for_source(path, SimDongleSource(parse_simdongle("simdongle:G7")))
     with pytest.raises(ConfigError, match="does not say which dongle"):
         calibration_for_source(path, object())
+
+    class RtlTcp:  # an rtl_tcp client knows the server's tuner type, not the dongle's serial
+        tuner_type = 5
+
+    assert source_identity(RtlTcp()) == (None, "r820t")
+    _, note = calibration_for_source(path, RtlTcp())
+    assert "tuner (r820t) only" in note and "F6" in note
+    RtlTcp.tuner_type = 1
+    with pytest.raises(ConfigError, match="tuner e4000"):
+        calibration_for_source(path, RtlTcp())
 
 
 @pytest.mark.parametrize("content, needle", [

@@ -87,7 +87,11 @@ def test_device_lost_is_a_fault_event_not_a_crash(world):
 def test_antenna_disconnected_is_reported():
     world = FakeWorld(attenuate_after=120)  # ~0.4 s of floor, then 26 dB down
     events = []
-    source = RtlSdrSource(0, 2.4e6, 433.92e6, driver=make_driver(world), buffer_samples=8192)
+    # A queue of 8 s of buffers: on a loaded host the pipeline's first block (loading its
+    # compiled kernels) took ~2.7 s, the default 0.4 s queue dropped those samples, the gap
+    # counted as session time and the 1.2 s session ended before a floor was learned.
+    source = RtlSdrSource(0, 2.4e6, 433.92e6, driver=make_driver(world), buffer_samples=8192,
+                          queue_buffers=2400)
     options = MonitorOptions(config=DetectorConfig(learn_s=0.3), duration_s=1.2, antenna_hold_s=0.2)
     with source:
         band = Band("f", 432.72e6, 435.12e6, crop=0.0, dwell_s=float("inf"), settle_s=0.0)
@@ -97,6 +101,7 @@ def test_antenna_disconnected_is_reported():
     assert antenna and antenna[0].ongoing and antenna[0].extra["floor_drop_db"] > 10
     assert not antenna[-1].ongoing  # closed when monitoring ended
     assert health["antenna_suspect"] == []
+    assert health["dropped_samples"] == 0  # the check above saw the whole session
 
 
 def test_slow_pipeline_drops_are_counted_and_reported(monkeypatch):
