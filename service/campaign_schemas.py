@@ -75,6 +75,9 @@ class PlanIn(_Strict):
     def _one_of(self) -> Any:
         if (self.preset is None) == (self.hops is None):
             raise ValueError("give either preset or hops, not both or neither")
+        rates = {hop.sample_rate_hz for hop in self.hops or ()}
+        if len(rates) > 1:  # the dongle is opened at one rate; retuning cannot change it
+            raise ValueError(f"hops: one sample_rate_hz for all hops of a plan, got {sorted(rates)}")
         return self
 
 

@@ -4,7 +4,8 @@
 - ``GET /campaigns/assigned`` (sensor token): the campaign for this sensor, with an ``ETag``;
   ``If-None-Match`` with the same tag answers 304 without a body, 404 when none applies;
 - ``GET /campaigns/sensors`` (viewer): each sensor's assigned campaign, the one its last
-  heartbeat reports running (``campaign: {name, version, origin}``) and whether they agree.
+  heartbeat reports running (``campaign: {name, version}``, ``campaign_origin``) and whether
+  they agree.
 """
 
 from __future__ import annotations
@@ -68,12 +69,12 @@ def get_sensor_campaigns(who: ViewerAuth, ctx: Ctx) -> SensorCampaignList:
     out = []
     for s in list_sensors(ctx.db, ctx.settings.online_s, ctx.settings.stale_s):
         row = pick_campaign(rows, s["site"], s["sensor"])
-        running = (s["heartbeat"] or {}).get("campaign")
-        running = running if isinstance(running, dict) else {}
+        beat = s["heartbeat"] or {}
+        running = beat.get("campaign") if isinstance(beat.get("campaign"), dict) else {}
         name, version = running.get("name"), running.get("version")
         name = name if isinstance(name, str) else None
         version = version if isinstance(version, int) and not isinstance(version, bool) else None
-        origin = running.get("origin") if running.get("origin") in ("desk", "disk") else None
+        origin = beat.get("campaign_origin") if beat.get("campaign_origin") in ("desk", "disk") else None
         assigned = (row.name, row.version) if row is not None else (None, None)
         out.append({"site": s["site"], "sensor": s["sensor"], "status": s["status"],
                     "assigned": assigned[0], "assigned_version": assigned[1],

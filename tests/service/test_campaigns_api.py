@@ -100,6 +100,9 @@ def test_plan_needs_a_preset_or_hops_and_targets_exactly_one_group(desk):
         for plan in ({}, {"preset": "election-core", **HOPS}):
             r = admin.post("/api/v1/campaigns", json=campaign(plan=plan))
             assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "plan"], r.text
+        mixed = {"hops": [HOPS["hops"][0], {**HOPS["hops"][0], "sample_rate_hz": 1.2e6}]}
+        r = admin.post("/api/v1/campaigns", json=campaign(plan=mixed))
+        assert r.status_code == 422 and "one sample_rate_hz" in r.json()["message"], r.text
         for targets in ({}, {"all": True, "sites": ["s1"]}):
             r = admin.post("/api/v1/campaigns", json=campaign(targets=targets))
             assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "targets"], r.text
@@ -142,7 +145,7 @@ def test_the_most_specific_campaign_applies_sensor_then_site_then_all(desk):
 
 def test_sensor_view_shows_what_each_sensor_runs_and_whether_it_is_in_sync(desk):
     def beat(client, running):
-        r = client.post("/api/v1/heartbeats", json={"campaign": running} if running else {})
+        r = client.post("/api/v1/heartbeats", json=running or {})
         assert r.status_code == 200, r.text
 
     def view():
@@ -151,7 +154,7 @@ def test_sensor_view_shows_what_each_sensor_runs_and_whether_it_is_in_sync(desk)
 
     with desk.client("admin") as admin, desk.client("sensor") as a, desk.client("sensor2") as b:
         admin.post("/api/v1/campaigns", json=campaign(targets={"sites": ["s1"]}))
-        beat(a, {"name": "poll-day", "version": 1, "origin": "desk"})
+        beat(a, {"campaign": {"name": "poll-day", "version": 1}, "campaign_origin": "desk"})
         beat(b, None)
         seen = view()
         assert (seen["a"]["campaign"], seen["a"]["campaign_version"], seen["a"]["in_sync"]) == ("poll-day", 1, True)
@@ -161,7 +164,7 @@ def test_sensor_view_shows_what_each_sensor_runs_and_whether_it_is_in_sync(desk)
         seen = view()
         assert seen["a"]["assigned_version"] == 2 and seen["a"]["in_sync"] is False
         assert seen["b"]["assigned"] == "poll-day" and seen["b"]["in_sync"] is False
-        beat(a, {"name": "poll-day", "version": 2, "origin": "disk"})
+        beat(a, {"campaign": {"name": "poll-day", "version": 2}, "campaign_origin": "disk"})
         seen = view()
         assert seen["a"]["in_sync"] is True and seen["a"]["campaign_origin"] == "disk"
 
