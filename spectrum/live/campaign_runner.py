@@ -115,7 +115,7 @@ class CampaignSession:
         """``campaign`` (name, version) and ``campaign_origin`` of what runs, for heartbeats."""
         active = self.active
         if active is None:
-            return {"campaign": None, "campaign_origin": None}
+            return {"campaign": None, "campaign_origin": None, "campaign_window": None}
         return {"campaign": {"name": active.name, "version": active.version},
                 "campaign_origin": self.client.origin, "campaign_window": active.window}
 
@@ -206,4 +206,15 @@ class CampaignSession:
     def _changed(self) -> bool:
         """Whether the campaign or its window in force differs from what runs (and can be run)."""
         wanted = self._wanted_key()
-        return wanted != self._key and (wanted is None or wanted != self._bad_key)
+        if wanted == self._key or (wanted is not None and wanted == self._bad_key):
+            return False
+        campaign = self.client.campaign
+        if campaign is not None:  # a plan this sensor cannot run is said once, and the current one stays
+            try:
+                active = active_plan(campaign, self.now())
+                build_plan(active.plan_spec, f"campaign {active.name} v{active.version}")
+            except ConfigError as exc:
+                self.say(f"cannot run {exc}; keeping the current plan")
+                self._bad_key = wanted
+                return False
+        return True
