@@ -16,7 +16,7 @@ import re
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from service.schemas import Name, Num
 
@@ -38,16 +38,19 @@ class _Strict(BaseModel):
 class HopIn(_Strict):
     """One custom tuning: the dongle sits at ``center_hz`` for ``dwell_s`` each sweep."""
 
-    center_hz: Num(0.0, 6e9) = Field(description="centre frequency, Hz (R820T: 24-1766 MHz)")
     sample_rate_hz: Num(0.0, 1e7) = Field(2.4e6, description="RTL2832U: 225001-300000 or 900001-3200000 S/s")
+    center_hz: Num(0.0, 6e9) = Field(description="centre frequency, Hz: the hop's lower edge (centre - "
+                                                 "sample_rate_hz/2) from 24 MHz, the centre up to 1766 MHz (R820T)")
     dwell_s: Num(0.01, 60.0) = Field(0.25, description="time at this tuning per sweep, s")
 
     @field_validator("center_hz")
     @classmethod
-    def _in_tuner_range(cls, value: float) -> float:
+    def _in_tuner_range(cls, value: float, info: ValidationInfo) -> float:
         low, high = TUNER_RANGE_HZ
-        if not low <= value <= high:
-            raise ValueError(f"{value:.0f} Hz is outside the R820T tuner's {low / 1e6:g}-{high / 1e6:g} MHz")
+        half_hz = (info.data.get("sample_rate_hz") or 0.0) / 2  # the sensor refuses a hop reaching below the tuner
+        if not (low <= value - half_hz and value <= high):
+            raise ValueError(f"{value:.0f} Hz is outside the R820T tuner's {low / 1e6:g}-{high / 1e6:g} MHz"
+                             + (f" (the hop reaches {(value - half_hz) / 1e6:g} MHz)" if low <= value <= high else ""))
         return value
 
     @field_validator("sample_rate_hz")

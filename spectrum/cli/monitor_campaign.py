@@ -55,10 +55,13 @@ def campaign_monitor(args, plan, kwargs: dict, live: bool, on_fault, stop, uplin
         monitor_ref[:] = [monitor]
         return monitor
 
+    show = _status(args.status_json, uplink)
+
+    def status(health: dict) -> None:  # status lines name the campaign, as heartbeats do
+        show({**health, **session.fields()})
+
     session = CampaignSession(client, plan, make_monitor, stop, poll_s=args.campaign_poll, say=say)
     campaign_uplink = CampaignUplink(uplink, session)
-    show = _status(args.status_json, uplink)
-    status = lambda health: show({**health, **session.fields()})  # noqa: E731 - status lines name the campaign
     try:
         session.prepare()
         if live and session.plan is None:

@@ -62,6 +62,7 @@ BAD = [  # (what is wrong, the body's change, the field the 422 must name)
     ("unknown preset", {"plan": {"preset": "election-everything"}}, ["plan", "preset"]),
     ("below the tuner", {"plan": _hop(center_hz=10e6)}, ["plan", "hops", 0, "center_hz"]),
     ("above the tuner", {"plan": _hop(center_hz=1800e6)}, ["plan", "hops", 0, "center_hz"]),
+    ("hop reaching below the tuner", {"plan": _hop(center_hz=24.5e6)}, ["plan", "hops", 0, "center_hz"]),
     ("rate in the gap", {"plan": _hop(sample_rate_hz=500e3)}, ["plan", "hops", 0, "sample_rate_hz"]),
     ("rate too high", {"plan": _hop(sample_rate_hz=3.2e6 + 1)}, ["plan", "hops", 0, "sample_rate_hz"]),
     ("rate too low", {"plan": _hop(sample_rate_hz=225_000)}, ["plan", "hops", 0, "sample_rate_hz"]),
@@ -177,3 +178,14 @@ def test_service_constants_equal_the_sensors_own():
     assert TUNER_RANGE_HZ == band_plans.TUNER_RANGE_HZ
     assert RTL_RATES_HZ == band_plans.RTL_RATES_HZ
 
+
+
+@pytest.mark.parametrize("center_hz, rate_hz", [(24e6 + 1.2e6, 2.4e6), (1766e6, 2.4e6), (24e6 + 0.15e6, 300e3),
+                                                (433.92e6, 225_001), (942.2e6, 3.2e6)])
+def test_every_hop_the_desk_accepts_the_sensor_can_run(center_hz, rate_hz):
+    from service.campaign_schemas import PlanIn
+    from spectrum.live.campaign_plan import build_plan
+
+    plan = PlanIn.model_validate({"hops": [{"center_hz": center_hz, "sample_rate_hz": rate_hz}]})
+    built = build_plan(plan.model_dump(mode="json"), "campaign edge v1")
+    assert [h.center_freq_hz for h in built.hops()] == [center_hz]
