@@ -28,7 +28,7 @@ from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import (docs_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
                             tokens_api)
 from service.routes import desk_api, incidents_api, reports_api, webhooks_api
-from service.routes import location_api
+from service.routes import campaigns_api, location_api
 from service.security_headers import SecurityHeadersMiddleware
 from service.settings import Settings
 from service.site_registry import load_registry
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    reports_api, desk_api):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(location_api.router, prefix=API_PREFIX)
+    app.include_router(campaigns_api.router, prefix=API_PREFIX)
     for module in (health_api, metrics_api, docs_api):
         app.include_router(module.router)
     app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)

@@ -100,3 +100,4 @@ class TokenRow(Base):
 
 
 from service import incident_models  # noqa: E402,F401  (registers the incident tables on Base)
+from service import campaign_models  # noqa: E402,F401  (registers the campaign table on Base)

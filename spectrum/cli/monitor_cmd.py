@@ -66,6 +66,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="on stop, keep delivering the queue for up to S seconds (default 10)")
     up.add_argument("--queue-max-mb", type=float, default=None, metavar="MB",
                     help="cap on the queue (default 30%% of the free space there); spectra go first when full")
+    camp = p.add_argument_group("campaigns from the desk (with --uplink)")
+    camp.add_argument("--campaign", choices=["auto"], help="auto: run the campaign the desk assigns this sensor, "
+                      "changed without restart; its last copy (next to --queue) runs while the desk is unreachable")
+    camp.add_argument("--campaign-poll", type=float, default=30.0, metavar="S",
+                      help="seconds between requests for the campaign (default 30)")
     p.set_defaults(run=run)
 
 
@@ -99,6 +104,8 @@ def _run(args: argparse.Namespace, stop) -> int:
         raise ConfigError("--evidence needs one tuning (--freq, or a file/sim source), not --plan: "
                           "while sweeping, a band's IQ comes in short dwells between other bands'")
     position = _position(args.lat, args.lon)
+    if args.campaign and (args.uplink is None or args.evidence):
+        raise ConfigError("--campaign auto needs --uplink URL (and no --evidence: the plan changes under it)")
     uplink = _open_uplink(args)
     _report_recovered(uplink, args.json)
     plan = load_plan(args.plan) if args.plan else None
@@ -106,7 +113,7 @@ def _run(args: argparse.Namespace, stop) -> int:
     rate = first_hop.band.sample_rate_hz if plan else args.rate
     freq = first_hop.center_freq_hz if plan else args.freq
     live = args.source.startswith(("rtlsdr:", "rtltcp://"))
-    if live and plan is None and freq is None:
+    if live and plan is None and freq is None and not args.campaign:
         raise ConfigError(f"--source {args.source}: give --plan PLAN or --freq HZ for a dongle")
     kwargs = dict(sample_rate_hz=rate if (live or args.source.startswith("file:")) else None,
                   center_freq_hz=freq, gain_db=_gain(args.gain), ppm=args.ppm,
@@ -123,7 +130,14 @@ def _run(args: argparse.Namespace, stop) -> int:
             early_faults.append((kind, detail, active))
         print(f"spectrum monitor: {'fault' if active else 'recovered'}: {kind}: {detail}", file=sys.stderr)
 
-    health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position, early_faults)
+    if args.campaign:  # the desk's campaign chooses the plan: spectrum/cli/monitor_campaign.py
+        from spectrum.cli.monitor_campaign import campaign_monitor
+
+        health, left = campaign_monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position,
+                                        early_faults)
+    else:
+        health, left = _monitor(args, plan, kwargs, live, on_fault, stop, uplink, monitor_ref, position,
+                                early_faults)
     _final_report(health, uplink, left, args.queue)
     return 0
 
