@@ -83,6 +83,7 @@ def apply_events(db: Database, session, changed: list[EventRecord], rules: Group
     Runs inside the caller's transaction (``session``); returns what changed.
     """
     by_site: dict[str | None, list[EventRecord]] = {}
+    changed = list({ev.id: ev for ev in changed}.values())  # one state per event: the last given
     for ev in changed:
         by_site.setdefault(ev.site, []).append(ev)
     changes: list[IncidentChange] = []
@@ -124,7 +125,7 @@ def _regroup_site(db: Database, session, site: str | None, changed: list[EventRe
     loaded = set(records)
     records.update({e.id: e for e in changed})
     drafts = group_events(list(records.values()), rules)
-    ids = assign_ids(drafts, previous, {i: r.first_onset_us for i, r in stored.items()})
+    ids = _unused_ids(session, drafts, previous, stored)
     changes: list[IncidentChange] = []
     member_rows = []
     changed_set = set(changed_ids)
@@ -144,6 +145,19 @@ def _regroup_site(db: Database, session, site: str | None, changed: list[EventRe
         changes.append(IncidentChange("merged", old, merged_into=heir))
     _write_members(db, session, member_rows)
     return changes, [c.incident_id for c in changes if c.change != "merged"]
+
+
+def _unused_ids(session, drafts, previous: dict[str, str], stored: dict[str, IncidentRow]) -> list[str]:
+    """:func:`assign_ids`, with no new draft taking the id of a stored incident this regroup did not load."""
+    onsets = {i: r.first_onset_us for i, r in stored.items()}
+    in_use: set[str] = set(stored)
+    while True:
+        ids = assign_ids(drafts, previous, onsets, in_use)
+        fresh = [i for i in ids if i not in stored]
+        clash = {i for part in _chunks(fresh) for i in session.scalars(select(IncidentRow.id).where(IncidentRow.id.in_(part)))}
+        if not clash:
+            return ids
+        in_use |= clash
 
 
 def _prior(r: IncidentRow) -> dict:
@@ -232,8 +246,10 @@ def _links_may_change(row: IncidentRow, values: dict, rules: GroupingRules) -> b
 
 
 def _relink_from(session, onset_us: int) -> None:
-    """Note an onset an incident had before it changed or went: the sweep restarts there."""
+    """Note an onset an incident had before it changed or went: the sweep restarts there, and
+    goes on at least a window past it (incidents that joined it there may now join another)."""
     session.info["relink_from_us"] = min(onset_us, session.info.get("relink_from_us", NEVER))
+    session.info["relink_to_us"] = max(onset_us, session.info.get("relink_to_us", -NEVER))
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +293,7 @@ def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentC
     """
     unchanged = session.info.pop("links_unchanged", set())
     relink_from_us = session.info.pop("relink_from_us", NEVER)
+    relink_to_us = session.info.pop("relink_to_us", None)
     gone = session.info.pop("relink_gone", set())
     touched = [i for i in touched if i not in unchanged]
     if not touched and relink_from_us == NEVER:
@@ -290,7 +307,8 @@ def _relink(session, touched: list[str], rules: GroupingRules) -> list[IncidentC
         return []
     window_us = rules.link_window_us
     lo = min(onsets + [relink_from_us])
-    hi = max(onsets + [lo]) + window_us  # after this no touched incident is within an anchor's window
+    # after this no touched incident, at its new onset or an old one, is within an anchor's window
+    hi = max(onsets + [lo] + ([relink_to_us] if relink_to_us is not None else [])) + window_us
     sweep = LinkSweep(rules)
     rows: dict[str, _LinkRow] = {}
     for r in _link_rows(session, I.first_onset_us >= lo - window_us, I.first_onset_us < lo):

@@ -253,7 +253,7 @@ def incident_state(ongoing: bool, last_activity_us: int, now_us: int, rules: Gro
 
 
 def assign_ids(drafts: list[IncidentDraft], previous: dict[str, str],
-               previous_onset_us: dict[str, int]) -> list[str]:
+               previous_onset_us: dict[str, int], in_use: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Stable ids for drafts: an incident keeps its id when regrouping changes it.
 
     Parameters
@@ -264,6 +264,8 @@ def assign_ids(drafts: list[IncidentDraft], previous: dict[str, str],
         Event id -> the incident id it was stored under (events seen before).
     previous_onset_us : dict
         Incident id -> its stored first onset (µs), for choosing among several.
+    in_use : set of str
+        Ids of stored incidents a new draft must not take (besides those in ``previous``).
 
     Returns
     -------
@@ -271,17 +273,24 @@ def assign_ids(drafts: list[IncidentDraft], previous: dict[str, str],
         One id per draft. A draft holding events of stored incidents takes the earliest of
         those not taken by an earlier draft (a merge keeps the oldest id; a split leaves the
         first part the id); a draft of only new events gets a UUID derived from its site,
-        band and first event, so a rebuild from scratch gives the same ids.
+        band and first event, so a rebuild from scratch gives the same ids. A derived id that
+        is already in use gets a counter: after a split, the part keeping the old id may not
+        hold the event that id was derived from, and a new part starting with that event
+        would otherwise take it again.
     """
     taken: set[str] = set()
+    reserved = set(previous.values()) | set(in_use)
     out = []
     for draft in drafts:
         olds = {previous[e.id] for e in draft.events if e.id in previous} - taken
         if olds:
             chosen = min(olds, key=lambda i: (previous_onset_us.get(i, NEVER), i))
         else:
-            first = draft.events[0]
-            chosen = str(uuid.uuid5(INCIDENT_NAMESPACE, f"{draft.site}|{draft.band}|{draft.family}|{first.id}"))
+            base = f"{draft.site}|{draft.band}|{draft.family}|{draft.events[0].id}"
+            chosen, n = str(uuid.uuid5(INCIDENT_NAMESPACE, base)), 0
+            while chosen in taken or chosen in reserved:
+                n += 1
+                chosen = str(uuid.uuid5(INCIDENT_NAMESPACE, f"{base}|{n}"))
         taken.add(chosen)
         out.append(chosen)
     return out

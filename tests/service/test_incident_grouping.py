@@ -200,6 +200,23 @@ def test_incremental_regrouping_equals_a_rebuild(tmp_path):
     db.dispose()
 
 
+def test_a_split_never_gives_two_incidents_one_id(tmp_path):
+    """An ongoing event joins a later one's incident, then closes early: the incident splits.
+    The part keeping the old id holds the early event; the later event, from which that id was
+    derived, starts a part of its own, which must get another id (found by the property test)."""
+    rules = GroupingRules(hold_s=40)
+    late = ev(1, 200, None, kind="tone")
+    early = ev(2, 0, 1.0, kind="tone")
+    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    now = T0 + 3600 * S
+    for record in (late, dataclasses.replace(early, end_us=None), early):  # early: first still on, then closed
+        db.transact(lambda session, b=[record]: apply_events(db, session, b, rules, now))
+    assert _stored_partition(db) == {frozenset({late.id}), frozenset({early.id})}
+    with db.read() as session:
+        assert len(set(session.scalars(select(IncidentRow.id)))) == 2
+    db.dispose()
+
+
 def test_rebuild_keeps_incident_ids(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'r.db'}")
     from service.store import ingest_events

@@ -72,7 +72,9 @@ def _stored(db: Database) -> set:
     return {(frozenset(events_of[i]), frozenset(by_area[a]) if a else None) for i, a in areas.items()}
 
 
-@settings(max_examples=40, deadline=None)
+# derandomize: the suite runs the same examples every time (a red CI must be reproducible); a
+# wider random search runs with this decorator's settings changed, as for the split fix.
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.lists(event_fields, min_size=1, max_size=40), st.randoms(use_true_random=False),
        st.integers(1, 5), st.floats(0, 0.3))
 def test_incremental_grouping_and_linking_equal_a_rebuild_in_any_arrival_order(fields, rng, batch, resend_ongoing):
