@@ -190,7 +190,8 @@ function applySites(list) {
   for (const d of list) {
     const s = siteRecord(d.site);
     const heard = d.last_heard ? Date.parse(d.last_heard) : null;
-    Object.assign(s, { name: d.name, intervalS: d.report_interval_s, sensors: d.sensors.length });
+    Object.assign(s, { name: d.name, intervalS: d.report_interval_s, sensors: d.sensors.length,
+      clockSuspect: d.sensors.filter((x) => x.clock_suspect).map((x) => x.sensor) });
     if (heard !== null && (s.lastHeardMs === null || heard > s.lastHeardMs)) s.lastHeardMs = heard;
     if (d.lat_deg != null && (d.lat_deg !== s.lat || d.lon_deg !== s.lon)) {
       s.lat = d.lat_deg; s.lon = d.lon_deg;

@@ -10,8 +10,15 @@ import { Waterfall } from "./waterfall.js";
 
 const $ = (id) => document.getElementById(id);
 const CONTRACT = new Set(["id", "kind", "start", "end", "offset_start_s", "offset_end_s", "freq_low_hz", "freq_high_hz",
-  "peak_dbfs", "rise_db", "severity", "confidence", "site", "sensor", "detector", "band", "_s", "_e"]);
+  "peak_dbfs", "peak_dbm", "calibrated", "rise_db", "severity", "confidence", "site", "sensor", "detector", "band", "_s", "_e"]);
 const AROUND_MS = 60_000;
+
+// A calibrated sensor's level in dBm leads (comparable between sites); dBFS stays beside it.
+function peak(ev) {
+  const dbfs = t("unit.dbfs", { v: num(Number(ev.peak_dbfs), 1) });
+  if (ev.calibrated !== true || typeof ev.peak_dbm !== "number") return dbfs;
+  return `${t("unit.dbm", { v: num(ev.peak_dbm, 1) })} (${dbfs})`;
+}
 
 function fields(ev, vc) {
   const when = (ms) => (ms === null ? t("detail.ongoing") : `${dateHm(ms, vc.tz)} ${vc.zone} (${new Date(ms).toISOString().replace(".000Z", "Z")})`);
@@ -23,7 +30,7 @@ function fields(ev, vc) {
     ["detail.duration", `<span class="dur${!ev.end && vc.stale ? " stale" : ""}">${esc(ev.end ? dur(d) : t("detail.soFar", { dur: dur(d) }))}</span>`],
     ["detail.frequency", `${esc(mhzRange(ev.freq_low_hz, ev.freq_high_hz))} (${esc(bandText(ev))})`],
     ["detail.width", esc(t("unit.khz", { v: num((ev.freq_high_hz - ev.freq_low_hz) / 1e3, 1) }))],
-    ["detail.peak", esc(t("unit.dbfs", { v: num(Number(ev.peak_dbfs), 1) }))],
+    ["detail.peak", esc(peak(ev))],
     ["detail.rise", esc(t("detail.riseValue", { db: num(Number(ev.rise_db), 1) }))],
     ["detail.site", esc(vc.siteName(ev.site))], ["detail.sensor", esc(ev.sensor)],
     ["detail.offset", esc(t("unit.s", { v: num(Number(ev.offset_start_s), 2) }))],

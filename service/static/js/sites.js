@@ -21,6 +21,11 @@ function jamLine(o, vc) {
     ` · ${esc(since)} (<span class="dur${vc.stale ? " stale" : ""}">${esc(running)}</span>)${esc(more)}</div>`;
 }
 
+// A sensor whose clock is more than 1 s off the desk's (the desk corrects its event times).
+function clockNote(s) {
+  return s.clockSuspect && s.clockSuspect.length ? ` · ⚠ ${t("sites.clockOff", { sensors: s.clockSuspect.join(", ") })}` : "";
+}
+
 function localTime(s, vc) {
   if (!s.tz || sameOffset(s.tz, vc.tz, vc.realNow)) return "";
   return ` · ${t("sites.localTime", { time: `${hm(vc.realNow, s.tz)} ${zoneName(s.tz)}` })}`;
@@ -37,7 +42,7 @@ export function sitesHTML(states, vc, selectedSite, max) {
     html.push(`<div class="site st-${esc(s.state)}${selectedSite === s.site ? " selected" : ""}" role="listitem" tabindex="0"` +
       ` data-site="${esc(s.site)}" aria-pressed="${selectedSite === s.site}">` +
       `<div class="name"><span title="${esc(name)}">${esc(name)}</span><span class="state ${esc(s.state)}">${esc(stateText(s.state))}</span></div>` +
-      `<div class="meta">${esc(t("sites.sensors", { n: s.sensors }))} · ${esc(heard(s, vc))}${esc(localTime(s, vc))}</div>` +
+      `<div class="meta">${esc(t("sites.sensors", { n: s.sensors }))} · ${esc(heard(s, vc))}${esc(localTime(s, vc))}${esc(clockNote(s))}</div>` +
       `${jamLine(s.ongoing, vc)}</div>`);
   }
   if (states.length > shown.length) html.push(`<p class="more">${esc(t("sites.more", { n: states.length - shown.length }))}</p>`);
