@@ -1,4 +1,4 @@
-"""``spectrum db upgrade|current|prune``: the desk database's schema (Alembic migrations) and retention."""
+"""``spectrum db upgrade|current|prune|size``: the desk database's schema (Alembic migrations), retention and size."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                            "SPECTRUM_SPECTRA_THIN_EVERY_S (60 s) per sensor and band, and deleted after "
                                            "SPECTRUM_SPECTRA_KEEP_S (30 days). Events and incidents are never pruned.")
     prune.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
-    for q in (upgrade, current, prune):
+    actions.add_parser("size", help="what each table takes, and the growth per sensor and day at the stored rates",
+                       description="Sizes from the database file (SQLite), rates from its rows: spectra per second "
+                                   "per sensor and band, events per sensor-day; projected under the retention "
+                                   "settings (SPECTRUM_SPECTRA_*). Run it on a database a real sensor filled.")
+    size = actions.choices["size"]
+    for q in (upgrade, current, prune, size):
         q.add_argument("--db", metavar="URL", default=None, help="database URL (as for `spectrum serve`)")
     p.set_defaults(run=run)
 
@@ -33,12 +38,14 @@ def run(args: argparse.Namespace) -> int:
     from spectrum.errors import ConfigError
 
     try:
-        db = Database(settings_for(args).db_url, create=args.action == "prune")  # prune needs this code's schema
+        db = Database(settings_for(args).db_url, create=args.action in ("prune", "size"))  # they need this code's schema
     except ServiceError as exc:
         raise ConfigError(str(exc)) from None
     try:
         if args.action == "prune":
             return _prune(db, settings_for(args), args.dry_run)
+        if args.action == "size":
+            return _size(db, settings_for(args))
         if args.action == "current":
             revision = current_revision(db.engine)
             shown = {None: "none (empty database)", "": "none (made before migrations)"}.get(revision, revision)
@@ -66,4 +73,18 @@ def _prune(db, settings, dry_run: bool) -> int:
     verb = "would delete" if dry_run else "deleted"
     print(f"{verb} {outcome.deleted} spectra: {outcome.expired} older than {policy.keep_s / 86_400:g} days, "
           f"{outcome.thinned} thinned to one per {policy.thin_every_s:g} s after {policy.full_s / 3_600:g} h")
+    return 0
+
+
+def _size(db, settings) -> int:
+    from service.db_growth import measure_growth
+    from service.retention import RetentionPolicy
+    from spectrum.errors import ConfigError
+
+    policy = RetentionPolicy(settings.spectra_full_s, settings.spectra_thin_every_s, settings.spectra_keep_s)
+    try:
+        growth = measure_growth(db, policy)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    print("\n".join(growth.lines()))
     return 0
