@@ -18,24 +18,28 @@ FftFn = Callable[[NDArray[np.complex64]], NDArray[np.complex64]]
 
 
 def _import_pyfftw():
-    """``import pyfftw``, without the dask interface its package imports whenever dask is installed.
+    """``import pyfftw``, without the dask and SciPy interfaces its package imports when it can.
 
     pyfftw's ``__init__`` imports ``pyfftw.interfaces``, which imports ``dask.array`` (about
-    0.6 s of every replay's start-up) to offer FFTs of dask arrays; we use only the FFTW class.
-    Hiding dask for the duration of that import makes pyfftw skip its dask wrappers (it
-    guards that import with ``except ImportError``); dask itself stays importable afterwards.
+    0.6 s of every replay's start-up) and ``scipy.fftpack`` (about 0.3 s: it pulls in
+    ``scipy.fft`` and SciPy's array-API layer) to offer drop-in FFT functions; we use only the
+    FFTW class. Hiding both for the duration of that import makes pyfftw skip those wrappers
+    (it guards each import with ``except ImportError``); they stay importable afterwards.
     """
     import sys
 
-    if "pyfftw" in sys.modules or "dask" in sys.modules:
+    if "pyfftw" in sys.modules:
         import pyfftw
 
         return pyfftw
-    sys.modules["dask"] = None  # type: ignore[assignment]  # makes `import dask...` raise ImportError
+    hidden = [name for name in ("dask", "scipy.fftpack") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
     try:
         import pyfftw
     finally:
-        del sys.modules["dask"]
+        for name in hidden:
+            del sys.modules[name]
     return pyfftw
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.special
 from numpy.typing import NDArray
 
 import kernels.baseline
+from spectrum.detect.gamma_functions import trigamma  # not scipy.special: see that module
 from spectrum.errors import DetectorError
 
 DB_PER_NEPER = 10.0 / math.log(10.0)
@@ -28,7 +28,7 @@ FILE_VERSION = 1
 
 def noise_spread_db(frames: int) -> float:
     """Std (dB) of the Welch average of ``frames`` exponential powers."""
-    return DB_PER_NEPER * math.sqrt(float(scipy.special.polygamma(1, frames)))
+    return DB_PER_NEPER * math.sqrt(trigamma(frames))
 
 
 @dataclass

@@ -37,7 +37,6 @@ import functools
 import math
 
 import numpy as np
-import scipy.special
 from numpy.typing import NDArray
 
 from kernels.cfar import os_cfar
@@ -61,7 +60,8 @@ def os_cfar_pfa(alpha: float, cells: int, rank: int, looks: int) -> float:
 
 def _pfa_integral(alpha: float, cells: int, rank: int, looks: int) -> float:
     """The false-alarm integral of the module docstring, for any number of looks."""
-    import scipy.integrate  # here, not at import: a replay that never needs it starts faster
+    import scipy.integrate  # here, not at import: a replay that never needs them starts faster
+    import scipy.special
 
     a, b = rank, cells - rank + 1  # the rank-th smallest of `cells` uniforms is Beta(a, b)
     log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)

@@ -19,7 +19,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import scipy.special  # not scipy.stats: importing it costs ~2 s of every replay's start-up
+from spectrum.detect.gamma_functions import gammaincc_inv  # not scipy: see that module
 
 
 def _rising(m: int, s: int) -> float:
@@ -81,7 +81,7 @@ def _pearson3_isf(false_alarm: float, mean: float, variance: float, skewness: fl
         raise ValueError(f"SK skewness {skewness} must be > 0 (it is for every M >= 2)")
     shape = 4.0 / skewness**2
     rate = 2.0 / (skewness * math.sqrt(variance))
-    return float(mean - shape / rate + scipy.special.gammainccinv(shape, false_alarm) / rate)
+    return float(mean - shape / rate + gammaincc_inv(shape, false_alarm) / rate)
 
 
 def _lower_quantile_monte_carlo(frames: int, false_alarm: float) -> float:

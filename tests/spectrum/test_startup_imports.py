@@ -1,5 +1,5 @@
 """The detector's start-up shortcuts give scipy's own answers, and the replay path stays free of
-the slow imports (``scipy.stats``, ``scipy.signal``) they replace."""
+the slow imports (``scipy.stats``, ``scipy.signal``, ``scipy.special``, ``scipy.fft``) they replace."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.signal
+import scipy.special
 import scipy.stats
 
+from spectrum.detect.gamma_functions import gammaincc, gammaincc_inv, trigamma
 from spectrum.detect.narrowband_cfar import _pfa_integral
 from spectrum.detect.sk_stats import _pearson3_isf, sk_moments
 from spectrum.detect.spectral_frontend import analysis_window
@@ -49,9 +51,30 @@ def test_cfar_integral_matches_scipy_stats_beta(looks):
     assert _pfa_integral(alpha, cells, rank, looks) == pytest.approx(expected, rel=1e-8)
 
 
-def test_replay_path_does_not_import_scipy_stats_or_signal():
-    probe = ("import sys, spectrum.replay, spectrum.detect.detector; "
-             "print(sorted(m for m in ('scipy.stats', 'scipy.signal') if m in sys.modules))")
+@pytest.mark.parametrize("x", [0.1, 0.5, 1.0, 3.5, 9.99, 10.0, 64.0, 1024.0, 1e5])
+def test_trigamma_matches_scipy(x):
+    assert trigamma(x) == pytest.approx(float(scipy.special.polygamma(1, x)), rel=1e-12)
+
+
+@pytest.mark.parametrize("a", [0.05, 0.5, 1.0, 2.19, 41.6, 1000.0, 1e5])
+@pytest.mark.parametrize("p", [0.49, 0.1, 1e-3, 1e-6, 1e-9, 1e-12])
+def test_gamma_quantile_matches_scipy(a, p):
+    x = gammaincc_inv(a, p)
+    assert x == pytest.approx(float(scipy.special.gammainccinv(a, p)), rel=1e-10)
+    assert gammaincc(a, x) == pytest.approx(p, rel=1e-9)
+
+
+def test_gamma_functions_refuse_what_they_cannot_answer():
+    for bad in ((0.0, 0.1), (1.0, 0.0), (1.0, 1.0), (-1.0, 0.5)):
+        with pytest.raises(ValueError):
+            gammaincc_inv(*bad)
+    with pytest.raises(ValueError):
+        trigamma(0.0)
+
+
+def test_replay_path_does_not_import_slow_scipy_modules():
+    probe = ("import sys, spectrum.replay, spectrum.detect.detector, kernels.fft; kernels.fft.fftw_available(); "
+             "print(sorted(m for m in ('scipy.stats', 'scipy.signal', 'scipy.special', 'scipy.fft') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
