@@ -180,3 +180,32 @@ def test_refusals_read_as_sentences_in_the_page_language(desk, open_page):
       catch (e) { return [e.status, d.actionError(e)]; }
     }""", desk.operator)
     assert missing == [404, "Insiden ini sudah tidak ada (mungkin bergabung dengan insiden lain); buka lagi dari daftar."]
+
+
+def test_the_filter_bar_narrows_the_incident_list(desk, open_page):
+    """Band, kind and time filter the incidents as they filter the events (the closed PMR tone
+    at the third site, 50 minutes old, against the GSM jammer on the air)."""
+    page = open_page(1440, 900)
+    open_desk(page, desk, desk.viewer)
+
+    def sites_listed() -> list[str]:
+        return [r["site"] for r in rows(page)]
+
+    def shown_after(select: str, value: str, expect_cc: bool) -> list[str]:
+        page.select_option(select, value)
+        has_cc = "true" if expect_cc else "false"
+        wait_until(page, f"[...document.querySelectorAll('#incidents .inc .site-n')].some(e => e.innerText.includes('CC-003')) === {has_cc}")
+        return sites_listed()
+
+    everything = sites_listed()
+    assert any("CC-003" in s for s in everything) and any(SITES[0][0] in s for s in everything)
+    tones = shown_after("#f-kind", "tone", expect_cc=True)
+    assert all("CC-003" in s for s in tones), tones
+    shown_after("#f-kind", "", expect_cc=True)
+    pmr = shown_after("#f-band", "UHF PMR", expect_cc=True)
+    assert all("CC-003" in s for s in pmr), pmr
+    shown_after("#f-band", "", expect_cc=True)
+    recent = shown_after("#f-time", "900", expect_cc=False)  # last 15 min: the tone ended 50 min ago
+    assert any(SITES[0][0] in s for s in recent), recent
+    shown_after("#f-time", "", expect_cc=True)
+    assert sorted(sites_listed()) == sorted(everything)

@@ -487,7 +487,7 @@ function renderMap(states, f) {
 }
 
 function renderIncidents(f, vc) {
-  const { html, count } = incidentsHTML(incidentRows(state.incidents), incidentMatcher(f), vc, state.incDetail?.key);
+  const { html, count } = incidentsHTML(incidentRows(state.incidents), incidentMatcher(f, vc.realNow), vc, state.incDetail?.key);
   setHTML($("incidents"), html);
   $("incidents-count").textContent = count;
 }

@@ -6,6 +6,7 @@
 import { num, t } from "./i18n.js";
 import { dayHm, dateHm } from "./timefmt.js";
 import { esc, kindText, severityText } from "./text.js";
+import { bandOf } from "./store.js";
 
 const ROWS = 300; // rows drawn; the count says how many match
 const RANK = { info: 1, warning: 2, critical: 3 };
@@ -20,8 +21,9 @@ export function incidentRows(incidents) {
     const key = inc.wide_area ? inc.wide_area.id : inc.id;
     let g = groups.get(key);
     if (!g) {
-      g = { key, id: inc.id, sites: new Set(), state: inc.state, since: Infinity, bursts: 0, severity: inc.severity,
-        kinds: new Set(), attention: false, acknowledged: true, team: null, outcome: null, ids: [] };
+      g = { key, id: inc.id, sites: new Set(), state: inc.state, since: Infinity, last: -Infinity, bursts: 0,
+        severity: inc.severity, kinds: new Set(), bands: new Set(), attention: false, acknowledged: true, team: null,
+        outcome: null, ids: [] };
       groups.set(key, g);
     }
     if (inc.id === key) g.id = inc.id; // the group's earliest incident speaks for it
@@ -30,6 +32,9 @@ export function incidentRows(incidents) {
     if ((STATE_RANK[inc.state] || 0) > (STATE_RANK[g.state] || 0)) g.state = inc.state;
     if ((RANK[inc.severity] || 0) > (RANK[g.severity] || 0)) g.severity = inc.severity;
     g.since = Math.min(g.since, Date.parse(inc.since));
+    g.last = Math.max(g.last, inc.ongoing ? Infinity : Date.parse(inc.last_activity));
+    // named as the event filter names bands (events without a band: by their frequency)
+    g.bands.add(bandOf({ band: inc.band, kind: inc.family, freq_low_hz: inc.freq_low_hz }));
     g.bursts += inc.bursts;
     for (const k of inc.kinds) g.kinds.add(k);
     g.attention ||= inc.needs_attention;
@@ -37,16 +42,20 @@ export function incidentRows(incidents) {
     g.team ||= inc.desk.assigned_to;
     g.outcome ||= inc.desk.outcome;
   }
-  const rows = [...groups.values()].map((g) => ({ ...g, sites: [...g.sites].sort(), kinds: [...g.kinds].sort() }));
+  const rows = [...groups.values()].map((g) => ({ ...g, sites: [...g.sites].sort(), kinds: [...g.kinds].sort(),
+    bands: [...g.bands].sort() }));
   rows.sort((a, b) => b.since - a.since || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return rows;
 }
 
-/** A predicate for the filter form's site and severity. */
-export function incidentMatcher(f) {
+/** A predicate for the filter form: site, band, kind, severity, ongoing, and the time window
+ * (an incident is in it when it was on the air at some time within the window before ``nowMs``). */
+export function incidentMatcher(f, nowMs) {
   const minRank = f.severity ? RANK[f.severity] : 0;
+  const from = f.windowS ? nowMs - f.windowS * 1000 : -Infinity;
   return (r) => (!f.site || r.sites.includes(f.site)) && (!minRank || (RANK[r.severity] || 0) >= minRank) &&
-    (!f.ongoing || r.state !== "closed");
+    (!f.ongoing || r.state !== "closed") && (!f.band || r.bands.includes(f.band)) &&
+    (!f.kind || r.kinds.includes(f.kind)) && r.last >= from;
 }
 
 function deskText(r) {
