@@ -178,22 +178,6 @@ class CampaignIn(CampaignSpec):
     name: Annotated[str, Field(pattern=CAMPAIGN_NAME, description="letters, digits, . _ -; at most 64")]
 
 
-class CampaignOut(BaseModel):
-    name: str
-    version: int
-    plan: dict[str, Any]
-    detector: dict[str, Any]
-    schedule: dict[str, Any] | None
-    targets: dict[str, Any]
-    created: str
-    updated: str
-    updated_by: str
-
-
-class CampaignList(BaseModel):
-    campaigns: list[CampaignOut]
-
-
 class AssignedCampaign(BaseModel):
     """What a sensor runs: the campaign without its targets."""
 
@@ -202,6 +186,19 @@ class AssignedCampaign(BaseModel):
     plan: dict[str, Any]
     detector: dict[str, Any]
     schedule: dict[str, Any] | None
+
+
+class CampaignOut(AssignedCampaign):
+    """A stored campaign, as the admin sees it."""
+
+    targets: dict[str, Any]
+    created: str
+    updated: str
+    updated_by: str
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]
 
 
 class SensorCampaign(BaseModel):

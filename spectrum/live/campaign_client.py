@@ -137,13 +137,5 @@ class CampaignClient:
                 self.origin = "disk"
         return False
 
-    def running(self) -> dict | None:
-        """``{"name", "version", "origin"}`` of the campaign in hand, for heartbeats (None: none)."""
-        with self._lock:
-            if self.campaign is None:
-                return None
-            return {"name": self.campaign.get("name"), "version": self.campaign.get("version"),
-                    "origin": self.origin}
-
     def close(self) -> None:
         self._client.close()

@@ -136,20 +136,28 @@ class CampaignSession:
                 self.say("no campaign applies any more; back to the plan given at start")
             self.active, self._key, self._plan, self._detector = None, None, self.start_plan, {}
             return
-        try:
-            active = active_plan(campaign, self.now())
-            plan = build_plan(active.plan_spec, f"campaign {active.name} v{active.version}")
-        except ConfigError as exc:
-            key = self._wanted_key()
-            if key != self._bad_key:
-                self.say(f"cannot run {exc}; keeping the current plan")
-            self._bad_key = key
+        runnable = self._runnable(campaign)
+        if runnable is None:
             return
+        active, plan = runnable
         self.active, self._key = active, active.key
         self._plan, self._detector = with_detector(plan, active.detector), active.detector
         window = f", window {active.window}" if active.window else ""
         self.say(f"campaign {active.name} v{active.version} ({self.client.origin}){window}: plan "
                  f"{active.plan_spec.get('preset') or f'{len(plan.bands)} hop(s)'}")
+
+    def _runnable(self, campaign: dict):
+        """(ActivePlan, BandPlan) of the campaign now; None for one this sensor cannot run,
+        said once (until another campaign or window is wanted) while the current plan stays."""
+        try:
+            active = active_plan(campaign, self.now())
+            return active, build_plan(active.plan_spec, f"campaign {active.name} v{active.version}")
+        except ConfigError as exc:
+            key = self._wanted_key()
+            if key != self._bad_key:
+                self.say(f"cannot run {exc}; keeping the current plan")
+            self._bad_key = key
+            return None
 
     @property
     def plan(self):
@@ -209,12 +217,4 @@ class CampaignSession:
         if wanted == self._key or (wanted is not None and wanted == self._bad_key):
             return False
         campaign = self.client.campaign
-        if campaign is not None:  # a plan this sensor cannot run is said once, and the current one stays
-            try:
-                active = active_plan(campaign, self.now())
-                build_plan(active.plan_spec, f"campaign {active.name} v{active.version}")
-            except ConfigError as exc:
-                self.say(f"cannot run {exc}; keeping the current plan")
-                self._bad_key = wanted
-                return False
-        return True
+        return campaign is None or self._runnable(campaign) is not None

@@ -29,7 +29,7 @@ def test_fetch_uses_the_etag_keeps_a_disk_copy_and_forgets_a_deleted_campaign(de
         assert requests == [404, 200, 304]
         admin.put("/api/v1/campaigns/poll-day", json={k: v for k, v in CAMPAIGN.items() if k != "name"})
         assert client.fetch() is True and client.campaign["version"] == 2
-        assert client.running() == {"name": "poll-day", "version": 2, "origin": "desk"}
+        assert (client.campaign["name"], client.campaign["version"], client.origin) == ("poll-day", 2, "desk")
         admin.delete("/api/v1/campaigns/poll-day")
         assert client.fetch() is True and client.campaign is None and not copy.exists()
         client.close()
