@@ -202,6 +202,9 @@ def _final_report(health: dict, uplink, left: int, queue: str) -> None:
                   "next start", file=sys.stderr)
         else:
             print("spectrum monitor: uplink: everything delivered", file=sys.stderr)
+    if uplink is not None and uplink.stats["storage_error"]:
+        # a session shorter than one status interval printed no status line: say it here too
+        print(f"spectrum monitor: uplink queue DISK: {uplink.stats['storage_error']}", file=sys.stderr)
 
 
 def _open_source(spec: str, kwargs: dict, live: bool, on_fault, stop, uplink):

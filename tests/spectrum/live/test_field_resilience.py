@@ -39,7 +39,7 @@ def test_monitor_on_a_full_disk_keeps_detecting_and_reports_the_queue(tiny_disk,
     faults = [e for e in events if e["kind"] == "sensor_fault" and e["fault"] == "uplink_queue"]
     assert faults and "full" in faults[0]["detail"] and str(queue) in faults[0]["detail"]
     assert faults[-1]["end"] is not None  # closed when monitoring ended
-    assert "DISK:" in result.err  # the status line says it too
+    assert "DISK:" in result.err  # the status line, or the last lines of a short session, say it too
 
 
 class SteppedClock:
