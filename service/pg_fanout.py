@@ -42,6 +42,7 @@ from service.db import Database
 log = logging.getLogger("spectrum.service.fanout")
 
 CHANNEL = "spectrum_stream"
+LISTENER_NAME = "spectrum-listen"
 FRAME_BYTES = 7000  # text per frame; the payload limit is 8000 bytes with the header
 BATCH_MESSAGES = 200  # most messages in one NOTIFY transaction
 SEND_ATTEMPTS = 3
@@ -176,6 +177,7 @@ class PgFanout:
 
         args, kwargs = self.db.engine.dialect.create_connect_args(self.db.engine.url)
         kwargs.pop("context", None)  # SQLAlchemy's type adapters: this connection reads text only
+        kwargs["application_name"] = LISTENER_NAME  # how it shows in pg_stat_activity
         assembler = Assembler()
         backoff_s, connected_before = BACKOFF_S[0], False
         while not self._stop.is_set():
