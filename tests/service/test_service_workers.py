@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -67,12 +68,14 @@ def servers(pg, tmp_path_factory):
     tokens = make_tokens(url)  # makes the schema too
     db = Database(url)
     tokens["big"] = create_token(db, "sensor", BIG_SITE, BIG_SITE)[0]
+    tokens["beat"] = create_token(db, "sensor", "s3", "c")[0]
     db.dispose()
     b = ProcessServer(url, free_port(), tmp_path_factory.mktemp("workers") / "b.log", workers=2)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPECTRUM_SSE_HEARTBEAT_S", "1")  # idle streams stay within the reader's 5 s timeout
+        mp.setenv("SPECTRUM_STATUS_CHECK_S", "0.3")  # every worker looks for status changes this often
         b.launch()
-    with ThreadServer(create_app(Settings(db_url=url, sse_heartbeat_s=1))) as a:
+    with ThreadServer(create_app(Settings(db_url=url, sse_heartbeat_s=1, status_check_s=0.3))) as a:
         b.wait_ready()
         yield Servers(url, tokens, a, b)
         b.stop()
@@ -112,6 +115,22 @@ def test_a_stream_on_one_server_gets_what_the_other_stored_once(servers):
             assert got["site"] == BIG_SITE and got["detector"] == big["detector"]
             assert all(got[k] == v for k, v in big.items() if k.startswith("x"))
             assert len(json.dumps({"change": "created", "event": got}, separators=(",", ":"))) > 8000
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def test_a_status_change_seen_by_every_worker_is_delivered_once(servers):
+    readers = [servers.stream(servers.b), servers.stream(servers.a)]
+    try:
+        r = httpx.post(f"http://127.0.0.1:{servers.b.port}/api/v1/heartbeats", json={"sweep_rate_hz": 1.0},
+                       headers={"Authorization": f"Bearer {servers.tokens['beat']}"}, timeout=10)
+        assert r.status_code == 200, r.text
+        online = lambda m: m[0] == "status" and (m[1]["site"], m[1]["status"]) == ("s3", "online")  # noqa: E731
+        for reader in readers:
+            reader.wait_for(online, 10)
+        time.sleep(1.0)  # the other workers' status checks (every 0.3 s) see the change too, and announce it
+        assert [len([m for m in reader.messages if online(m)]) for reader in readers] == [1, 1]
     finally:
         for reader in readers:
             reader.close()
