@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ from service.site_registry import load_registry
 from service.retention import RetentionPolicy, SpectraRetention
 
 STATIC_DIR = Path(__file__).parent / "static"
+STREAM_GAP = "the live stream was interrupted; reconnect and catch up with GET /api/v1/events"
 RETENTION_EVERY_S = 60.0  # how often spectra retention runs (a pass only touches what aged since the last)
 
 log = logging.getLogger("spectrum.service")
@@ -59,12 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = load_registry(settings.site_registry)  # a bad registry file stops the start, naming the line
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)  # fails here, before serving, on a bad URL or path
     broadcaster = Broadcaster(settings.sse_queue_size, settings.max_streams_per_token)
+    shared = db.dialect == "postgresql"  # several workers may serve this database: fan out through it
     retention = SpectraRetention(db, RetentionPolicy(settings.spectra_full_s, settings.spectra_thin_every_s,
                                                      settings.spectra_keep_s))
     from service.status import StatusTracker
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
-                     status=StatusTracker(db, settings, broadcaster),
+                     status=StatusTracker(db, settings, broadcaster, shared=shared),
                      auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s))
     from service.incident_feed import IncidentFeed
     from service.webhooks import Notifier
@@ -73,11 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ctx.incidents = IncidentFeed(db, settings, broadcaster, ctx.notifier, registry)
 
     ctx.metrics.add_gauges(lambda: metrics_api.gauges(ctx))
+    fanout = _fanout(ctx) if shared else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         broadcaster.attach(asyncio.get_running_loop())
         await asyncio.to_thread(ctx.status.prime)
+        if fanout is not None and not await asyncio.to_thread(fanout.start):
+            log.warning("live stream: not listening to the database yet; streams stay quiet until it is")
         tasks = [asyncio.create_task(_housekeeping(ctx, retention)), asyncio.create_task(_watch_stream_tokens(ctx))]
         try:
             yield
@@ -86,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if fanout is not None:
+                await asyncio.to_thread(fanout.stop)
             broadcaster.close()
             ctx.notifier.close()
             db.dispose()
@@ -122,6 +130,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_api_route("/{path:path}", options, methods=["OPTIONS"], include_in_schema=False)
     return app
+
+
+def _fanout(ctx: AppContext):
+    """The PostgreSQL fan-out of the live stream (:mod:`service.pg_fanout`), made the broadcaster's relay."""
+    from service.pg_fanout import PgFanout
+
+    def heard(kind: str, text: str) -> None:
+        if kind == "status" and not ctx.status.heard_change(json.loads(text)):
+            return  # another worker announced the same change first
+        ctx.broadcaster.deliver(kind, text)
+
+    fanout = PgFanout(ctx.db, heard, lambda: ctx.broadcaster.end_all_soon(STREAM_GAP))
+    ctx.broadcaster.relay = fanout.send
+    return fanout
 
 
 async def _watch_stream_tokens(ctx: AppContext) -> None:

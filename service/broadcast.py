@@ -9,8 +9,10 @@ format itself is FastAPI's (``fastapi.sse``, see ``service.routes.stream_api``).
 Each client belongs to a token: at most ``max_per_token`` streams per token, and
 :meth:`Broadcaster.close_tokens` ends a revoked token's streams.
 
-One process only: with several API workers each has its own broadcaster, and a client sees
-the events ingested by its worker (PostgreSQL LISTEN/NOTIFY would be the next step).
+On SQLite (one worker) the fan-out is in-process. On PostgreSQL a broadcaster is given a
+``relay`` (:mod:`service.pg_fanout`): ``publish`` hands each message to it instead of queueing
+it, every worker hears it back through LISTEN/NOTIFY and hands it to :meth:`deliver`, so the
+clients of every worker, the publishing one included, get each message once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -40,9 +43,11 @@ class Client:
 class Broadcaster:
     """Fan-out hub. ``publish`` is thread-safe; ``subscribe`` runs on the loop."""
 
-    def __init__(self, queue_size: int, max_per_token: int = 1_000_000) -> None:
+    def __init__(self, queue_size: int, max_per_token: int = 1_000_000,
+                 relay: Callable[[str, str], None] | None = None) -> None:
         self.queue_size = queue_size
         self.max_per_token = max_per_token
+        self.relay = relay  # takes (kind, json_text) to other workers and back (PostgreSQL)
         self._clients: set[Client] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -83,11 +88,20 @@ class Broadcaster:
             self._clients.discard(client)
 
     def publish(self, kind: str, data: dict) -> None:
-        """Queue a message for every client, from any thread; never blocks."""
+        """Queue a message for every client (of every worker, with a relay), from any thread;
+        never blocks. The JSON is ASCII (non-ASCII characters escaped)."""
+        text = json.dumps(data, separators=(",", ":"))
+        if self.relay is not None:
+            self.relay(kind, text)  # comes back to deliver() here as on every worker
+            return
+        self.deliver(kind, text)
+
+    def deliver(self, kind: str, text: str) -> None:
+        """Queue an encoded message for this process's clients, from any thread."""
         loop = self._loop
         if loop is None or loop.is_closed() or not self._clients:
             return
-        message = (kind, json.dumps(data, separators=(",", ":")))
+        message = (kind, text)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -127,6 +141,16 @@ class Broadcaster:
             return
         try:
             loop.call_soon_threadsafe(self.close_tokens, token_ids, reason)
+        except RuntimeError:  # loop closing during shutdown
+            pass
+
+    def end_all_soon(self, reason: str) -> None:
+        """End every open stream with a notice, from any thread (e.g. messages may have been missed)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(lambda: self.close_tokens(self.token_ids(), reason))
         except RuntimeError:  # loop closing during shutdown
             pass
 

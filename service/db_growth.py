@@ -1,13 +1,12 @@
 """How much room the desk's database takes per sensor and day, measured on a database's own data.
 
-Sizes come from the database file itself (SQLite's ``dbstat`` table: the pages each table and
-its indexes occupy), rates from the stored rows (how many spectra a sensor sent per second of
-the time its spectra span; how many events per day). The projection under a
+Sizes come from the database itself (SQLite's ``dbstat`` table: the pages each table and its
+indexes occupy; PostgreSQL's ``pg_total_relation_size``: a table with its indexes and TOAST),
+rates from the stored rows (how many spectra a sensor sent per second of the time its spectra
+span; how many events per day). The projection under a
 :class:`~service.retention.RetentionPolicy` is plain arithmetic on those two: spectra are kept
 whole for ``full_s``, then one per ``thin_every_s`` until ``keep_s``; events, incidents and the
 audit log are never deleted, so they grow for good.
-
-Only SQLite is measured for now (PostgreSQL would read ``pg_total_relation_size``; not written).
 """
 
 from __future__ import annotations
@@ -40,11 +39,12 @@ class Growth:
     """What a database holds, and what one sensor adds per day at the rates it shows."""
 
     tables: dict[str, TableSize]
-    file_bytes: int
+    file_bytes: int  # the SQLite file, or the PostgreSQL database (pg_database_size)
     spectrum_streams: int  # (sensor, band) pairs with spectra
     spectra_per_s: float  # per stream, over the time its spectra span
     event_sensor_days: float  # days of sensor time stored: per sensor, first to last spectrum or event
     policy: RetentionPolicy
+    dialect: str = "sqlite"
 
     @property
     def spectrum_bytes(self) -> float:
@@ -73,7 +73,8 @@ class Growth:
 
     def lines(self) -> list[str]:
         mb = 1e6
-        out = [f"database file {self.file_bytes / mb:.2f} MB; tables with their indexes:"]
+        what = "database file" if self.dialect == "sqlite" else "database"
+        out = [f"{what} {self.file_bytes / mb:.2f} MB; tables with their indexes:"]
         for name, t in sorted(self.tables.items(), key=lambda kv: -kv[1].bytes):
             if t.rows or t.bytes > 8192:
                 out.append(f"  {name}: {t.rows:,} rows, {t.bytes / mb:.2f} MB ({t.bytes_per_row:,.0f} B per row)")
@@ -93,23 +94,14 @@ class Growth:
 
 
 def measure_growth(db: Database, policy: RetentionPolicy) -> Growth:
-    """Measure ``db`` (SQLite only; ValueError otherwise)."""
-    if db.engine.dialect.name != "sqlite":
-        raise ValueError(f"db size: measures SQLite only for now, not {db.engine.dialect.name}")
+    """Measure ``db`` (SQLite or PostgreSQL; ValueError for another)."""
+    sizes_of = {"sqlite": _sqlite_sizes, "postgresql": _postgresql_sizes}.get(db.dialect)
+    if sizes_of is None:
+        raise ValueError(f"db size: measures SQLite and PostgreSQL, not {db.dialect}")
     with db.read() as session:
-        owner = dict(session.execute(text("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")).all())
-        sizes: dict[str, int] = {}
-        for name, pages in session.execute(text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")).all():
-            table = owner.get(name, name)
-            sizes[table] = sizes.get(table, 0) + int(pages)
-        tables = {}
-        for table in sizes:
-            if table.startswith("sqlite_") or table not in owner:
-                continue
-            rows = session.scalar(text(f'SELECT COUNT(*) FROM "{table}"'))
-            tables[table] = TableSize(int(rows), sizes[table])
-        page_size = session.scalar(text("PRAGMA page_size"))
-        page_count = session.scalar(text("PRAGMA page_count"))
+        sizes, file_bytes = sizes_of(session)
+        tables = {table: TableSize(int(session.scalar(text(f'SELECT COUNT(*) FROM "{table}"'))), size)
+                  for table, size in sizes.items()}
         s = SpectrumRow
         spans = session.execute(select(s.sensor, s.band, func.count(), func.min(s.time_us), func.max(s.time_us))
                                 .group_by(s.sensor, s.band)).all()
@@ -123,9 +115,31 @@ def measure_growth(db: Database, policy: RetentionPolicy) -> Growth:
     streams = [(n, (hi - lo) / 1e6) for _s, _b, n, lo, hi in spans if hi > lo]
     # n spectra over a span hold n - 1 intervals
     per_s = sum(n - 1 for n, _ in streams) / sum(span for _, span in streams) if streams else 0.0
-    return Growth(tables=tables, file_bytes=int(page_size) * int(page_count), spectrum_streams=len(streams),
+    return Growth(tables=tables, file_bytes=file_bytes, spectrum_streams=len(streams),
                   spectra_per_s=per_s, event_sensor_days=sum(hi - lo for lo, hi in bounds.values()) / 1e6 / DAY_S,
-                  policy=policy)
+                  policy=policy, dialect=db.dialect)
+
+
+def _sqlite_sizes(session) -> tuple[dict[str, int], int]:
+    """Bytes per table with its indexes (the pages they occupy), and the file's size."""
+    owner = dict(session.execute(text("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")).all())
+    sizes: dict[str, int] = {}
+    for name, pages in session.execute(text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")).all():
+        table = owner.get(name, name)
+        sizes[table] = sizes.get(table, 0) + int(pages)
+    sizes = {t: b for t, b in sizes.items() if not t.startswith("sqlite_") and t in owner}
+    page_size = session.scalar(text("PRAGMA page_size"))
+    page_count = session.scalar(text("PRAGMA page_count"))
+    return sizes, int(page_size) * int(page_count)
+
+
+def _postgresql_sizes(session) -> tuple[dict[str, int], int]:
+    """Bytes per table of the current schema with its indexes and TOAST, and the database's size."""
+    sizes = dict(session.execute(text(
+        "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()")).all())
+    return {t: int(b) for t, b in sizes.items()}, int(session.scalar(text("SELECT pg_database_size(current_database())")))
 
 
 def _widen(bounds: tuple[int, int] | None, lo: int, hi: int) -> tuple[int, int]:

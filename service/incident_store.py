@@ -16,7 +16,7 @@ from datetime import datetime
 
 from collections import deque
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, true, update
 
 from service.db import Database
 from service.incident_models import IncidentMemberRow, IncidentRow
@@ -26,6 +26,23 @@ from service.incidents import (NEVER, NOT_LINKED_FAMILIES, SEVERITY_RANK, EventR
 from service.models import EventRow
 
 CHUNK = 500  # ids per IN (...) list
+GROUPING_LOCK_KEY = 0x5350_4543_5452_554D  # any fixed 64-bit number; names the one grouping lock
+
+
+def serialise_grouping(db: Database, session) -> None:
+    """On PostgreSQL, wait until no other transaction is changing incidents; hold the lock to
+    this transaction's end.
+
+    Several workers (or threads) ingest at once on PostgreSQL, and two regroupings that run side
+    by side each see the incidents without the other's events: both would open an incident for
+    one jammer, or link the same incidents differently. One lock for all sites, not one per
+    site: regrouping a site ends with relinking across sites, which reads and rewrites the
+    incidents of every site near in time. It serialises only this step; storing the events
+    before it stays parallel. SQLite has one writer at a time anyway. (Under READ COMMITTED,
+    PostgreSQL's default, the statements after the lock see what the previous holder committed.)
+    """
+    if db.dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GROUPING_LOCK_KEY})
 
 
 @dataclass
@@ -82,6 +99,9 @@ def apply_events(db: Database, session, changed: list[EventRecord], rules: Group
 
     Runs inside the caller's transaction (``session``); returns what changed.
     """
+    serialise_grouping(db, session)
+    if db.dialect == "postgresql":
+        changed = _stored_states(session, changed)
     by_site: dict[str | None, list[EventRecord]] = {}
     changed = list({ev.id: ev for ev in changed}.values())  # one state per event: the last given
     for ev in changed:
@@ -94,6 +114,15 @@ def apply_events(db: Database, session, changed: list[EventRecord], rules: Group
         touched += site_touched
     changes += _relink(session, touched, rules)
     return changes
+
+
+def _stored_states(session, changed: list[EventRecord]) -> list[EventRecord]:
+    """The events as stored now: with several workers, two states of one event may reach the
+    grouping in the other order than they were stored; the newest stored one must win."""
+    stored = {}
+    for part in _chunks([ev.id for ev in changed]):
+        stored.update(session.execute(select(EventRow.id, EventRow.data).where(EventRow.id.in_(part))).all())
+    return [record_from_event(json.loads(stored[ev.id])) if ev.id in stored else ev for ev in changed]
 
 
 MEMBER_COLUMNS = ("event_id", "site", "band", "kind", "start_us", "end_us", "progress_us", "freq_low_hz",
@@ -371,6 +400,7 @@ def refresh_states(db: Database, rules: GroupingRules, now_us: int) -> list[Inci
     I = IncidentRow
 
     def job(session):
+        serialise_grouping(db, session)  # two workers moving the same incident on would both announce it
         out = []
         for r in session.scalars(select(I).where(I.state.in_(("active", "quiet")))):  # uses the state index
             state = incident_state(r.ongoing, r.last_activity_us, now_us, rules)
@@ -454,6 +484,7 @@ def rebuild_incidents(db: Database, rules: GroupingRules, now_us: int, page: int
             yield chunk
 
     def job(session):
+        serialise_grouping(db, session)
         session.execute(delete(IncidentMemberRow))
         session.execute(delete(IncidentRow))
         for part in _chunks(incidents, 5000):

@@ -2,6 +2,11 @@
 
 Status is a function of heartbeat age, so it changes with time as well as with heartbeats:
 a heartbeat announces ``online`` at once, and a periodic check announces the rest.
+
+With several workers (PostgreSQL) every worker's tracker checks, so the same change may be
+announced by each. Announcements then go through the fan-out to every worker, and each
+worker's tracker delivers a change only the first time it hears it (:meth:`StatusTracker.heard_change`):
+all workers hear the announcements in the same order, so all agree on which one that is.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from service.store import list_sensors
 class StatusTracker:
     """Remembers each sensor's last announced status and publishes changes."""
 
-    def __init__(self, db: Database, settings: Settings, broadcaster: Broadcaster) -> None:
+    def __init__(self, db: Database, settings: Settings, broadcaster: Broadcaster, shared: bool = False) -> None:
         self.db = db
         self.settings = settings
         self.broadcaster = broadcaster
+        self.shared = shared  # announcements come back through the fan-out (several workers)
         self._known: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -47,10 +53,20 @@ class StatusTracker:
             previous = self._known.get((site, sensor))
             if previous == status:
                 return 0
-            self._known[(site, sensor)] = status
+            if not self.shared:  # shared: learnt when heard back, from whichever worker announced it
+                self._known[(site, sensor)] = status
         self.broadcaster.publish("status", {"site": site, "sensor": sensor, "status": status,
                                             "previous": previous, "last_seen": last_seen})
         return 1
+
+    def heard_change(self, data: dict) -> bool:
+        """A status message heard from the fan-out: True if it is news here (deliver it)."""
+        key = (data["site"], data["sensor"])
+        with self._lock:
+            if self._known.get(key) == data["status"]:
+                return False
+            self._known[key] = data["status"]
+            return True
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                            "SPECTRUM_SPECTRA_KEEP_S (30 days). Events and incidents are never pruned.")
     prune.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     actions.add_parser("size", help="what each table takes, and the growth per sensor and day at the stored rates",
-                       description="Sizes from the database file (SQLite), rates from its rows: spectra per second "
-                                   "per sensor and band, events per sensor-day; projected under the retention "
+                       description="Sizes from the database (SQLite's pages, PostgreSQL's pg_total_relation_size), "
+                                   "rates from its rows: spectra per second per sensor and band, events per sensor-day; projected under the retention "
                                    "settings (SPECTRUM_SPECTRA_*). Run it on a database a real sensor filled.")
     size = actions.choices["size"]
     for q in (upgrade, current, prune, size):

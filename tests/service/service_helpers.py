@@ -144,18 +144,26 @@ def desk(desk_factory) -> Desk:
 
 
 class ProcessServer:
-    """``python -m spectrum serve`` in a subprocess (for SIGKILL and restart)."""
+    """``python -m spectrum serve`` in a subprocess (for SIGKILL and restart, or several workers)."""
 
-    def __init__(self, db_url: str, port: int, log_path: Path) -> None:
-        self.db_url, self.port, self.log_path = db_url, port, log_path
+    def __init__(self, db_url: str, port: int, log_path: Path, workers: int = 1) -> None:
+        self.db_url, self.port, self.log_path, self.workers = db_url, port, log_path, workers
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ProcessServer:
+        return self.launch().wait_ready()
+
+    def launch(self) -> ProcessServer:
+        """Start the process; :meth:`wait_ready` waits for it to answer (start several, then wait)."""
         env = dict(os.environ, PYTHONPATH=str(REPO))
         log = open(self.log_path, "ab")
+        workers = ["--workers", str(self.workers)] if self.workers != 1 else []
         self.proc = subprocess.Popen([sys.executable, "-m", "spectrum", "serve", "--db", self.db_url,
-                                      "--port", str(self.port), "--log-level", "warning"],
+                                      "--port", str(self.port), "--log-level", "warning", *workers],
                                      cwd=REPO, env=env, stdout=log, stderr=log)
+        return self
+
+    def wait_ready(self) -> ProcessServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

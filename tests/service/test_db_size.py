@@ -1,5 +1,6 @@
-"""``spectrum db size``: table sizes from the file, rates from the rows, and the projection per
-sensor-day under the retention settings is the arithmetic of those two."""
+"""``spectrum db size``: table sizes from the file (SQLite) or the server (PostgreSQL), rates
+from the rows, and the projection per sensor-day under the retention settings is the
+arithmetic of those two."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from service_helpers import REPO
 
 from service.db import Database
@@ -60,3 +62,30 @@ def test_db_size_command_prints_the_projection(tmp_path):
     assert "2 sensor-band stream(s), 0.500 per second" in out.stdout
     assert "(whole 1 h, one per 60 s to 30 days)" in out.stdout  # the settings' policy, not a fixed one
     assert re.search(r"events: 2,424 per sensor-day", out.stdout), out.stdout
+
+
+def test_db_size_on_postgresql(capsys):
+    """The same command on PostgreSQL: table sizes from pg_total_relation_size, same lines."""
+    from pg_cluster import PgCluster, unavailable_reason
+
+    from spectrum.cli import main
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    cluster = PgCluster.start()
+    try:
+        url = cluster.url()
+        _fill(url)
+        assert main(["db", "size", "--db", url]) == 0
+    finally:
+        cluster.stop()
+    out = capsys.readouterr().out
+    total = re.match(r"database (\d+\.\d\d) MB; tables with their indexes:", out)
+    tables = {m[1]: (m[2], float(m[3]), int(m[4].replace(",", ""))) for m in re.finditer(
+        r"  (\w+): ([\d,]+) rows, (\d+\.\d\d) MB \(([\d,]+) B per row\)", out)}
+    assert total and tables["spectra"][0] == "3,602" and tables["events"][0] == "101", out
+    # PostgreSQL compresses the repetitive payloads (TOAST): a row takes less than its text
+    assert 0.1 < tables["spectra"][1] < 3602 * 2 * len(PAYLOAD) / 1e6 and tables["spectra"][2] > 50, out
+    assert sum(mb for _, mb, _ in tables.values()) <= float(total[1]), out
+    assert "2 sensor-band stream(s), 0.500 per second" in out
