@@ -21,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --randomized: hours of randomised clean scenes for false events per hour (default 0)")
     p.add_argument("--jobs", type=int, default=1, help="with --randomized: worker processes (default 1)")
     p.add_argument("--png", metavar="FILE", type=Path, help="with --randomized: write a PNG of Pd against JNR")
+    p.add_argument("--scene-cache", metavar="DIR", type=Path,
+                   help="with --randomized: keep rendered scenes in DIR and reuse them on the next run "
+                        "(rendering costs far more than replaying; a changed generator renders afresh)")
     p.add_argument("--results", metavar="FILE", type=Path,
                    help="with --randomized: write one JSON line per scene as it finishes")
     p.add_argument("--write-scenes", metavar="SEEDS", type=_seeds,
@@ -87,11 +90,13 @@ def _run_randomized(args: argparse.Namespace) -> int:
         raise ConfigError(f"--jobs {args.jobs}: must be at least 1")
     if args.fit_confidence or args.reliability:
         raise ConfigError("--randomized does not combine with --fit-confidence or --reliability")
+    if args.scene_cache is not None and args.scene_cache.exists() and not args.scene_cache.is_dir():
+        raise ConfigError(f"--scene-cache {args.scene_cache}: not a folder")
     for option, path in (("--png", args.png), ("--results", args.results)):
         if path is not None and not path.parent.is_dir():
             raise ConfigError(f"{option} {path}: folder {path.parent} does not exist")
     return run_randomized(args.randomized or 0, args.split, args.clean_hours, args.jobs, args.png, args.results,
-                          args.from_results)
+                          args.from_results, args.scene_cache)
 
 
 def _write_scenes(args: argparse.Namespace) -> int:

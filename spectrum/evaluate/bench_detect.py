@@ -144,11 +144,13 @@ def run_bench_detect(seconds: float, seed: int, clean_minutes: float) -> int:
 
 
 def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: Path | None,
-                   results: Path | None, from_results: Path | None = None) -> int:
+                   results: Path | None, from_results: Path | None = None,
+                   scene_cache: Path | None = None) -> int:
     """``bench-detect --randomized``: ``count`` jammed scenes and ``clean_hours`` of clean ones of a split.
 
     Records go to ``results`` (JSON lines, one per scene, written as they come) when given;
-    ``from_results`` summarises such a file instead of running anything.
+    ``from_results`` summarises such a file instead of running anything; ``scene_cache`` keeps
+    rendered scenes for the next run (`spectrum.evaluate.randomized_bench.cached_scene`).
     """
     from rich.console import Console
 
@@ -167,7 +169,8 @@ def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: P
         records = []
         sink = results.open("w") if results else None
         try:
-            for record in run_scenes(seeds, jobs, DetectorConfig()):
+            for record in run_scenes(seeds, jobs, DetectorConfig(),
+                                     scene_cache=str(scene_cache) if scene_cache else None):
                 records.append(record)
                 if sink:
                     sink.write(json.dumps(record) + "\n")

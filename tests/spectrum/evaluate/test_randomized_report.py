@@ -81,7 +81,29 @@ def test_bench_detect_summarises_a_results_file(cli, tmp_path):
     (("--from-results", "missing.jsonl"), "--from-results missing.jsonl"),
     (("--write-scenes", "5"), "--out"),
     (("--write-scenes", "99999999", "--out", "."), "seed 99999999"),
+    (("--randomized", "3", "--scene-cache", "pyproject.toml"), "--scene-cache pyproject.toml"),
 ])
 def test_bad_options_are_one_line_and_exit_2(cli, args, fragment):
     result = cli("bench-detect", *args)
     assert result.code == 2 and fragment in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_scene_cache_renders_once_and_leaves_no_partial_files(tmp_path, monkeypatch):
+    import dataclasses
+
+    from spectrum.evaluate.randomized_bench import cached_scene
+    from spectrum.sim import random_scenes
+    from spectrum.sim.random_scenes import draw_scene, split_seeds
+
+    scene = dataclasses.replace(draw_scene(split_seeds("dev", 1)[0]), duration_s=0.2)
+    data, labels = cached_scene(scene, tmp_path)
+    assert data.stat().st_size == 2 * round(0.2 * scene.sample_rate_hz)  # cu8: two bytes a sample
+    kept = sorted(p.name for p in data.parent.iterdir())
+    assert kept == sorted([data.name, data.name.replace(".cu8", ".labels.json")])  # no partial names
+
+    def no_render(*_args, **_kw):
+        raise AssertionError("a cached scene was rendered again")
+
+    monkeypatch.setattr(random_scenes, "write_scene", no_render)
+    again, labels_again = cached_scene(scene, tmp_path)
+    assert again == data and labels_again == labels
