@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 import kernels.baseline
 from spectrum.detect.gamma_functions import trigamma  # not scipy.special: see that module
+from spectrum.detect.learned_bursts import LearnedBursts
 from spectrum.errors import DetectorError
 
 DB_PER_NEPER = 10.0 / math.log(10.0)
@@ -42,6 +43,7 @@ class Baseline:
     frames_per_row: int
     box_std: NDArray[np.float32] | None = None  # std of the box-mean z per (K, W), learned
     known_lines: NDArray[np.bool_] | None = None  # bins of the lines seen while learning (CFAR)
+    bursts: LearnedBursts | None = None  # bursty traffic seen while learning (spectrum.detect.learned_bursts)
     source: str = "learned baseline"  # where it came from, for error messages
 
     @classmethod
@@ -96,6 +98,9 @@ class Baseline:
             frames_per_row=self.frames_per_row,
             box_std=self.box_std if self.box_std is not None else np.zeros((0, 0), np.float32),
             known_lines=self.known_lines if self.known_lines is not None else np.zeros(0, bool),
+            **({} if self.bursts is None else {
+                "burst_threshold_db": self.bursts.threshold_db, "burst_duty": self.bursts.duty,
+                "burst_peak_db": self.bursts.peak_db, "burst_learn_rows": self.bursts.learn_rows}),
         )
 
     @classmethod
@@ -109,6 +114,12 @@ class Baseline:
                 # files from before the narrowband CFAR have none: the detector finds the
                 # lines of the learned level instead
                 lines = data["known_lines"] if "known_lines" in data.files else np.zeros(0, bool)
+                # files from before burst learning have none: the next learning rows add them
+                bursts = None
+                if "burst_duty" in data.files:
+                    bursts = LearnedBursts(data["burst_threshold_db"].astype(np.float32),
+                                           data["burst_duty"].astype(np.float32),
+                                           data["burst_peak_db"].astype(np.float32), int(data["burst_learn_rows"]))
                 return cls(
                     data["level_db"].astype(np.float32),
                     data["spread_db"].astype(np.float32),
@@ -117,6 +128,7 @@ class Baseline:
                     int(data["frames_per_row"]),
                     box_std.astype(np.float32) if box_std.size else None,
                     lines.astype(bool) if lines.size else None,
+                    bursts=bursts,
                     source=str(path),
                 )
         except FileNotFoundError:

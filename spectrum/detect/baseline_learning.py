@@ -1,7 +1,8 @@
 """Learning a band's baseline from its first rows, and calibrating the box test on them.
 
 The learning rows are freed of their own gain drift (each row's median is brought to the
-mean), the per-bin level and spread are learned (spectrum.detect.band_baseline), and the
+mean), the per-bin level and spread are learned (spectrum.detect.band_baseline), so is the
+bursty traffic the median leaves out (spectrum.detect.learned_bursts), and the
 noise std of every box mean of the multi-scale test is measured on the same rows: adjacent
 bins of a windowed FFT are correlated, so a W-bin mean is noisier than 1/sqrt(W) would say.
 """
@@ -15,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spectrum.detect.band_baseline import Baseline
+from spectrum.detect.learned_bursts import LearnedBursts
 from spectrum.detect.narrowband_cfar import known_lines
 
 CALIBRATION_VALUES = 16384  # box means per (K, W) for the spread: the MAD's std is then ~1 %
@@ -47,6 +49,8 @@ def learn_band(rows: list[NDArray[np.float32]], pulsing: list[float], baseline: 
     pulsing_ref = max(float(np.median(pulsing)), 1e-3)
     if baseline.known_lines is None:
         baseline.known_lines = known_lines(10.0 ** (rows_db / 10.0), frames_per_row, cfar_pfa)
+    if baseline.bursts is None:
+        baseline.bursts = LearnedBursts.learn(rows_db, baseline.level_db, baseline.spread_db)
     baseline.box_std = calibrate_box_std(rows_db, baseline, time_scales, freq_scales, dc_slice)
     return LearnedBand(baseline, gain_db, pulsing_ref)
 

@@ -12,7 +12,16 @@ detections while clipping are marked unreliable and open no new events (clipping
 multiply them), unless the band already clipped through most of its learning rows: then the
 clipping (a strong legitimate carrier) and its spread are part of the learned baseline, and a
 jammer arriving later is still found and classified behind it (the overload event stays).
-The baseline is learned from the first rows (spectrum.detect.baseline_learning).
+The baseline is learned from the first rows (spectrum.detect.baseline_learning), with the
+bursty traffic a median leaves out (spectrum.detect.learned_bursts): detections that are only
+that traffic again are dropped before they reach the tracks. What the baseline
+learned is normal, so baseline-free tracks that were already there when learning began are
+withdrawn once it is learned (a TDD downlink on from the first row is the band's traffic).
+
+A new emitter is reported only once it has stayed on: a transmitter that came on the air
+(a voice over, a carrier) is seen in most rows for at least ``EMITTER_MIN_S``; packets, hops
+and keyed bursts are seen in a few of the rows they span, and are traffic, not news. Tracks
+that look like new emitters wait (unannounced) until they qualify, or vanish.
 """
 
 from __future__ import annotations
@@ -29,10 +38,12 @@ from kernels.psd import PowerRows
 from spectrum.detect.band_baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector
 from spectrum.detect.baseline_learning import box_weights, learn_band
+from spectrum.detect.classify import classify
 from spectrum.detect.detector_config import DetectorConfig
 from spectrum.detect.event_builder import EventBuilder
 from spectrum.detect.excess_history import ExcessHistory
 from spectrum.detect.gain_tracker import GainTracker
+from spectrum.detect.learned_bursts import RECENT_ROWS
 from spectrum.detect.narrowband_cfar import NarrowbandCfar, known_lines_of_level
 from spectrum.detect.onset_search import mark_onsets
 from spectrum.detect.overload_track import OverloadTracker
@@ -44,6 +55,8 @@ TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 RESYNC_ROWS = 4096  # the running box sums are recomputed exactly this often (~100 s)
 RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent if changed
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
+EMITTER_MIN_S = 1.0  # a new emitter has stayed on this long …
+EMITTER_MIN_OCCUPANCY = 0.5  # … seen in at least this share of the rows it spans
 
 
 class _Lazy:
@@ -139,8 +152,9 @@ class BandDetector:
         self._frozen = np.zeros(self.fft_size, bool)  # bins under detections (last batch)
         self.builder = EventBuilder(center_freq_hz, self.bin_hz, self.fft_size, self.row_s, start_offset_s,
                                     config.z_threshold, session_start, site, sensor, self.provenance,
-                                    config.confidence_model)
+                                    config.confidence_model, self.frames_per_row)
         self.events: list[Event] = []  # every event closed so far, in order of closing
+        self._waiting: list[Track] = []  # opened band tracks not announced yet (see _reportable)
 
     def _refine_boxes(self) -> list:
         """(K rows, (K, W) index of the 4-bin box) of the profiles that refine a run's edges."""
@@ -205,7 +219,7 @@ class BandDetector:
                 updates += self._detect_row(row, rows.mean[r], level_db[r], lambda r=r: sk_rows()[r], pulsing[r],
                                             clipping, float(kappa[r]), float(clip_share[r]))
             else:
-                self._learn_row(level_db[r], float(pulsing[r]), bool(clipping))
+                updates += self._learn_row(level_db[r], float(pulsing[r]), bool(clipping))
             self.rows_done += 1
         return updates
 
@@ -220,6 +234,7 @@ class BandDetector:
             hist_row = len(self.history) - 1
             regions = self.regions.find(row, hist_row, hot, score, level_db, sk_row(), pulsing / self._pulsing_ref,
                                         clipping, kappa, self._inv_box_std)
+            regions = self._without_learned_bursts(regions)
             regions = mark_onsets(regions, self.book.tracks, self.history, row, hist_row, self.merge_gap_bins)
         # clipping comes and goes from row to row under a strong transmitter: believe nothing
         # new while the overload event lasts
@@ -228,8 +243,12 @@ class BandDetector:
         if clipping:  # the events say that the ADC clipped while they lasted, and how much
             for track in self.book.tracks + opened + closed:
                 track.note_clipping(row, clip_share)
-        updates = [self._announce(t) for t in opened]
-        updates += [self._close(t) for t in closed]
+        self._waiting += opened
+        ready = [t for t in self._waiting if self._reportable(t)]
+        done, live = {id(t) for t in ready}, {id(t) for t in self.book.tracks}
+        self._waiting = [t for t in self._waiting if id(t) not in done and id(t) in live]
+        updates = [self._announce(t, row) for t in ready]
+        updates += [self._close(t) for t in closed if t.announced is not None]
         updates += self._drain_merged(row)
         if row % self.reclassify_rows == 0:
             updates += self._reannounce_changed()
@@ -239,6 +258,14 @@ class BandDetector:
         self._frozen = frozen
         baseline.follow(level_db - gain_db, frozen, self.alpha_per_row, self._ceiling_db)
         return updates
+
+    def _without_learned_bursts(self, regions: list) -> list:
+        """Regions that are not the bursty traffic seen while learning (spectrum.detect.learned_bursts)."""
+        bursts = self.baseline.bursts
+        if bursts is None or not regions:
+            return regions
+        recent = self.history.e[-min(RECENT_ROWS, self.history.valid_rows):]
+        return [r for r in regions if not bursts.explains(recent, r.lo_bin, r.hi_bin, self.config.min_rise_db)]
 
     def _hot_bins(self, power, excess, z) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
         """One row through the multi-scale excess test and the narrowband CFAR: its hot bins
@@ -262,9 +289,18 @@ class BandDetector:
             self._resync_sums()
         return hot, score
 
+    def _reportable(self, track: Track) -> bool:
+        """Whether an opened band track may be announced: anything but a new emitter at once,
+        a new emitter once it has stayed on (module docstring)."""
+        if classify(track, self.bin_hz, self.frames_per_row) != "new_emitter":
+            return True
+        span_rows = track.last_row - track.first_row + 1
+        return span_rows * self.row_s >= EMITTER_MIN_S and track.occupancy >= EMITTER_MIN_OCCUPANCY
+
     def finish(self) -> list[Event]:
         """Close every ongoing event at the end of the data; return them."""
-        closed = [self._close(t) for t in self.book.close_all() + self.free_book.close_all()]
+        announced = [t for t in self.book.close_all() if t.announced is not None]
+        closed = [self._close(t) for t in announced + self.free_book.close_all()]
         overload = self.overload.finish()
         if overload is not None:
             closed.append(self._close(overload))
@@ -286,13 +322,14 @@ class BandDetector:
         return []
 
     # --------------------------------------------------------------- learning
-    def _learn_row(self, level_db: NDArray[np.float32], pulsing: float, clipping: bool = False) -> None:
-        """Collect one learning row; learn the baseline once exactly ``learn_rows`` are in."""
+    def _learn_row(self, level_db: NDArray[np.float32], pulsing: float, clipping: bool = False) -> list[Event]:
+        """Collect one learning row; learn the baseline once exactly ``learn_rows`` are in (and
+        withdraw the baseline-free tracks it explains)."""
         self._learn.append(level_db)
         self._learn_pulsing.append(pulsing)
         self._learn_clipping += clipping
         if len(self._learn) < self.learn_rows:
-            return
+            return []
         # clipping through most of the learning rows is this band's normal state
         self._clipping_learned = self._learn_clipping >= len(self._learn) / 2
         learned = learn_band(self._learn, self._learn_pulsing, self.baseline, self.center_freq_hz,
@@ -306,6 +343,23 @@ class BandDetector:
         if self._ceiling_db is None:
             self._ceiling_db = self.baseline.ceiling(self.config.baseline_wander_spreads, self.config.min_rise_db)
         self._learn = []
+        return self._withdraw_learned()
+
+    def _withdraw_learned(self) -> list[Event]:
+        """Drop the baseline-free tracks that began in the first half of learning: the baseline
+        (a median over the learning rows) took them in as normal, so the baseline-relative
+        detectors would not report them either. A live listener gets their close with
+        ``withdrawn``; replay results leave them out."""
+        out = []
+        for track in list(self.free_book.tracks):
+            onset = track.onset_row if track.onset_row is not None else track.first_row
+            if onset - (self.rows_done + 1 - self.learn_rows) < self.learn_rows // 2:
+                self.free_book.tracks.remove(track)
+                if track.opened:
+                    event = self._event(track, ongoing=False)
+                    event.extra["withdrawn"] = "on while the baseline was learned: part of the band's normal traffic"
+                    out.append(event)
+        return out
 
     def _box_weights(self, box_std: NDArray[np.float32]) -> NDArray[np.float32]:
         return box_weights(box_std, self.time_scales, self.freq_scales)
@@ -316,7 +370,8 @@ class BandDetector:
         self.history.resync()
 
     # ---------------------------------------------------------------- events
-    def _announce(self, track: Track) -> Event:
+    def _announce(self, track: Track, row: int) -> Event:
+        track.opened_row = row  # a track that waited (a new emitter) had its evidence only now
         event = self._event(track, ongoing=True)
         track.announced = (event.kind, event.severity)
         return event
@@ -326,7 +381,7 @@ class BandDetector:
         a few rows; its classification settles over the next second): report them again."""
         out = []
         for track in self.book.tracks:
-            if track.opened:
+            if track.announced is not None:
                 event = self._event(track, ongoing=True)
                 if (event.kind, event.severity) != track.announced:
                     track.announced = (event.kind, event.severity)
@@ -338,6 +393,8 @@ class BandDetector:
         listener gets the close (``merged_into``); replay results leave them out."""
         out = []
         for weak, strong in self.book.merged:
+            if weak.announced is None:
+                continue  # never reported: nothing to take back
             event = self._event(weak, ongoing=False)
             event.offset_end_s = max(self.start_offset_s + (row + 1) * self.row_s, event.offset_start_s)
             event.extra["merged_into"] = strong.id

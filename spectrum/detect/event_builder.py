@@ -38,7 +38,8 @@ class EventBuilder:
 
     def __init__(self, center_freq_hz: float, bin_hz: float, fft_size: int, row_s: float, start_offset_s: float,
                  z_threshold: float, session_start: datetime | None, site: str | None, sensor: str | None,
-                 provenance: dict[str, str], confidence_model: str = "") -> None:
+                 provenance: dict[str, str], confidence_model: str = "", frames_per_row: int | None = None) -> None:
+        self.frames_per_row = frames_per_row  # the frames behind each row's spectral kurtosis
         self.center_freq_hz = center_freq_hz
         self.bin_hz = bin_hz
         self.fft_size = fft_size
@@ -101,7 +102,7 @@ class EventBuilder:
         return kind, 0.0, extra, float(np.clip(track.score_max, 0.0, 1.0))
 
     def _band_fields(self, track: Track) -> tuple[str, float, dict, float]:
-        kind = classify(track, self.bin_hz)
+        kind = classify(track, self.bin_hz, self.frames_per_row)
         extra = {
             "spectral_kurtosis": round(track.mean_sk, 3),
             "unreliable": track.unreliable_rows > 0,

@@ -75,6 +75,8 @@ class Track:
     row_excess: deque = field(default_factory=lambda: deque(maxlen=512))  # each row's own excess power ratio
     opened: bool = False
     announced: tuple[str, str] | None = None  # (kind, severity) last reported while ongoing
+    present_rows: int = 0  # distinct rows with a region of it (a row outlined in pieces counts once)
+    _present_row: int = -1
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
     onset_row: int | None = None
     sidebands: list = field(default_factory=list)  # (lo, hi) bins of its weaker sidebands
@@ -110,6 +112,9 @@ class Track:
             if significance >= RECENT_SIGNIFICANCE:
                 self.last_strong_row = max(self.last_strong_row or 0, region.row - span // 2)
         self.hits += 1
+        if region.row != self._present_row:
+            self._present_row = region.row
+            self.present_rows += 1
         self.last_row = region.row
         self.peak_recent_excess_db = max(self.peak_recent_excess_db, region.recent_excess_db)
         if region.refined:
@@ -152,6 +157,7 @@ class Track:
         self.lo_bin = min(self.lo_bin, other.lo_bin)
         self.hi_bin = max(self.hi_bin, other.hi_bin)
         self.hits += other.hits
+        self.present_rows += other.present_rows
         self.feature_rows += other.feature_rows
         self.score_max = max(self.score_max, other.score_max)
         self.rise_max_db = max(self.rise_max_db, other.rise_max_db)
@@ -173,12 +179,19 @@ class Track:
         self.widths.extend(other.widths)
         self.row_excess.extend(other.row_excess)
         self.opened = self.opened or other.opened
+        self.announced = self.announced or other.announced
         if other.opened_row is not None:
             self.opened_row = other.opened_row if self.opened_row is None else min(self.opened_row, other.opened_row)
         if other.last_strong_row is not None:
             self.last_strong_row = max(self.last_strong_row or other.last_strong_row, other.last_strong_row)
         if other.onset_row is not None:
             self.onset_row = other.onset_row if self.onset_row is None else min(self.onset_row, other.onset_row)
+
+    @property
+    def occupancy(self) -> float:
+        """Share of the rows from its first to its last in which it was seen: near 1 for a
+        transmitter that stays on, small for packets or hops that the hold time bridges."""
+        return self.present_rows / max(self.last_row - self.first_row + 1, 1)
 
     @property
     def mean_rise_db(self) -> float:
