@@ -55,6 +55,7 @@ TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 RESYNC_ROWS = 4096  # the running box sums are recomputed exactly this often (~100 s)
 RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent if changed
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
+MERGE_GAP_BINS = 10  # hot runs and tracks this many bins apart or closer are one signal
 EMITTER_MIN_S = 1.0  # a new emitter has stayed on this long …
 EMITTER_MIN_OCCUPANCY = 0.5  # … seen in at least this share of the rows it spans
 
@@ -124,7 +125,9 @@ class BandDetector:
         self.alpha_per_row = self.row_s / config.baseline_tau_s
         guard = int(math.ceil(config.dc_guard_hz / self.bin_hz))
         self.dc_slice = slice(self.fft_size // 2 - guard, self.fft_size // 2 + guard + 1)
-        self.merge_gap_bins = 2 * guard + 4
+        # runs this close are one region, whatever the resolution (the DC guard, wider in bins at
+        # low rates, is bridged on its own: spectrum.detect.region_features)
+        self.merge_gap_bins = MERGE_GAP_BINS
         self.baseline = baseline
         if baseline is not None:
             baseline.check_fits(center_freq_hz, sample_rate_hz, self.fft_size, self.frames_per_row)

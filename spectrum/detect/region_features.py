@@ -75,8 +75,13 @@ class RegionFinder:
              level_db: NDArray[np.float32], sk: NDArray[np.float32], pulsing: float, unreliable: bool,
              kappa: float, inv_box_std: NDArray[np.float32]) -> list[Region]:
         """Regions of the hot bins of ``row`` (history row ``hist_row``), images dropped."""
-        # split into runs, merging across small gaps (and across the DC guard)
-        starts, ends = merged_runs(hot, self.merge_gap_bins)
+        # split into runs, merging across small gaps and across the DC guard (emptied by the
+        # caller) when hot bins lie near both its sides
+        dc, gap = self.dc_slice, self.merge_gap_bins
+        if hot[max(dc.start - gap, 0) : dc.start].any() and hot[dc.stop : dc.stop + gap].any():
+            hot = hot.copy()
+            hot[dc] = True
+        starts, ends = merged_runs(hot, gap)
         regions = []
         for lo, hi in zip(starts.tolist(), ends.tolist()):
             lo, hi, refined = self.refine(hist_row, lo, hi, inv_box_std)
