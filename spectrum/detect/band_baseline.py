@@ -44,6 +44,7 @@ class Baseline:
     box_std: NDArray[np.float32] | None = None  # std of the box-mean z per (K, W), learned
     known_lines: NDArray[np.bool_] | None = None  # bins of the lines seen while learning (CFAR)
     bursts: LearnedBursts | None = None  # bursty traffic seen while learning (spectrum.detect.learned_bursts)
+    skew_db: NDArray[np.float32] | None = None  # mean over median of the learning rows, ≥ 0 (see `skew_of`)
     source: str = "learned baseline"  # where it came from, for error messages
 
     @classmethod
@@ -55,6 +56,18 @@ class Baseline:
         mad = np.median(np.abs(rows_db - level), axis=0)
         spread = np.maximum(1.4826 * mad, noise_spread_db(frames_per_row))
         return cls(level.astype(np.float32), spread.astype(np.float32), center_freq_hz, sample_rate_hz, frames_per_row)
+
+    @staticmethod
+    def skew_of(rows_db: NDArray[np.float32], level_db: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Per bin, how far the mean of the learning rows (dB) lies above their median, the level.
+
+        The box test averages rows, so it compares a mean with the level; where the rows are
+        skewed upwards (bursty traffic: a quiet median, loud bursts now and then) the mean of
+        many rows lies over the median even when nothing changed, and long boxes, whose noise
+        is small, would call that a rise. The excess is measured over level + skew instead.
+        Noise-only bins skew slightly downwards (the log of a Gamma average): 0 there.
+        """
+        return np.maximum(rows_db.mean(axis=0) - level_db, 0.0).astype(np.float32)
 
     def follow(self, row_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float,
                ceiling_db: NDArray[np.float32] | None = None) -> None:
@@ -98,6 +111,7 @@ class Baseline:
             frames_per_row=self.frames_per_row,
             box_std=self.box_std if self.box_std is not None else np.zeros((0, 0), np.float32),
             known_lines=self.known_lines if self.known_lines is not None else np.zeros(0, bool),
+            **({} if self.skew_db is None else {"skew_db": self.skew_db}),
             **({} if self.bursts is None else {
                 "burst_threshold_db": self.bursts.threshold_db, "burst_duty": self.bursts.duty,
                 "burst_peak_db": self.bursts.peak_db, "burst_learn_rows": self.bursts.learn_rows}),
@@ -129,6 +143,7 @@ class Baseline:
                     box_std.astype(np.float32) if box_std.size else None,
                     lines.astype(bool) if lines.size else None,
                     bursts=bursts,
+                    skew_db=data["skew_db"].astype(np.float32) if "skew_db" in data.files else None,
                     source=str(path),
                 )
         except FileNotFoundError:

@@ -49,8 +49,11 @@ def learn_band(rows: list[NDArray[np.float32]], pulsing: list[float], baseline: 
     pulsing_ref = max(float(np.median(pulsing)), 1e-3)
     if baseline.known_lines is None:
         baseline.known_lines = known_lines(10.0 ** (rows_db / 10.0), frames_per_row, cfar_pfa)
+    if baseline.skew_db is None:
+        baseline.skew_db = Baseline.skew_of(rows_db, baseline.level_db)
     if baseline.bursts is None:
-        baseline.bursts = LearnedBursts.learn(rows_db, baseline.level_db, baseline.spread_db)
+        # over level + skew: the excess the detector measures later (spectrum.detect.detector)
+        baseline.bursts = LearnedBursts.learn(rows_db, baseline.level_db + baseline.skew_db, baseline.spread_db)
     baseline.box_std = calibrate_box_std(rows_db, baseline, time_scales, freq_scales, dc_slice)
     return LearnedBand(baseline, gain_db, pulsing_ref)
 

@@ -231,6 +231,8 @@ class BandDetector:
         baseline = self.baseline
         gain_db = self.gain.update(level_db, baseline.level_db, self._frozen)
         excess = (level_db - baseline.level_db - gain_db)[None, :]
+        if baseline.skew_db is not None:  # bursty bins: a mean of rows lies over the median level
+            excess = excess - baseline.skew_db
         hot, score = self._hot_bins(power, excess, excess / baseline.spread_db)
         regions = []
         if hot.any():

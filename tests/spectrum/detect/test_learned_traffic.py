@@ -100,3 +100,21 @@ def test_a_tdd_downlink_on_from_the_first_row_is_the_bands_traffic(tmp_path):
         for _ in replay_events(reader, DetectorConfig(), result=result):
             pass
     assert [e.kind for e in result.events] == []
+
+
+def test_skew_of_bursty_bins_and_a_saved_baseline_keeps_what_was_learned(tmp_path):
+    """Bursty bins' mean lies over their median (the long boxes would see that as a rise);
+    noise bins' does not. A saved baseline keeps the skew and the learned bursts."""
+    from spectrum.detect.band_baseline import Baseline
+
+    rng = np.random.default_rng(5)
+    rows_db = _rows_db(rng, 80, 64, slice(10, 21), 4, 10.0)
+    baseline = Baseline.learn(rows_db, 100e6, 2.4e6, 16)
+    baseline.skew_db = Baseline.skew_of(rows_db, baseline.level_db)
+    assert baseline.skew_db[10:21].min() > 1.5  # a quarter of the rows 10 dB up: ~2.5 dB over the median
+    assert baseline.skew_db[30:].max() < 0.4
+    baseline.bursts = LearnedBursts.learn(rows_db, baseline.level_db + baseline.skew_db, baseline.spread_db)
+    baseline.save(tmp_path / "b.npz")
+    loaded = Baseline.load(tmp_path / "b.npz")
+    assert np.array_equal(loaded.skew_db, baseline.skew_db)
+    assert np.array_equal(loaded.bursts.duty, baseline.bursts.duty) and loaded.bursts.learn_rows == 80
