@@ -151,7 +151,8 @@ class BandDetector:
                                     self._refine_boxes(), config.image_rejection_db)
         self._make_books()
         self.overload = OverloadTracker(config.overload_fraction, config.confirm_rows, self.hold_rows, self.fft_size)
-        self.gain = GainTracker(config.gain_slew_db_per_s * self.row_s, self.dc_slice, self.fft_size)
+        self.gain = GainTracker(config.gain_slew_db_per_s * self.row_s, self.dc_slice, self.fft_size,
+                                config.gain_range_db)
         self._frozen = np.zeros(self.fft_size, bool)  # bins under detections (last batch)
         self.builder = EventBuilder(center_freq_hz, self.bin_hz, self.fft_size, self.row_s, start_offset_s,
                                     config.z_threshold, session_start, site, sensor, self.provenance,
@@ -343,6 +344,7 @@ class BandDetector:
         self.baseline = learned.baseline
         if learned.gain_db is not None:
             self.gain.gain_db = learned.gain_db
+        self.gain.reference_db = self.gain.gain_db
         self._pulsing_ref = learned.pulsing_ref
         self._inv_box_std = self._box_weights(self.baseline.box_std)
         if self._ceiling_db is None:

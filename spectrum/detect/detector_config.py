@@ -50,6 +50,10 @@ class DetectorConfig:
     gain_slew_db_per_s : float
         Fastest common-mode gain change followed (tuner drift is slower; a jammer's step
         is faster and is caught before the gain tracker could absorb it).
+    gain_range_db : float
+        Largest common-mode gain excursion followed, from the gain when the baseline was learned:
+        an RTL-SDR tuner drifts a dB or two with temperature; a wider common-mode rise is a
+        jammer over the whole band coming up slowly, and stays in the excess.
     dc_guard_hz : float
         Half-width around the centre excluded (the tuner's DC spike).
     overload_fraction : float
@@ -77,6 +81,7 @@ class DetectorConfig:
     baseline_tau_s: float = 3.0
     baseline_wander_spreads: float = 1.0
     gain_slew_db_per_s: float = 2.0
+    gain_range_db: float = 3.0
     dc_guard_hz: float = 3000.0
     overload_fraction: float = 1e-3
     image_rejection_db: float = 20.0

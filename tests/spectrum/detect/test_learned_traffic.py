@@ -118,3 +118,20 @@ def test_skew_of_bursty_bins_and_a_saved_baseline_keeps_what_was_learned(tmp_pat
     loaded = Baseline.load(tmp_path / "b.npz")
     assert np.array_equal(loaded.skew_db, baseline.skew_db)
     assert np.array_equal(loaded.bursts.duty, baseline.bursts.duty) and loaded.bursts.learn_rows == 80
+
+
+def test_a_barrage_over_the_whole_band_rising_slowly_is_not_taken_for_gain():
+    """Every bin rises 0.5 dB/s from 5 s up to 10 dB: slower than the gain slew limit, so only
+    the bound on the gain's excursion (a tuner drifts a dB or two) leaves it to the detectors."""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    rng = np.random.default_rng(12)
+    rows = int(30.0 / detector.row_s)
+    t = np.arange(rows) * detector.row_s
+    rise_db = np.clip((t - 5.0) * 0.5, 0.0, 10.0)
+    gain = np.repeat(10 ** (rise_db[:, None] / 10), config.fft_size, axis=1)
+    events = _run(detector, rng, gain, sk=1.0)
+    wide = [e for e in events if e.freq_high_hz - e.freq_low_hz > 0.5 * 2.4e6]
+    assert wide, [(e.kind, e.freq_high_hz - e.freq_low_hz) for e in events]
+    # found once the rise passed the gain bound (3 dB, at 11 s), within a few seconds of it
+    assert min(e.extra["detected_offset_s"] for e in wide) < 11.0 + 3.0
