@@ -1,7 +1,7 @@
-"""A throwaway PostgreSQL server for the tests: a fresh cluster in a temporary folder, listening on
-a free loopback port only, stopped and deleted afterwards. Uses Debian's ``postgresql`` binaries
+"""A throwaway PostgreSQL server for the tests and the fleet load benchmark: a fresh cluster in a
+temporary folder, listening on a free loopback port only, stopped and deleted afterwards. Uses Debian's ``postgresql`` binaries
 (scripts/install-postgresql.sh); where they or the Python driver are missing, says why so the
-tests can skip with that reason.
+tests can skip, and the benchmark leave its PostgreSQL rows out, with that reason.
 
 The server refuses to run as root, so under root (CI) it runs as the ``postgres`` system user
 that Debian's package creates.
@@ -92,6 +92,13 @@ class PgCluster:
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://spectrum@127.0.0.1:{self.port}/{name}"
+
+    def server_pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children), or None if unknown."""
+        try:
+            return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self) -> None:
         try:
