@@ -7,7 +7,8 @@ the time its spectra span; how many events per day). The projection under a
 whole for ``full_s``, then one per ``thin_every_s`` until ``keep_s``; events, incidents and the
 audit log are never deleted, so they grow for good.
 
-Only SQLite is measured for now (PostgreSQL would read ``pg_total_relation_size``; not written).
+Only SQLite is projected for now; :func:`table_bytes` also reads PostgreSQL's table sizes
+(``pg_total_relation_size``), which the fleet load benchmark uses.
 """
 
 from __future__ import annotations
@@ -96,18 +97,10 @@ def measure_growth(db: Database, policy: RetentionPolicy) -> Growth:
     """Measure ``db`` (SQLite only; ValueError otherwise)."""
     if db.engine.dialect.name != "sqlite":
         raise ValueError(f"db size: measures SQLite only for now, not {db.engine.dialect.name}")
+    sizes = table_bytes(db)
     with db.read() as session:
-        owner = dict(session.execute(text("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")).all())
-        sizes: dict[str, int] = {}
-        for name, pages in session.execute(text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")).all():
-            table = owner.get(name, name)
-            sizes[table] = sizes.get(table, 0) + int(pages)
-        tables = {}
-        for table in sizes:
-            if table.startswith("sqlite_") or table not in owner:
-                continue
-            rows = session.scalar(text(f'SELECT COUNT(*) FROM "{table}"'))
-            tables[table] = TableSize(int(rows), sizes[table])
+        tables = {table: TableSize(int(session.scalar(text(f'SELECT COUNT(*) FROM "{table}"'))), size)
+                  for table, size in sizes.items()}
         page_size = session.scalar(text("PRAGMA page_size"))
         page_count = session.scalar(text("PRAGMA page_count"))
         s = SpectrumRow
@@ -126,6 +119,24 @@ def measure_growth(db: Database, policy: RetentionPolicy) -> Growth:
     return Growth(tables=tables, file_bytes=int(page_size) * int(page_count), spectrum_streams=len(streams),
                   spectra_per_s=per_s, event_sensor_days=sum(hi - lo for lo, hi in bounds.values()) / 1e6 / DAY_S,
                   policy=policy)
+
+
+def table_bytes(db: Database) -> dict[str, int]:
+    """Bytes each table takes with its indexes: SQLite's pages from ``dbstat``, PostgreSQL's
+    ``pg_total_relation_size`` (heap, indexes and TOAST) of the tables in the current schema."""
+    with db.read() as session:
+        if db.engine.dialect.name == "postgresql":
+            return {name: int(size) for name, size in session.execute(text(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()")).all()}
+        owner = dict(session.execute(text("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")).all())
+        sizes: dict[str, int] = {}
+        for name, pages in session.execute(text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")).all():
+            table = owner.get(name, name)
+            if not table.startswith("sqlite_") and table in owner:
+                sizes[table] = sizes.get(table, 0) + int(pages)
+        return sizes
 
 
 def _widen(bounds: tuple[int, int] | None, lo: int, hi: int) -> tuple[int, int]:
