@@ -61,7 +61,9 @@ class PgCluster:
     _databases: int = 0
 
     @classmethod
-    def start(cls) -> "PgCluster":
+    def start(cls, durable: bool = False) -> "PgCluster":
+        """A running server. ``durable``: every commit is flushed to disk (PostgreSQL's defaults,
+        for benchmarks); otherwise fsync is off, which is quicker and enough for tests."""
         bin_dir = _bin_dir()
         folder = Path(tempfile.mkdtemp(prefix="spectrum-pg-"))
         as_user: list[str] = []
@@ -72,8 +74,9 @@ class PgCluster:
         cluster = cls(folder, _free_port(), bin_dir, as_user)
         data = folder / "data"
         cluster._run("initdb", "-D", str(data), "-U", "spectrum", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = (f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         cluster._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "start")
         return cluster
 
