@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,14 +46,15 @@ class BackendUnavailable(Exception):
     """This backend cannot run here (no PostgreSQL, or the server refused its options)."""
 
 
-def run_fleet_bench(plan: FleetPlan, backends: list[str], viewers: int = 3, connections: int | None = None,
-                    drain_s: float = DRAIN_S, progress=print) -> FleetReport:
+def run_fleet_bench(plan: FleetPlan, backends: list[str], viewers: int = 3, drain_s: float = DRAIN_S,
+                    progress=print) -> FleetReport:
     """Run ``plan`` against each of ``backends`` (names of :data:`BACKENDS`) in turn."""
     report = FleetReport(sensors=plan.sensors, interval_s=plan.interval_s, minutes=plan.duration_s / 60,
                          viewers=viewers, cpu_count=os.cpu_count() or 1, load_before=os.getloadavg())
     workdir = Path(tempfile.mkdtemp(prefix="spectrum-fleet-"))
     progress(f"work directory {workdir}")
     pg = ClusterInBackground(progress) if any(name != "sqlite" for name in backends) else None
+    failed = False
     try:
         for name in backends:
             workers = BACKENDS[name]
@@ -65,16 +67,20 @@ def run_fleet_bench(plan: FleetPlan, backends: list[str], viewers: int = 3, conn
                         raise BackendUnavailable(missing)
                     db_url, db_pid = cluster.url(), cluster.server_pid()
                 progress(f"{name}: {plan.sensors} sensors for {plan.duration_s:g} s against {workers} worker(s) ...")
-                figures = run_backend(name, workers, db_url, db_pid, plan, viewers,
-                                      connections or min(plan.sensors, 200), workdir, drain_s,
+                figures = run_backend(name, workers, db_url, db_pid, plan, viewers, workdir, drain_s,
                                       before_load=pg.get if pg else None)
             except (BackendUnavailable, RuntimeError) as exc:  # one backend's failure is its row, not the run's end
+                failed = failed or not isinstance(exc, BackendUnavailable)
                 progress(f"{name}: not available: {exc}")
                 figures = BackendFigures(name=name, workers=workers, unavailable=str(exc))
             report.backends.append(figures)
     finally:
         if pg is not None and pg.get()[0] is not None:
             pg.get()[0].stop()
+    if failed:
+        progress(f"logs kept in {workdir}")
+    else:  # the databases, and the tokens in the children's configs
+        shutil.rmtree(workdir, ignore_errors=True)
     report.load_after = os.getloadavg()
     return report
 
@@ -115,7 +121,7 @@ def _start_cluster(progress):
 
 
 def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: FleetPlan, viewers: int,
-                connections: int, workdir: Path, drain_s: float = DRAIN_S, before_load=None) -> BackendFigures:
+                workdir: Path, drain_s: float = DRAIN_S, before_load=None) -> BackendFigures:
     """One backend: set up, serve, load, read back. ``before_load`` is called just before the
     load starts (to wait for anything else still busy). Raises BackendUnavailable if the server
     does not start."""
@@ -134,8 +140,8 @@ def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: 
     try:
         viewer_out, sensor_out = workdir / f"{name}-streams.json", workdir / f"{name}-sensors.json"
         watchers = _child("fleet_viewers", {"url": url, "tokens": viewer_tokens}, viewer_out, workdir, name)
-        fleet = _child("fleet_sensors", {"url": url, "tokens": tokens, "plan": plan.as_dict(),
-                                         "connections": connections}, sensor_out, workdir, name)
+        fleet = _child("fleet_sensors", {"url": url, "tokens": tokens, "plan": plan.as_dict()},
+                       sensor_out, workdir, name)
         children += [watchers, fleet]  # the sensors wait for "go" on stdin
         _wait_ready(watchers, workdir / f"{name}-fleet_viewers.log")
         if before_load is not None:
@@ -192,7 +198,8 @@ def _fill_requests(f: BackendFigures, sent: dict) -> None:
     f.resent = sent["resent"]
     f.spectra_acked = len(sent["spectra_acked"])
     f.beats_sent, f.beats_acked = sent["beats_sent"], sent["beats_acked"]
-    f.generator_lag_ms_p99 = sent["lag_ms"]["p99"]
+    f.generator_lag_ms_p99 = sent["loop_lag_ms"]["p99"]
+    f.generator_cpu_s_per_s = sent["cpu_s"] / (sent["end_s"] - sent["start_s"])
     f.jammers, f.droppers = sent["jammers"], sent["droppers"]
 
 

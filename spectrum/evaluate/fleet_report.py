@@ -61,7 +61,8 @@ class BackendFigures:
     database_cpu_s_per_s: float | None = None  # PostgreSQL's own processes
     db_bytes_added: int = 0
     db_mb_per_sensor_day: float = 0.0
-    generator_lag_ms_p99: float | None = None  # how late the generator ran its planned steps
+    generator_lag_ms_p99: float | None = None  # how late the generator's event loop woke
+    generator_cpu_s_per_s: float = 0.0
     jammers: int = 0
     droppers: int = 0
 
@@ -128,7 +129,8 @@ class FleetReport:
                  cell(lambda b: f"{b.server_cpu_s_per_s:.2f}" + (f" ({b.database_cpu_s_per_s:.2f})"
                                                                  if b.database_cpu_s_per_s is not None else ""))),
                 ("database MB per sensor-day", "", cell(lambda b: f"{b.db_mb_per_sensor_day:.1f}")),
-                ("generator lag p99, ms", "", cell(lambda b: _ms(b.generator_lag_ms_p99)))]
+                ("load generator: CPU s per s, loop lag p99 ms", "",
+                 cell(lambda b: f"{b.generator_cpu_s_per_s:.2f}, {_ms(b.generator_lag_ms_p99)}"))]
         return out
 
     def verdicts(self) -> list[str]:
