@@ -137,6 +137,7 @@ def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: 
 
     server, url = start_server(db_url, workers, workdir / f"{name}-server.log")
     children: list[subprocess.Popen] = []
+    sampler = None
     try:
         viewer_out, sensor_out = workdir / f"{name}-streams.json", workdir / f"{name}-sensors.json"
         watchers = _child("fleet_viewers", {"url": url, "tokens": viewer_tokens}, viewer_out, workdir, name)
@@ -146,7 +147,7 @@ def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: 
         _wait_ready(watchers, workdir / f"{name}-fleet_viewers.log")
         if before_load is not None:
             before_load()
-        sampler = RssSampler(server.pid)
+        sampler = Sampler(server.pid)
         cpu_before_s, db_cpu_before_s = tree_cpu_s(server.pid), tree_cpu_s(db_pid) if db_pid else 0.0
         started_s = time.monotonic()
         fleet.stdin.write(b"go\n")
@@ -162,6 +163,8 @@ def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: 
         if watchers.wait(60) != 0:
             raise RuntimeError(f"the stream viewers failed; see {workdir / f'{name}-fleet_viewers.log'}")
     finally:
+        if sampler is not None:
+            sampler.stop()
         for child in children:
             if child.poll() is None:
                 child.kill()
@@ -178,7 +181,7 @@ def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: 
     finally:
         db.dispose()
     _fill_streams(figures, sent, streams)
-    figures.server_rss_mb_mean, figures.server_rss_mb_peak = sampler.mean_mb(), sampler.peak_mb()
+    sampler.fill(figures)
     figures.server_cpu_s_per_s = server_cpu_s / busy_s
     figures.database_cpu_s_per_s = None if db_cpu_s is None else db_cpu_s / busy_s
     sensor_days = plan.sensors * plan.duration_s / DAY_S
@@ -232,43 +235,54 @@ def _check_database(f: BackendFigures, sent: dict, db) -> None:
 
 
 def _fill_streams(f: BackendFigures, sent: dict, streams: list[dict]) -> None:
-    """Delays from each event state's first post to its first arrival on each stream."""
+    """Delays from each event state's first post (and from the desk's answer to it) to its first
+    arrival on each stream."""
     acked = sent["events_acked"]
     posted_s = {(i, closed): t for i, closed, t in sent["first_sent_s"] if i in acked}
-    every_delay_ms = []
+    answered_s = {(i, closed): t for i, closed, t in sent["first_answered_s"]}
+    from_post_ms, from_answer_ms = [], []
     for stream in streams:
         seen_s = {(i, closed): t for i, closed, t in stream["events"]}
         delays_ms = [(seen_s[key] - t) * 1e3 for key, t in posted_s.items() if key in seen_s]
-        every_delay_ms += delays_ms
+        from_post_ms += delays_ms
+        from_answer_ms += [(seen_s[key] - t) * 1e3 for key, t in answered_s.items() if key in seen_s]
         f.streams.append(StreamFigures(delivered=len(delays_ms), missing=len(posted_s) - len(delays_ms),
                                        delay_ms_p50=percentile(delays_ms, 50), delay_ms_p99=percentile(delays_ms, 99),
                                        notice=stream["notice"], error=stream["error"]))
-    f.stream_delay_ms_p50, f.stream_delay_ms_p99 = percentile(every_delay_ms, 50), percentile(every_delay_ms, 99)
+    f.stream_delay_ms_p50, f.stream_delay_ms_p99 = percentile(from_post_ms, 50), percentile(from_post_ms, 99)
+    f.stream_after_answer_ms_p50 = percentile(from_answer_ms, 50)
+    f.stream_after_answer_ms_p99 = percentile(from_answer_ms, 99)
 
 
-class RssSampler:
-    """The server tree's resident size once a second, in a thread, until stopped."""
+class Sampler:
+    """Once a second, in a thread until stopped: the server tree's resident size, and the host's
+    load average (other jobs on the machine show there)."""
 
     def __init__(self, pid: int, every_s: float = 1.0) -> None:
         self.pid, self.every_s = pid, every_s
-        self.samples: list[int] = [tree_rss_bytes(pid)]
+        self.rss_bytes: list[int] = []
+        self.load: list[float] = []
         self._stop = threading.Event()
+        self._sample()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def _sample(self) -> None:
+        self.rss_bytes.append(tree_rss_bytes(self.pid))
+        self.load.append(os.getloadavg()[0])
+
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
-            self.samples.append(tree_rss_bytes(self.pid))
+            self._sample()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 
-    def mean_mb(self) -> float:
-        return sum(self.samples) / len(self.samples) / 1e6
-
-    def peak_mb(self) -> float:
-        return max(self.samples) / 1e6
+    def fill(self, f: BackendFigures) -> None:
+        f.server_rss_mb_mean = sum(self.rss_bytes) / len(self.rss_bytes) / 1e6
+        f.server_rss_mb_peak = max(self.rss_bytes) / 1e6
+        f.host_load_mean, f.host_load_max = sum(self.load) / len(self.load), max(self.load)
 
 
 def _env() -> dict[str, str]:

@@ -55,6 +55,8 @@ class BackendFigures:
     streams: list[StreamFigures] = field(default_factory=list)
     stream_delay_ms_p50: float | None = None
     stream_delay_ms_p99: float | None = None
+    stream_after_answer_ms_p50: float | None = None  # from the desk's answer to the post instead (may be < 0)
+    stream_after_answer_ms_p99: float | None = None
     server_rss_mb_mean: float = 0.0
     server_rss_mb_peak: float = 0.0
     server_cpu_s_per_s: float = 0.0
@@ -63,6 +65,8 @@ class BackendFigures:
     db_mb_per_sensor_day: float = 0.0
     generator_lag_ms_p99: float | None = None  # how late the generator's event loop woke
     generator_cpu_s_per_s: float = 0.0
+    host_load_mean: float = 0.0  # 1-minute load average while the sensors ran
+    host_load_max: float = 0.0
     jammers: int = 0
     droppers: int = 0
 
@@ -121,6 +125,8 @@ class FleetReport:
                  cell(lambda b: f"{b.sensors_with_last_beat} / {self.sensors}")),
                 ("stream delay p50 / p99, ms", f"p99 ≤ {TARGET_STREAM_P99_MS:.0f} ({TARGET_STREAM_BACKEND})",
                  cell(lambda b: _pair({"p50": b.stream_delay_ms_p50, "p99": b.stream_delay_ms_p99}))),
+                ("  the same from the desk's answer to the post, ms", "",
+                 cell(lambda b: _pair({"p50": b.stream_after_answer_ms_p50, "p99": b.stream_after_answer_ms_p99}))),
                 ("event states never delivered, per stream", "0",
                  cell(lambda b: " / ".join(str(s.missing) for s in b.streams) or "-")),
                 ("server RSS mean / peak, MB", "",
@@ -130,7 +136,9 @@ class FleetReport:
                                                                  if b.database_cpu_s_per_s is not None else ""))),
                 ("database MB per sensor-day", "", cell(lambda b: f"{b.db_mb_per_sensor_day:.1f}")),
                 ("load generator: CPU s per s, loop lag p99 ms", "",
-                 cell(lambda b: f"{b.generator_cpu_s_per_s:.2f}, {_ms(b.generator_lag_ms_p99)}"))]
+                 cell(lambda b: f"{b.generator_cpu_s_per_s:.2f}, {_ms(b.generator_lag_ms_p99)}")),
+                ("host load average mean / max", "",
+                 cell(lambda b: f"{b.host_load_mean:.1f} / {b.host_load_max:.1f}"))]
         return out
 
     def verdicts(self) -> list[str]:
@@ -171,7 +179,7 @@ class FleetReport:
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    return "-" if value is None else f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
 
 
 def _pair(values: dict) -> str:

@@ -63,6 +63,7 @@ class Tally:
         self.spectra_answers: Counter = Counter()
         self.event_states_posted = 0
         self.first_sent_s: dict[tuple[str, bool], float] = {}  # (id, closed) -> monotonic time of its first post
+        self.first_answered_s: dict[tuple[str, bool], float] = {}  # ... and of the desk's first 2xx for it
         self.events_acked: dict[str, bool] = {}  # id -> closed, as last acknowledged
         self.spectra_acked: set[str] = set()
         self.beats_sent = 0
@@ -162,10 +163,12 @@ class FleetSensor:
         answer = await self._post("events", {"events": batch})
         if answer is None:
             return False
+        answered_s = time.monotonic()
         for event in batch:
             if self.events.get(event["id"]) is event:
                 del self.events[event["id"]]
             closed = event["end"] is not None
+            self.tally.first_answered_s.setdefault((event["id"], closed), answered_s)
             self.tally.events_acked[event["id"]] = closed or self.tally.events_acked.get(event["id"], False)
         self.tally.answers.update({k: answer[k] for k in ("created", "updated", "unchanged")})
         self.last_batches["events"] = batch
@@ -237,6 +240,7 @@ async def run_fleet(url: str, tokens: list[str], plan: FleetPlan, go) -> dict:
         "answers": dict(tally.answers), "spectra_answers": dict(tally.spectra_answers),
         "event_states_posted": tally.event_states_posted,
         "first_sent_s": [[i, closed, t] for (i, closed), t in tally.first_sent_s.items()],
+        "first_answered_s": [[i, closed, t] for (i, closed), t in tally.first_answered_s.items()],
         "events_acked": tally.events_acked, "spectra_acked": sorted(tally.spectra_acked),
         "beats_sent": tally.beats_sent, "beats_acked": tally.beats_acked, "last_beat_acked": tally.last_beat_acked,
         "resent": dict(tally.resent),
