@@ -191,6 +191,7 @@ def run_backend(name: str, workers: int, db_url: str, db_pid: int | None, plan: 
 
 def _fill_requests(f: BackendFigures, sent: dict) -> None:
     f.requests, f.retries, f.given_up = sent["requests"], sent["retries"], sent["given_up"]
+    f.failures = sent["failures"]
     f.refused = sent["refused"]
     f.latency_ms = {kind: {"p50": percentile(v, 50), "p99": percentile(v, 99)} for kind, v in sent["latency_ms"].items()}
     f.events_sent = len({i for i, _closed, _t in sent["first_sent_s"]})

@@ -34,6 +34,7 @@ class BackendFigures:
     requests: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)  # failed attempts tried again (timeouts, 5xx, 429)
     given_up: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # why attempts failed, e.g. "ReadTimeout": 3
     refused: list[str] = field(default_factory=list)  # other 4xx answers
     latency_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)  # kind -> p50, p99
     events_sent: int = 0  # distinct event ids posted
@@ -157,6 +158,9 @@ class FleetReport:
                 checks.append((f"stream p99 {_ms(p99)} ms with {b.stream_missing} never delivered",
                                p99 is not None and p99 <= TARGET_STREAM_P99_MS and b.stream_missing == 0))
             lines.append(f"{b.name}: " + ", ".join(f"{text} {'met' if ok else 'MISSED'}" for text, ok in checks))
+            if b.failures:
+                lines.append(f"  {b.name}: failed attempts (retried): "
+                             + ", ".join(f"{n} {why}" for why, n in sorted(b.failures.items())))
         return lines
 
     def print(self, console=None) -> None:

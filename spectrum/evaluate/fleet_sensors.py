@@ -57,6 +57,7 @@ class Tally:
         self.latency_ms: dict[str, list[float]] = {kind: [] for kind in PATHS}
         self.requests: Counter = Counter()
         self.retries: Counter = Counter()  # failed attempts that were tried again
+        self.failures: Counter = Counter()  # why attempts failed: "HTTP 503", "ReadTimeout", ...
         self.given_up: Counter = Counter()
         self.refused: list[str] = []  # 4xx answers other than 429: a bug in the desk or here
         self.answers: Counter = Counter()  # created / updated / unchanged, summed over event posts
@@ -185,8 +186,9 @@ class FleetSensor:
             started = time.monotonic()
             try:
                 r = await self.client.post(PATHS[kind], content=body, headers=self.headers)
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = None
+                tally.failures[type(exc).__name__] += 1
             else:
                 tally.latency_ms[kind].append((time.monotonic() - started) * 1e3)
                 status = r.status_code
@@ -195,6 +197,7 @@ class FleetSensor:
                 if status != 429 and status < 500:
                     tally.refused.append(f"{kind}: HTTP {status} {r.text[:200]}")
                     return None
+                tally.failures[f"HTTP {status}"] += 1
             if time.monotonic() + delay_s > give_up_s:
                 tally.given_up[kind] += 1
                 return None
@@ -235,7 +238,7 @@ async def run_fleet(url: str, tokens: list[str], plan: FleetPlan, go) -> dict:
         await lag_watch
     return {
         "start_s": start_s, "end_s": end_s, "cpu_s": cpu_s, "jammers": len(jammers), "droppers": len(droppers),
-        "latency_ms": tally.latency_ms, "requests": dict(tally.requests), "retries": dict(tally.retries),
+        "latency_ms": tally.latency_ms, "requests": dict(tally.requests), "retries": dict(tally.retries), "failures": dict(tally.failures),
         "given_up": dict(tally.given_up), "refused": tally.refused[:20], "refused_count": len(tally.refused),
         "answers": dict(tally.answers), "spectra_answers": dict(tally.spectra_answers),
         "event_states_posted": tally.event_states_posted,
