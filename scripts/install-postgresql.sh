@@ -2,7 +2,7 @@
 # Install Debian's PostgreSQL server for the tests that run the service on PostgreSQL. Safe to run
 # again. Exits 0 in every case, saying whether the server binaries are available: those tests
 # skip, with this script's reason, when they are not. No cluster is created here: each test run
-# makes a throwaway one in a temporary folder (tests/service/pg_cluster.py).
+# makes a throwaway one in a temporary folder (spectrum/evaluate/pg_cluster.py).
 set -uo pipefail
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
   echo "install-postgresql: PostgreSQL server already installed"

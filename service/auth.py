@@ -66,6 +66,26 @@ def create_token(db: Database, role: str, site: str | None = None, sensor: str |
     return secret, row
 
 
+def create_sensor_tokens(db: Database, origins: list[tuple[str, str]]) -> list[str]:
+    """One sensor token per ``(site, sensor)``, all in one transaction (a fleet set up at once);
+    return their secrets in the same order."""
+    secrets_out, rows = [], []
+    for site, sensor in origins:
+        if not (site and sensor):
+            raise ServiceError("a sensor token needs a site and a sensor")
+        secret = secrets.token_urlsafe(32)
+        secrets_out.append(secret)
+        rows.append(TokenRow(id=secrets.token_hex(6), token_hash=hash_token(secret), role="sensor", site=site,
+                             sensor=sensor, label=None, created_us=now_us(), revoked_us=None))
+    with db.write() as session:
+        session.add_all(rows)
+        if origins:
+            from service.store import ensure_sensors
+
+            ensure_sensors(db, session, set(origins), event_us=None)
+    return secrets_out
+
+
 def list_tokens(db: Database) -> list[TokenRow]:
     """All tokens, oldest first (revoked ones included, marked)."""
     with db.read() as session:

@@ -95,9 +95,7 @@ class Growth:
 
 def measure_growth(db: Database, policy: RetentionPolicy) -> Growth:
     """Measure ``db`` (SQLite or PostgreSQL; ValueError for another)."""
-    sizes_of = {"sqlite": _sqlite_sizes, "postgresql": _postgresql_sizes}.get(db.dialect)
-    if sizes_of is None:
-        raise ValueError(f"db size: measures SQLite and PostgreSQL, not {db.dialect}")
+    sizes_of = _sizes_for(db)
     with db.read() as session:
         sizes, file_bytes = sizes_of(session)
         tables = {table: TableSize(int(session.scalar(text(f'SELECT COUNT(*) FROM "{table}"'))), size)
@@ -120,6 +118,14 @@ def measure_growth(db: Database, policy: RetentionPolicy) -> Growth:
                   policy=policy, dialect=db.dialect)
 
 
+def _sizes_for(db: Database):
+    """The function that reads table sizes on this database's dialect."""
+    sizes_of = {"sqlite": _sqlite_sizes, "postgresql": _postgresql_sizes}.get(db.dialect)
+    if sizes_of is None:
+        raise ValueError(f"db size: measures SQLite and PostgreSQL, not {db.dialect}")
+    return sizes_of
+
+
 def _sqlite_sizes(session) -> tuple[dict[str, int], int]:
     """Bytes per table with its indexes (the pages they occupy), and the file's size."""
     owner = dict(session.execute(text("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")).all())
@@ -140,6 +146,14 @@ def _postgresql_sizes(session) -> tuple[dict[str, int], int]:
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()")).all())
     return {t: int(b) for t, b in sizes.items()}, int(session.scalar(text("SELECT pg_database_size(current_database())")))
+
+
+def table_bytes(db: Database) -> dict[str, int]:
+    """Bytes each table takes with its indexes (SQLite pages, or PostgreSQL's
+    ``pg_total_relation_size`` with TOAST); ValueError for another database."""
+    sizes_of = _sizes_for(db)
+    with db.read() as session:
+        return sizes_of(session)[0]
 
 
 def _widen(bounds: tuple[int, int] | None, lo: int, hi: int) -> tuple[int, int]:

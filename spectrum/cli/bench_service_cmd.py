@@ -25,6 +25,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(a few jammers heard by neighbouring sites, scattered single events) and time the "
                         "recompute of every incident")
     p.add_argument("--rebuild-sites", type=int, default=500, help="sites of --rebuild-events (default 500)")
+    fleet = p.add_argument_group("fleet load (--minutes selects it)",
+                                 "Instead of the benchmark above: --sensors sensors, each with its own token, send a "
+                                 "heartbeat and a spectrum every --interval seconds (staggered), a few percent of them "
+                                 "a jammer's events in bursts, some dropping their link and re-sending; viewers hold "
+                                 "live streams. Measured per backend, side by side: ingest latency, events lost, "
+                                 "stream delay, server memory and CPU, database growth.")
+    fleet.add_argument("--minutes", type=float, help="minutes of load per backend")
+    fleet.add_argument("--interval", type=float, default=10.0, help="seconds between a sensor's heartbeats (default 10)")
+    fleet.add_argument("--backends", default="sqlite,pg1,pg2,pg4",
+                       help="comma-separated, from sqlite, pg1, pg2, pg4 (PostgreSQL with 1, 2, 4 workers; "
+                            "default all)")
+    fleet.add_argument("--viewers", type=int, default=3, help="live streams held open (default 3)")
+    fleet.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     p.set_defaults(run=run)
 
 
@@ -42,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.rebuild_events is not None:
         return _rebuild_only(args)
+    if args.minutes is not None:
+        return _fleet(args)
     from spectrum.evaluate.service_bench import run_bench
 
     try:
@@ -72,4 +87,28 @@ def _rebuild_only(args: argparse.Namespace) -> int:
                                    progress=lambda msg: print(msg, file=sys.stderr))
     for line in report.lines():
         print(line)
+    return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from spectrum.errors import ConfigError
+    from spectrum.evaluate.fleet_load_bench import BACKENDS, run_fleet_bench
+    from spectrum.evaluate.fleet_traffic import FleetPlan
+
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown or not backends:
+        raise ConfigError(f"--backends {args.backends!r}: expected some of {', '.join(BACKENDS)}")
+    if not (args.minutes > 0 and args.interval > 0):
+        raise ConfigError(f"--minutes {args.minutes} --interval {args.interval}: both must be positive")
+    if not 1 <= args.viewers <= 4:
+        raise ConfigError(f"--viewers {args.viewers}: 1 to 4 (the desk allows 4 streams per token)")
+    plan = FleetPlan(sensors=args.sensors, interval_s=args.interval, duration_s=args.minutes * 60)
+    report = run_fleet_bench(plan, backends, viewers=args.viewers, progress=lambda msg: print(msg, file=sys.stderr))
+    report.print()
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_dict(), indent=1))
     return 0

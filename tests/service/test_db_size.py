@@ -66,7 +66,7 @@ def test_db_size_command_prints_the_projection(tmp_path):
 
 def test_db_size_on_postgresql(capsys):
     """The same command on PostgreSQL: table sizes from pg_total_relation_size, same lines."""
-    from pg_cluster import PgCluster, unavailable_reason
+    from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
 
     from spectrum.cli import main
 

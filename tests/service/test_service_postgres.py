@@ -1,7 +1,7 @@
 """The service on a real PostgreSQL server (a throwaway cluster on a free loopback port, see
-pg_cluster.py): the migrations apply to an empty database, and the desk's main paths work on it —
-ingest, the ownership refusal, queries and incidents. Skipped, with the reason, where the server
-or the driver cannot be installed."""
+spectrum/evaluate/pg_cluster.py): the migrations apply to an empty database, and the desk's main
+paths work on it — ingest, the ownership refusal, queries and incidents. Skipped, with the
+reason, where the server or the driver cannot be installed."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import sys
 
 import httpx
 import pytest
-from pg_cluster import PgCluster, unavailable_reason
 from service_helpers import REPO, ThreadServer, make_event, make_tokens
 
 from service.app import create_app
 from service.settings import Settings
+from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
 
 
 @pytest.fixture(scope="module")

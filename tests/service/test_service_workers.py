@@ -2,7 +2,7 @@
 
 Server B is ``spectrum serve --workers 2`` (two worker processes); server A is the same app in
 this test process (a third worker, without the cost of starting another process); both on one
-throwaway database (pg_cluster.py). A stream held on either server gets what was stored
+throwaway database (spectrum/evaluate/pg_cluster.py). A stream held on either server gets what was stored
 through the other, once, big messages included; events of one jammer posted in parallel to
 both group into the incidents that serial posting gives; B runs two worker processes and
 stops on SIGTERM. SQLite refuses more than one worker. Skipped, with the reason, where
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pg_cluster import PgCluster, unavailable_reason
+from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
 from service_helpers import ProcessServer, StreamReader, ThreadServer, free_port, make_event, make_tokens
 
 from service.app import create_app

@@ -1,7 +1,7 @@
-"""A throwaway PostgreSQL server for the tests: a fresh cluster in a temporary folder, listening on
-a free loopback port only, stopped and deleted afterwards. Uses Debian's ``postgresql`` binaries
+"""A throwaway PostgreSQL server for the tests and the fleet load benchmark: a fresh cluster in a
+temporary folder, listening on a free loopback port only, stopped and deleted afterwards. Uses Debian's ``postgresql`` binaries
 (scripts/install-postgresql.sh); where they or the Python driver are missing, says why so the
-tests can skip with that reason.
+tests can skip, and the benchmark leave its PostgreSQL rows out, with that reason.
 
 The server refuses to run as root, so under root (CI) it runs as the ``postgres`` system user
 that Debian's package creates.
@@ -61,7 +61,9 @@ class PgCluster:
     _databases: int = 0
 
     @classmethod
-    def start(cls) -> "PgCluster":
+    def start(cls, durable: bool = False) -> "PgCluster":
+        """A running server. ``durable``: every commit is flushed to disk (PostgreSQL's defaults,
+        for benchmarks); otherwise fsync is off, which is quicker and enough for tests."""
         bin_dir = _bin_dir()
         folder = Path(tempfile.mkdtemp(prefix="spectrum-pg-"))
         as_user: list[str] = []
@@ -72,8 +74,9 @@ class PgCluster:
         cluster = cls(folder, _free_port(), bin_dir, as_user)
         data = folder / "data"
         cluster._run("initdb", "-D", str(data), "-U", "spectrum", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = (f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         cluster._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "start")
         return cluster
 
@@ -92,6 +95,13 @@ class PgCluster:
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://spectrum@127.0.0.1:{self.port}/{name}"
+
+    def server_pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children), or None if unknown."""
+        try:
+            return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self) -> None:
         try:
