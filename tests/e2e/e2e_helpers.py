@@ -155,10 +155,19 @@ def ago(seconds: float) -> datetime:
 
 def record(name: str, figures: dict) -> None:
     """Merge measured figures into test-artifacts/e2e-metrics.json (read by people, not asserted)."""
+    import fcntl
+    import os
+
+    ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "e2e-metrics.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = figures
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    # tests may run in parallel processes: one merge at a time, and readers never see half a file
+    with open(ARTIFACTS / ".e2e-metrics.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[name] = figures
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(partial, path)
 
 
 def show_events(page) -> None:
