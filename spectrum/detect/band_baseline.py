@@ -66,8 +66,13 @@ class Baseline:
         many rows lies over the median even when nothing changed, and long boxes, whose noise
         is small, would call that a rise. The excess is measured over level + skew instead.
         Noise-only bins skew slightly downwards (the log of a Gamma average): 0 there.
+
+        The smaller of the two halves' skews: steady bursty traffic skews both, a jammer that
+        came on during learning only the later half, and must not hide behind its own skew.
         """
-        return np.maximum(rows_db.mean(axis=0) - level_db, 0.0).astype(np.float32)
+        half = len(rows_db) // 2
+        skew = np.minimum(rows_db[:half].mean(axis=0), rows_db[half:].mean(axis=0)) - level_db
+        return np.maximum(skew, 0.0).astype(np.float32)
 
     def follow(self, row_db: NDArray[np.float32], frozen: NDArray[np.bool_], alpha_per_row: float,
                ceiling_db: NDArray[np.float32] | None = None) -> None:

@@ -15,8 +15,9 @@ jammer arriving later is still found and classified behind it (the overload even
 The baseline is learned from the first rows (spectrum.detect.baseline_learning), with the
 bursty traffic a median leaves out (spectrum.detect.learned_bursts): detections that are only
 that traffic again are dropped before they reach the tracks. What the baseline
-learned is normal, so baseline-free tracks that were already there when learning began are
-withdrawn once it is learned (a TDD downlink on from the first row is the band's traffic).
+learned is normal: the baseline-free tracks of the learning rows wait until it is learned, and
+those that were there from its first half are dropped (a TDD downlink on from the first row
+is the band's traffic); a clip too short to learn a baseline reports them at its end.
 
 A new emitter is reported only once it has stayed on: a transmitter that came on the air
 (a voice over, a carrier) is seen in most rows for at least ``EMITTER_MIN_S``; packets, hops
@@ -159,6 +160,7 @@ class BandDetector:
                                     config.confidence_model, self.frames_per_row)
         self.events: list[Event] = []  # every event closed so far, in order of closing
         self._waiting: list[Track] = []  # opened band tracks not announced yet (see _reportable)
+        self._free_waiting: list[Track] = []  # baseline-free tracks closed while learning (see _settle_learning)
 
     def _refine_boxes(self) -> list:
         """(K rows, (K, W) index of the 4-bin box) of the profiles that refine a run's edges."""
@@ -306,16 +308,22 @@ class BandDetector:
     def finish(self) -> list[Event]:
         """Close every ongoing event at the end of the data; return them."""
         announced = [t for t in self.book.close_all() if t.announced is not None]
-        closed = [self._close(t) for t in announced + self.free_book.close_all()]
+        waited, self._free_waiting = self._free_waiting, []  # a clip too short to learn a baseline
+        closed = [self._close(t) for t in announced + waited + self.free_book.close_all()]
         overload = self.overload.finish()
         if overload is not None:
             closed.append(self._close(overload))
         return closed
 
     def _baseline_free_row(self, row, mean, s2, frame_power, level_db, kappa, clipping) -> list[Event]:
-        """The baseline-free detectors (spectrum.detect.baseline_free) on one row."""
+        """The baseline-free detectors (spectrum.detect.baseline_free) on one row. While the
+        baseline is being learned their tracks wait: the learned baseline decides which were
+        the band's traffic (`_settle_learning`); a clip too short to learn one gets them at its end."""
         regions = self.baseline_free.row(row, mean, s2, frame_power, level_db, kappa)
         opened, closed = self.free_book.update(row, regions, overloaded=clipping)
+        if not self.has_baseline:
+            self._free_waiting += closed
+            return []
         return [self._event(t, ongoing=True) for t in opened] + [self._close(t) for t in closed]
 
     def _overload_row(self, row: int, clip_share: float, level_db: NDArray[np.float32]) -> list[Event]:
@@ -330,7 +338,7 @@ class BandDetector:
     # --------------------------------------------------------------- learning
     def _learn_row(self, level_db: NDArray[np.float32], pulsing: float, clipping: bool = False) -> list[Event]:
         """Collect one learning row; learn the baseline once exactly ``learn_rows`` are in (and
-        withdraw the baseline-free tracks it explains)."""
+        settle the baseline-free tracks of the learning rows)."""
         self._learn.append(level_db)
         self._learn_pulsing.append(pulsing)
         self._learn_clipping += clipping
@@ -350,22 +358,26 @@ class BandDetector:
         if self._ceiling_db is None:
             self._ceiling_db = self.baseline.ceiling(self.config.baseline_wander_spreads, self.config.min_rise_db)
         self._learn = []
-        return self._withdraw_learned()
+        return self._settle_learning()
 
-    def _withdraw_learned(self) -> list[Event]:
-        """Drop the baseline-free tracks that began in the first half of learning: the baseline
-        (a median over the learning rows) took them in as normal, so the baseline-relative
-        detectors would not report them either. A live listener gets their close with
-        ``withdrawn``; replay results leave them out."""
-        out = []
-        for track in list(self.free_book.tracks):
+    def _settle_learning(self) -> list[Event]:
+        """Decide the baseline-free tracks of the learning rows, now that the baseline is learned.
+        Those that began in its first half are dropped: the baseline (a median over the learning
+        rows) took them in as normal, so the baseline-relative detectors would not report them
+        either. The others are reported now: closed ones as closed, ongoing ones as ongoing."""
+        first_row = self.rows_done + 1 - self.learn_rows
+
+        def learned(track: Track) -> bool:
             onset = track.onset_row if track.onset_row is not None else track.first_row
-            if onset - (self.rows_done + 1 - self.learn_rows) < self.learn_rows // 2:
+            return onset - first_row < self.learn_rows // 2
+
+        out = [self._close(t) for t in self._free_waiting if not learned(t)]
+        self._free_waiting = []
+        for track in list(self.free_book.tracks):
+            if learned(track):
                 self.free_book.tracks.remove(track)
-                if track.opened:
-                    event = self._event(track, ongoing=False)
-                    event.extra["withdrawn"] = "on while the baseline was learned: part of the band's normal traffic"
-                    out.append(event)
+            elif track.opened:
+                out.append(self._event(track, ongoing=True))
         return out
 
     def _box_weights(self, box_std: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -135,3 +135,18 @@ def test_a_barrage_over_the_whole_band_rising_slowly_is_not_taken_for_gain():
     assert wide, [(e.kind, e.freq_high_hz - e.freq_low_hz) for e in events]
     # found once the rise passed the gain bound (3 dB, at 11 s), within a few seconds of it
     assert min(e.extra["detected_offset_s"] for e in wide) < 11.0 + 3.0
+
+
+def test_a_jammer_that_comes_on_while_the_baseline_is_learned_is_still_found():
+    """A 3 dB barrage from 1.0 s (two thirds into learning) to the end: the learning rows' skew
+    in its bins is its own, and must not hide it (the skew is the smaller of the halves')."""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    rng = np.random.default_rng(2)
+    rows = int(4.0 / detector.row_s)
+    gain = np.ones((rows, config.fft_size))
+    gain[int(1.0 / detector.row_s):, 300:500] = 10 ** 0.3
+    events = _run(detector, rng, gain, sk=1.0)
+    bins = [((e.freq_low_hz - 100e6) / detector.bin_hz + config.fft_size / 2,
+             (e.freq_high_hz - 100e6) / detector.bin_hz + config.fft_size / 2) for e in events]
+    assert any(lo < 320 and hi > 480 for lo, hi in bins), bins
