@@ -1,10 +1,19 @@
-"""Fixtures of the field sensor's tests: a tiny file system that fills up."""
+"""Fixtures of the field sensor's tests: a tiny file system that fills up. Every test here is
+marked ``realtime``: they run real sensors against the clock (rates, reconnects, timeouts), so
+scripts/test.sh runs them on their own after the rest, which runs on both cores."""
 
 from __future__ import annotations
 
 import subprocess
 
 import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    here = __file__.rsplit("/", 1)[0]
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.realtime)
 
 
 @pytest.fixture
