@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import httpx
 from spectrum.evaluate.fleet_report import BackendFigures, FleetReport, StreamFigures
 from spectrum.evaluate.fleet_sensors import percentile
 from spectrum.evaluate.fleet_traffic import FleetPlan, sensor_name, site_name
-from spectrum.evaluate.proc_tree import tree_cpu_s, tree_rss_bytes
+from spectrum.evaluate.bench_processes import free_port, tree_cpu_s, tree_rss_bytes
 
 BACKENDS = {"sqlite": 1, "pg1": 1, "pg2": 2, "pg4": 4}  # name -> API workers
 DRAIN_S = 3.0  # after the last post, the streams get this long to deliver
@@ -308,9 +307,7 @@ def _wait_ready(watchers: subprocess.Popen, log: Path) -> None:
 def start_server(db_url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
     """``spectrum serve`` on a free loopback port, answering ``/healthz``; ``--workers`` only
     for more than one, so a server without the option still runs one worker."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "spectrum", "serve", "--db", db_url, "--port", str(port), "--log-level", "warning"]
     if workers > 1:
         command += ["--workers", str(workers)]

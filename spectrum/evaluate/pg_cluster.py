@@ -13,11 +13,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from spectrum.evaluate.bench_processes import free_port
 
 
 def _bin_dir() -> Path | None:
@@ -44,12 +45,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class PgCluster:
     """A running throwaway server; :meth:`url` names a fresh database on it."""
@@ -71,7 +66,7 @@ class PgCluster:
             user = pwd.getpwnam("postgres")
             os.chown(folder, user.pw_uid, user.pw_gid)
             as_user = ["runuser", "-u", "postgres", "--"]
-        cluster = cls(folder, _free_port(), bin_dir, as_user)
+        cluster = cls(folder, free_port(), bin_dir, as_user)
         data = folder / "data"
         cluster._run("initdb", "-D", str(data), "-U", "spectrum", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c max_connections=200"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import httpx
 
 from service.auth import create_token
 from service.db import Database
+from spectrum.evaluate.bench_processes import free_port, process_cpu_s, process_status_mb
 
 KINDS = ("wideband_noise", "tone", "swept", "pulsed", "new_emitter", "overload", "sensor_fault")
 SEVERITIES = ("info", "warning", "critical")
@@ -147,7 +147,7 @@ def _stream_bodies(rng: random.Random, sensors: int, count: int, batch: int) -> 
 
 
 def _start_server(db_url: str, workdir: Path, name: str, extra_env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra_env)
@@ -189,9 +189,9 @@ def incident_ingest(workdir: Path, sensors: int, events: int, batch: int,
         server, url = _start_server(db_url, workdir, f"incidents-{mode}",
                                     {"SPECTRUM_INCIDENTS_ENABLED": "true" if mode == "on" else "false"})
         try:
-            cpu_before = _proc_cpu_s(server.pid)
+            cpu_before = process_cpu_s(server.pid)
             elapsed = _ingest(url, tokens, bodies)
-            cpu_s = _proc_cpu_s(server.pid) - cpu_before
+            cpu_s = process_cpu_s(server.pid) - cpu_before
         finally:
             _stop(server)
         sent = (events // sensors) * sensors
@@ -214,28 +214,6 @@ def time_rebuild(db_url: str) -> tuple[float, int, int]:
         return time.perf_counter() - started, count, stored
     finally:
         db.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _proc_mb(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (from /proc; 0 where there is none)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _post_all(url: str, token: str, bodies: list[bytes], errors: list[str]) -> None:
@@ -319,9 +297,9 @@ def run_bench(events: int = 100_000, stored: int = 1_000_000, sensors: int = 50,
         bodies = _bodies(rng, sensors, events, batch, 0)
         ingested = sum(len(b) for b in bodies) and (events // sensors) * sensors
         progress("ingesting ...")
-        cpu_before = _proc_cpu_s(server.pid)
+        cpu_before = process_cpu_s(server.pid)
         ingest_s = _ingest(url, tokens, bodies)
-        ingest_cpu_s = _proc_cpu_s(server.pid) - cpu_before
+        ingest_cpu_s = process_cpu_s(server.pid) - cpu_before
         del bodies
         total = ingested
         while total < stored:  # fill up to the stored size through the same API, untimed
@@ -354,8 +332,8 @@ def run_bench(events: int = 100_000, stored: int = 1_000_000, sensors: int = 50,
                              stored_events=total, queries=len(every), ingest_server_cpu_s=ingest_cpu_s)
         report.query_ms = {"p50": statistics.median(every), "p99": pct(every, 99), "max": every[-1]}
         report.query_ms_by_kind = {k: pct(sorted(v), 99) for k, v in sorted(latencies.items())}
-        report.server_rss_mb = _proc_mb(server.pid, "VmRSS")
-        report.server_peak_rss_mb = _proc_mb(server.pid, "VmHWM")
+        report.server_rss_mb = process_status_mb(server.pid, "VmRSS")
+        report.server_peak_rss_mb = process_status_mb(server.pid, "VmHWM")
         db_file = workdir / "bench.db"
         report.db_mb = sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 1e6 if db_file.exists() else 0.0
     finally:

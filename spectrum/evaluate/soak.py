@@ -32,9 +32,9 @@ import numpy as np
 
 from service.auth import create_token
 from service.db import Database
+from spectrum.evaluate.bench_processes import free_port, process_cpu_s, process_status_mb
 
 WARMUP_S = 120.0  # memory growth is measured after this (numba caches, the loop render, SQLite pages)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -76,26 +76,6 @@ class SoakReport:
             f"events: {self.printed} printed, {self.delivered} at the desk, {self.missing} missing, "
             f"{self.duplicates} stored twice; monitor exit code {self.exit_code}",
         ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
 class _Desk:
@@ -158,7 +138,7 @@ def run_soak(hours: float, desk_cycle_s: float = 360.0, desk_down_s: float = 90.
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                SPECTRUM_TOKEN=sensor)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     desk = _Desk(db_url, port, workdir / "desk.log", env)
     desk.start()
@@ -191,7 +171,7 @@ def run_soak(hours: float, desk_cycle_s: float = 360.0, desk_down_s: float = 90.
 def _soak_loop(report: SoakReport, monitor, desk: _Desk, status: dict, total_s: float, cycle_s: float,
                down_s: float, sample_s: float, progress) -> None:
     t0 = time.monotonic()
-    cpu_last, t_last = _cpu_s(monitor.pid), t0
+    cpu_last, t_last = process_cpu_s(monitor.pid), t0
     next_sample, next_kill, restart_at = t0 + sample_s, t0 + cycle_s, None
     while (now := time.monotonic()) - t0 < total_s:
         if monitor.poll() is not None:
@@ -204,10 +184,10 @@ def _soak_loop(report: SoakReport, monitor, desk: _Desk, status: dict, total_s: 
             desk.start()
             restart_at = None
         if now >= next_sample:
-            cpu = _cpu_s(monitor.pid)
+            cpu = process_cpu_s(monitor.pid)
             share = 100.0 * (cpu - cpu_last) / (now - t_last)
             cpu_last, t_last = cpu, now
-            report.samples.append((now - t0, _rss_mb(monitor.pid), share, int(status.get("uplink_queue", 0))))
+            report.samples.append((now - t0, process_status_mb(monitor.pid), share, int(status.get("uplink_queue", 0))))
             next_sample += sample_s
             if len(report.samples) % 20 == 0:
                 t, rss, share, queue = report.samples[-1]

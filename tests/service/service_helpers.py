@@ -119,6 +119,20 @@ class ThreadServer:
         self.sock.close()
 
 
+@pytest.fixture(scope="module")
+def pg():
+    """A throwaway PostgreSQL server for a test module (spectrum/evaluate/pg_cluster.py); the
+    tests using it skip, with the reason, where one cannot be started."""
+    from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    cluster = PgCluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def desk_factory(tmp_path):
     """Start a threaded server with given settings overrides; stopped at teardown."""

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 from service_helpers import REPO
 
 from service.db import Database
@@ -64,22 +63,13 @@ def test_db_size_command_prints_the_projection(tmp_path):
     assert re.search(r"events: 2,424 per sensor-day", out.stdout), out.stdout
 
 
-def test_db_size_on_postgresql(capsys):
+def test_db_size_on_postgresql(pg, capsys):
     """The same command on PostgreSQL: table sizes from pg_total_relation_size, same lines."""
-    from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
-
     from spectrum.cli import main
 
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    cluster = PgCluster.start()
-    try:
-        url = cluster.url()
-        _fill(url)
-        assert main(["db", "size", "--db", url]) == 0
-    finally:
-        cluster.stop()
+    url = pg.url()
+    _fill(url)
+    assert main(["db", "size", "--db", url]) == 0
     out = capsys.readouterr().out
     total = re.match(r"database (\d+\.\d\d) MB; tables with their indexes:", out)
     tables = {m[1]: (m[2], float(m[3]), int(m[4].replace(",", ""))) for m in re.finditer(

@@ -10,22 +10,10 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 from service_helpers import REPO, ThreadServer, make_event, make_tokens
 
 from service.app import create_app
 from service.settings import Settings
-from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
-
-
-@pytest.fixture(scope="module")
-def pg():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    cluster = PgCluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def test_migrations_then_ingest_ownership_query_and_incidents(pg):

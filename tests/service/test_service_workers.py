@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from spectrum.evaluate.pg_cluster import PgCluster, unavailable_reason
 from service_helpers import ProcessServer, StreamReader, ThreadServer, free_port, make_event, make_tokens
 
 from service.app import create_app
@@ -50,16 +49,6 @@ def post(port: int, token: str, events: list[dict]) -> dict:
                    headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
     return r.json()
-
-
-@pytest.fixture(scope="module")
-def pg():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    cluster = PgCluster.start()
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Memory and CPU of a process and all its descendants, from ``/proc`` (Linux).
+"""What the benchmarks read of the processes they start: a free loopback port to start a server
+on, and a process's (or a process tree's) CPU time and memory from ``/proc`` (Linux).
 
 A server with several workers is a tree of processes; its cost is the sum over the tree.
 Resident sizes are summed as each process reports them, so pages shared between processes
@@ -8,10 +9,18 @@ count once per process (an upper bound).
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the caller binds it soon after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -20,6 +29,25 @@ def _stat_fields(pid: int) -> list[str] | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 once it is gone)."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_S if fields else 0.0  # utime, stime
+
+
+def process_status_mb(pid: int, key: str = "VmRSS") -> float:
+    """A memory line of ``/proc/PID/status`` in MB (``VmRSS`` resident now, ``VmHWM`` its peak);
+    0 when the process or the line is missing."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def tree_pids(root: int) -> list[int]:
@@ -40,12 +68,7 @@ def tree_pids(root: int) -> list[int]:
 
 def tree_cpu_s(root: int) -> float:
     """User + system CPU seconds used so far by the living processes of the tree."""
-    total_ticks = 0
-    for pid in tree_pids(root):
-        fields = _stat_fields(pid)
-        if fields:
-            total_ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return total_ticks / CLOCK_TICKS_PER_S
+    return sum(process_cpu_s(pid) for pid in tree_pids(root))
 
 
 def tree_rss_bytes(root: int) -> int:
