@@ -41,6 +41,9 @@ class Event:
     detector: dict[str, str] = field(default_factory=dict)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     extra: dict[str, Any] = field(default_factory=dict)
+    # the detector's kind features (spectrum.detect.kind_features) for fitting its kind model;
+    # not part of the contract, never sent
+    features: list[float] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

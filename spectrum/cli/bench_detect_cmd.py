@@ -35,9 +35,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fit-confidence", metavar="SEEDS", type=_seeds,
                    help="fit the event confidence on the near-threshold scenes rendered at these seeds "
                         "(comma-separated) and save the model to --model-out; skips the scenario benchmark")
+    p.add_argument("--fit-kinds", action="store_true",
+                   help="with --randomized N --split dev (or --from-results FILE of such a run): fit the "
+                        "detector's kind model on the events matched to labels, replayed with the hand rules, "
+                        "and save it to --model-out")
+    p.add_argument("--kind-model", metavar="FILE", default="",
+                   help="with --randomized: the kind model the detector uses (a --fit-kinds file, or 'rules' "
+                        "for the hand rules alone; default the packaged model)")
     p.add_argument("--model-out", metavar="FILE", default="",
-                   help="where --fit-confidence writes the model (JSON; never into the installed package). "
-                        "Use it with DetectorConfig(confidence_model=FILE)")
+                   help="where --fit-confidence or --fit-kinds writes the model (JSON; never into the installed "
+                        "package). Use it with DetectorConfig(confidence_model=FILE) or --kind-model FILE")
     p.add_argument("--reliability", metavar="SEEDS", type=_seeds,
                    help="measure the confidence's calibration on the near-threshold scenes at these seeds "
                         "(use seeds not fitted on); skips the scenario benchmark")
@@ -95,8 +102,19 @@ def _run_randomized(args: argparse.Namespace) -> int:
     for option, path in (("--png", args.png), ("--results", args.results)):
         if path is not None and not path.parent.is_dir():
             raise ConfigError(f"{option} {path}: folder {path.parent} does not exist")
+    if args.fit_kinds:
+        if not args.model_out or not Path(args.model_out).parent.is_dir():
+            raise ConfigError(f"--fit-kinds needs --model-out FILE in an existing folder (got {args.model_out!r})")
+        if args.split != "dev":
+            raise ConfigError("--fit-kinds fits on development seeds only: use --split dev")
+        if args.kind_model not in ("", "rules"):
+            raise ConfigError("--fit-kinds replays with the hand rules; leave out --kind-model")
+        args.kind_model = "rules"
+    if args.kind_model not in ("", "rules") and not Path(args.kind_model).is_file():
+        raise ConfigError(f"--kind-model {args.kind_model}: no such file")
     return run_randomized(args.randomized or 0, args.split, args.clean_hours, args.jobs, args.png, args.results,
-                          args.from_results, args.scene_cache)
+                          args.from_results, args.scene_cache, kind_model=args.kind_model,
+                          fit_kinds_out=args.model_out if args.fit_kinds else None)
 
 
 def _write_scenes(args: argparse.Namespace) -> int:

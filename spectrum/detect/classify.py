@@ -118,10 +118,17 @@ def _noise_like(track: Track, frames_per_row: int) -> bool:
     """Whether the track's mean SK is within NOISE_SK_SIGMAS standard errors of noise's 1."""
     if track.feature_rows < 8:
         return False  # too few rows to tell
+    return abs(noise_sk_sigmas(track, frames_per_row)) <= NOISE_SK_SIGMAS
+
+
+def noise_sk_sigmas(track: Track, frames_per_row: int) -> float:
+    """How far the track's mean SK lies from noise's 1, in standard errors of that mean."""
     bins = np.asarray(track.widths, dtype=float)
-    values = float(np.mean(bins)) / 1.5 * track.feature_rows  # independent SK values averaged
+    if not len(bins):
+        return 0.0
+    values = float(np.mean(bins)) / 1.5 * max(track.feature_rows, 1)  # independent SK values averaged
     _, variance, _ = sk_moments(max(frames_per_row, 4))
-    return abs(track.mean_sk - 1.0) <= NOISE_SK_SIGMAS * math.sqrt(variance / max(values, 1.0))
+    return (track.mean_sk - 1.0) / math.sqrt(variance / max(values, 1.0))
 
 
 def line_sk(rise_db: float) -> float:

@@ -39,7 +39,6 @@ from kernels.psd import PowerRows
 from spectrum.detect.band_baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector
 from spectrum.detect.baseline_learning import box_weights, learn_band
-from spectrum.detect.classify import classify
 from spectrum.detect.detector_config import DetectorConfig
 from spectrum.detect.event_builder import EventBuilder
 from spectrum.detect.excess_history import ExcessHistory
@@ -157,7 +156,7 @@ class BandDetector:
         self._frozen = np.zeros(self.fft_size, bool)  # bins under detections (last batch)
         self.builder = EventBuilder(center_freq_hz, self.bin_hz, self.fft_size, self.row_s, start_offset_s,
                                     config.z_threshold, session_start, site, sensor, self.provenance,
-                                    config.confidence_model, self.frames_per_row)
+                                    config.confidence_model, self.frames_per_row, config.kind_model)
         self.events: list[Event] = []  # every event closed so far, in order of closing
         self._waiting: list[Track] = []  # opened band tracks not announced yet (see _reportable)
         self._free_waiting: list[Track] = []  # baseline-free tracks closed while learning (see _settle_learning)
@@ -300,7 +299,7 @@ class BandDetector:
     def _reportable(self, track: Track) -> bool:
         """Whether an opened band track may be announced: anything but a new emitter at once,
         a new emitter once it has stayed on (module docstring)."""
-        if classify(track, self.bin_hz, self.frames_per_row) != "new_emitter":
+        if self.builder.kind(track) != "new_emitter":
             return True
         span_rows = track.last_row - track.first_row + 1
         return span_rows * self.row_s >= EMITTER_MIN_S and track.occupancy >= EMITTER_MIN_OCCUPANCY

@@ -63,6 +63,10 @@ class DetectorConfig:
     confidence_model : str
         Path of a confidence model written by ``spectrum bench-detect --fit-confidence SEEDS
         --model-out FILE``; empty for the packaged one. Its bytes are part of ``config_hash``.
+    kind_model : str
+        Path of a kind model written by ``spectrum bench-detect --fit-kinds N --model-out FILE``;
+        empty for the packaged one, ``"rules"`` for the hand rules alone. Its bytes are part of
+        ``config_hash``.
     cfar_pfa : float
         False-alarm probability per bin and test of the narrowband OS-CFAR
         (spectrum.detect.narrowband_cfar). At 2048 bins that is about 1.8·10⁹ tests a day. A line must hit
@@ -87,6 +91,7 @@ class DetectorConfig:
     image_rejection_db: float = 20.0
     cfar_pfa: float = 1e-6
     confidence_model: str = ""
+    kind_model: str = ""
 
     def frames_per_row(self, sample_rate_hz: float) -> int:
         return max(MIN_FRAMES_PER_ROW, int(round(self.row_s * sample_rate_hz / self.fft_size)))
@@ -101,8 +106,9 @@ class DetectorConfig:
         """Short SHA-256 of the settings and of the detector's build (see `build_digest`), so a
         replay can be reproduced exactly and two builds that report differently never share it."""
         text = json.dumps(asdict(self), sort_keys=True) + build_digest()
-        if self.confidence_model:
-            text += hashlib.sha256(Path(self.confidence_model).read_bytes()).hexdigest()
+        for model in (self.confidence_model, self.kind_model):
+            if model and model != "rules":
+                text += hashlib.sha256(Path(model).read_bytes()).hexdigest()
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def provenance(self) -> dict[str, str]:

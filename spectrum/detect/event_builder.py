@@ -10,6 +10,8 @@ import numpy as np
 
 from spectrum.detect.classify import classify, severity
 from spectrum.detect.confidence import calibrated_confidence
+from spectrum.detect.kind_features import kind_features
+from spectrum.detect.kind_model import RULES, load_forest
 from spectrum.detect.tracks import Track
 from spectrum.events import Event
 
@@ -34,11 +36,14 @@ class EventBuilder:
         Copied into every event.
     confidence_model : str
         Path of the confidence model ("" for the packaged one).
+    kind_model : str
+        Path of the kind model ("" for the packaged one, "rules" for the hand rules).
     """
 
     def __init__(self, center_freq_hz: float, bin_hz: float, fft_size: int, row_s: float, start_offset_s: float,
                  z_threshold: float, session_start: datetime | None, site: str | None, sensor: str | None,
-                 provenance: dict[str, str], confidence_model: str = "", frames_per_row: int | None = None) -> None:
+                 provenance: dict[str, str], confidence_model: str = "", frames_per_row: int | None = None,
+                 kind_model: str = "") -> None:
         self.frames_per_row = frames_per_row  # the frames behind each row's spectral kurtosis
         self.center_freq_hz = center_freq_hz
         self.bin_hz = bin_hz
@@ -51,6 +56,7 @@ class EventBuilder:
         self.sensor = sensor
         self.provenance = provenance
         self.confidence_model = confidence_model
+        self.kind_model = kind_model
 
     def event(self, track: Track, ongoing: bool) -> Event:
         """The event of ``track`` now (``ongoing``: no end yet)."""
@@ -68,12 +74,13 @@ class EventBuilder:
             duration_s = (track.last_row - start_row + 1) * self.row_s
             sev = "warning" if duration_s >= 2.0 else "info"
         else:
-            kind, rise, extra, conf = self._band_fields(track)
+            features = self.features(track)
+            kind, rise, extra, conf = self._band_fields(track, features)
             if kind == "tone" and track.peak_bins:
                 lo_hz, hi_hz = self._tone_band(track)
             sev = severity(kind, rise, share)
         extra["detected_offset_s"] = round(self.start_offset_s + (detected_row + 1) * self.row_s, 4)
-        return Event(
+        event = Event(
             id=track.id,
             kind=kind,
             offset_start_s=self.start_offset_s + start_row * self.row_s,
@@ -90,6 +97,9 @@ class EventBuilder:
             detector=self.provenance,
             extra=extra,
         )
+        if track.kind_hint == "band":
+            event.features = features.tolist()
+        return event
 
     @staticmethod
     def _baseline_free_fields(track: Track) -> tuple[str, float, dict, float]:
@@ -101,8 +111,17 @@ class EventBuilder:
                  "periodicity": round(track.score_max, 3)}
         return kind, 0.0, extra, float(np.clip(track.score_max, 0.0, 1.0))
 
-    def _band_fields(self, track: Track) -> tuple[str, float, dict, float]:
-        kind = classify(track, self.bin_hz, self.frames_per_row)
+    def kind(self, track: Track, features=None) -> str:
+        """The kind of a band track: the fitted model's, or the hand rules' (``kind_model="rules"``)."""
+        if self.kind_model == RULES:
+            return classify(track, self.bin_hz, self.frames_per_row)
+        return load_forest(self.kind_model).kind(self.features(track) if features is None else features)
+
+    def features(self, track: Track):
+        return kind_features(track, self.bin_hz, self.fft_size, self.frames_per_row)
+
+    def _band_fields(self, track: Track, features) -> tuple[str, float, dict, float]:
+        kind = self.kind(track, features)
         extra = {
             "spectral_kurtosis": round(track.mean_sk, 3),
             "unreliable": track.unreliable_rows > 0,

@@ -145,12 +145,14 @@ def run_bench_detect(seconds: float, seed: int, clean_minutes: float) -> int:
 
 def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: Path | None,
                    results: Path | None, from_results: Path | None = None,
-                   scene_cache: Path | None = None) -> int:
+                   scene_cache: Path | None = None, kind_model: str = "", fit_kinds_out: str | None = None) -> int:
     """``bench-detect --randomized``: ``count`` jammed scenes and ``clean_hours`` of clean ones of a split.
 
     Records go to ``results`` (JSON lines, one per scene, written as they come) when given;
     ``from_results`` summarises such a file instead of running anything; ``scene_cache`` keeps
     rendered scenes for the next run (`spectrum.evaluate.randomized_bench.cached_scene`).
+    ``kind_model`` is the detector's (`DetectorConfig.kind_model`); ``fit_kinds_out``: fit a kind
+    model on the records (spectrum.evaluate.kind_fit) and write it there.
     """
     from rich.console import Console
 
@@ -161,6 +163,7 @@ def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: P
     err = Console(stderr=True)
     out = Console(width=160)
     started = time.perf_counter()
+    config = DetectorConfig(kind_model=kind_model)
     if from_results is not None:
         records = [json.loads(line) for line in from_results.read_text().splitlines() if line.strip()]
         title = f"bench-detect: {from_results.name}"
@@ -169,7 +172,7 @@ def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: P
         records = []
         sink = results.open("w") if results else None
         try:
-            for record in run_scenes(seeds, jobs, DetectorConfig(),
+            for record in run_scenes(seeds, jobs, config,
                                      scene_cache=str(scene_cache) if scene_cache else None):
                 records.append(record)
                 if sink:
@@ -186,6 +189,19 @@ def run_randomized(count: int, split: str, clean_hours: float, jobs: int, png: P
     if png is not None:
         plot_pd(jam_labels(records), png, title)
         err.print(f"wrote {png}")
+    if fit_kinds_out:
+        from spectrum.evaluate.kind_fit import fit_kinds
+        from spectrum.sim.random_scenes import split_of
+
+        if any(split_of(r["seed"])[0] != "dev" for r in records):
+            from spectrum.errors import ConfigError
+
+            raise ConfigError("--fit-kinds: the records hold scenes outside the development split")
+        if any(r.get("kind_model", "rules") != "rules" for r in records):
+            from spectrum.errors import ConfigError
+
+            raise ConfigError("--fit-kinds: the records were replayed with a fitted kind model, not the hand rules")
+        err.print(fit_kinds(records, fit_kinds_out, {"command": title, "scenes": len(records)}))
     err.print(f"done in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -100,6 +100,7 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
                 pass
         replayed, cpu_done = time.perf_counter(), time.process_time()
     events = [e.to_dict() for e in result.events]
+    features = {e.id: e.features for e in result.events if e.features is not None}  # for --fit-kinds
     scores, unmatched = score_labels(labels, events, resolution_hz(scene.sample_rate_hz, config),
                                      capture_end_s=scene.duration_s)
     false_events, false_overloads = split_false(unmatched)
@@ -108,21 +109,25 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
         "duration_s": scene.duration_s,
         "backgrounds": [e.what for e in scene.emitters if e.kind is None],
         "labels": [{**s.label, "detected": s.detected, "detected_kind": s.detected_kind, "latency_s": s.latency_s,
-                    "freq_iou": s.freq_iou, "event": _brief(s.event)} for s in scores],
-        "false_events": [_brief(e) for e in false_events],
+                    "freq_iou": s.freq_iou, "event": _brief(s.event, features)} for s in scores],
+        "false_events": [_brief(e, features) for e in false_events],
         "false_overloads": len(false_overloads),
         "events": len(events),
         "render_s": rendered - started, "replay_s": replayed - rendered, "cpu_s": cpu_done - cpu_started,
-        "config_hash": config.config_hash(),
+        "config_hash": config.config_hash(), "kind_model": config.kind_model or "packaged",
     }
 
 
-def _brief(event: dict | None) -> dict | None:
+def _brief(event: dict | None, features: dict[str, list]) -> dict | None:
+    """The scored facts of an event, with its kind features when it has them."""
     if event is None:
         return None
     keys = ("kind", "offset_start_s", "offset_end_s", "freq_low_hz", "freq_high_hz", "rise_db", "confidence",
             "detected_offset_s")
-    return {k: event.get(k) for k in keys}
+    brief = {k: event.get(k) for k in keys}
+    if event.get("id") in features:
+        brief["features"] = [round(v, 5) for v in features[event["id"]]]
+    return brief
 
 
 def run_scenes(seeds: Iterable[int], jobs: int = 1, config: DetectorConfig | None = None,
