@@ -1,9 +1,11 @@
 """The detector's start-up shortcuts give scipy's own answers, and the replay path stays free of
-the slow imports (``scipy.stats``, ``scipy.signal``, ``scipy.special``, ``scipy.fft``) they replace."""
+the slow imports they replace (``scipy.stats``, ``scipy.signal``, ``scipy.special``, ``scipy.fft``) and the
+``scipy.linalg`` numba would load."""
 
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,10 +74,31 @@ def test_gamma_functions_refuse_what_they_cannot_answer():
         trigamma(0.0)
 
 
-def test_replay_path_does_not_import_slow_scipy_modules():
-    probe = ("import sys, spectrum.replay, spectrum.detect.detector, kernels.fft; kernels.fft.fftw_available(); "
-             "print(sorted(m for m in ('scipy.stats', 'scipy.signal', 'scipy.special', 'scipy.fft') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+# modules a replay must not load: each costs a tenth of a second or more of its start-up
+SLOW_MODULES = ("scipy.stats", "scipy.signal", "scipy.special", "scipy.fft",
+                "scipy.linalg")  # numba's BLAS check loads scipy.linalg.cython_blas alone (kernels/__init__.py)
+
+
+def _modules_after(code: str, *args: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return the SLOW_MODULES it left in sys.modules."""
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {SLOW_MODULES!r} if m in sys.modules))"
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    if "NUMBA_CACHE_DIR" in os.environ:
+        env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
+    out = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_replay_does_not_import_slow_modules(scenario_capture):
+    # a whole replay: the kernels run, so numba loads its implementations (and checks for BLAS)
+    meta = scenario_capture("clean_quiet", 0.1)
+    assert _modules_after("from spectrum.cli import main\nmain(['replay', sys.argv[1], '--json'])", str(meta)) == []
+
+
+def test_scipy_linalg_still_imports_after_the_kernels():
+    code = ("import numpy as np, kernels, scipy.linalg\n"
+            "assert scipy.linalg.solve(np.eye(2), np.ones(2)).tolist() == [1.0, 1.0]\n"
+            "from scipy.linalg import cython_blas\n"
+            "assert 'dgemm' in cython_blas.__pyx_capi__")
+    assert _modules_after(code) == ["scipy.linalg"]
