@@ -4,6 +4,7 @@ the slow imports they replace (``scipy.stats``, ``scipy.signal``, ``scipy.specia
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -16,8 +17,10 @@ import scipy.signal
 import scipy.special
 import scipy.stats
 
+from spectrum.detect.cfar_alpha_table import table_arguments
 from spectrum.detect.gamma_functions import gammaincc, gammaincc_inv, trigamma
-from spectrum.detect.narrowband_cfar import _pfa_integral
+from spectrum.detect.narrowband_cfar import (ALPHA_TABLE, _pfa_integral, alpha_key, os_cfar_alpha,
+                                             solve_os_cfar_alpha)
 from spectrum.detect.sk_stats import _pearson3_isf, sk_moments
 from spectrum.detect.spectral_frontend import analysis_window
 
@@ -76,7 +79,8 @@ def test_gamma_functions_refuse_what_they_cannot_answer():
 
 # modules a replay must not load: each costs a tenth of a second or more of its start-up
 SLOW_MODULES = ("scipy.stats", "scipy.signal", "scipy.special", "scipy.fft",
-                "scipy.linalg")  # numba's BLAS check loads scipy.linalg.cython_blas alone (kernels/__init__.py)
+                "scipy.linalg",  # numba's BLAS check loads scipy.linalg.cython_blas alone (kernels/__init__.py)
+                "scipy.integrate", "scipy.optimize")  # the CFAR's α comes from its table (cfar_alpha.json)
 
 
 def _modules_after(code: str, *args: str) -> list[str]:
@@ -90,9 +94,10 @@ def _modules_after(code: str, *args: str) -> list[str]:
     return eval(out.stdout.strip().splitlines()[-1])
 
 
-def test_replay_does_not_import_slow_modules(scenario_capture):
+@pytest.mark.parametrize("scene, seconds", [("clean_quiet", 0.1), ("clean_pmr", 2.0)])  # 2 s: a baseline is learned
+def test_replay_does_not_import_slow_modules(scenario_capture, scene, seconds):
     # a whole replay: the kernels run, so numba loads its implementations (and checks for BLAS)
-    meta = scenario_capture("clean_quiet", 0.1)
+    meta = scenario_capture(scene, seconds)
     assert _modules_after("from spectrum.cli import main\nmain(['replay', sys.argv[1], '--json'])", str(meta)) == []
 
 
@@ -102,3 +107,13 @@ def test_scipy_linalg_still_imports_after_the_kernels():
             "from scipy.linalg import cython_blas\n"
             "assert 'dgemm' in cython_blas.__pyx_capi__")
     assert _modules_after(code) == ["scipy.linalg"]
+
+
+def test_cfar_alpha_table_holds_the_solved_alphas():
+    table = json.loads(ALPHA_TABLE.read_text())["alpha"]
+    arguments = table_arguments()
+    # the default detector's arguments at the usual rates: regenerate the table when they change
+    assert sorted(table) == sorted(alpha_key(*args) for args in arguments)
+    for args in arguments:
+        assert table[alpha_key(*args)] == pytest.approx(solve_os_cfar_alpha(*args), rel=1e-10), args
+        assert os_cfar_alpha(*args) == table[alpha_key(*args)]
