@@ -7,6 +7,7 @@ the file or option and what is wrong; a traceback only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from collections.abc import Sequence
@@ -37,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: the command line) and return its exit code."""
+    code = _run(argv)
+    if argv is None:
+        # Called as the program (the `spectrum` script, `python -m spectrum`): the process exits
+        # next. Frozen objects are left out of the garbage collections of the interpreter's exit,
+        # which otherwise walk all of numba's objects: about 0.2 s of every command.
+        gc.freeze()
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 with argparse's one-line message
     from spectrum.errors import USER_ERRORS

@@ -1,9 +1,10 @@
 """The detector's start-up shortcuts give scipy's own answers, and the replay path stays free of
 the slow imports they replace (``scipy.stats``, ``scipy.signal``, ``scipy.special``, ``scipy.fft``) and the
-``scipy.linalg`` numba would load."""
+``scipy.linalg`` numba would load, and the program skips the exit's garbage collection."""
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -117,3 +118,18 @@ def test_cfar_alpha_table_holds_the_solved_alphas():
     for args in arguments:
         assert table[alpha_key(*args)] == pytest.approx(solve_os_cfar_alpha(*args), rel=1e-10), args
         assert os_cfar_alpha(*args) == table[alpha_key(*args)]
+
+
+def test_only_the_program_skips_the_exit_collection(monkeypatch, capsys):
+    from spectrum.cli import main
+
+    # run in-process with arguments (as the tests do), main leaves the heap alone ...
+    assert main(["simulate", "--list"]) == 0
+    assert gc.get_freeze_count() == 0
+    # ... as the program it freezes it, so the exit's garbage collections skip numba's objects
+    monkeypatch.setattr(sys, "argv", ["spectrum", "simulate", "--list"])
+    try:
+        assert main() == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
