@@ -1,6 +1,7 @@
 """The detector's start-up shortcuts give scipy's own answers, and the replay path stays free of
 the slow imports they replace (``scipy.stats``, ``scipy.signal``, ``scipy.special``, ``scipy.fft``) and the
-``scipy.linalg`` numba would load, and the program skips the exit's garbage collection."""
+``scipy.linalg`` numba would load; the program asks for one BLAS thread and skips the exit's garbage
+collection."""
 
 from __future__ import annotations
 
@@ -133,3 +134,14 @@ def test_only_the_program_skips_the_exit_collection(monkeypatch, capsys):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("given, expected", [({}, "1"), ({"OMP_NUM_THREADS": "4"}, "None"),
+                                             ({"OPENBLAS_NUM_THREADS": "2"}, "2")])
+def test_the_cli_asks_for_one_blas_thread_unless_told(given, expected):
+    # one BLAS thread: OpenBLAS then starts no thread pool with NumPy (start-up)
+    code = "import os, spectrum.cli; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", **given}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
