@@ -14,16 +14,18 @@ own; it is an optional extra (``pip install spectrum-watch[dask]``), imported on
 from __future__ import annotations
 
 import glob
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spectrum.errors import USER_ERRORS, ConfigError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CAPTURE_SUFFIXES = (".sigmf-meta", ".h5", ".hdf5", ".cu8", ".cs8", ".cs16", ".cf32", ".bin")
 PARTIAL_SUFFIX = ".partial.sigmf-meta"  # a recorder's checkpoint: the finished file is next to it
@@ -170,6 +172,9 @@ def replay_archive(paths: Sequence[str], options: ReplayOptions, jobs: int = 1,
         for path in paths:
             yield replay_capture(path, options)
     else:
+        import multiprocessing  # here, not at import: a replay of one capture needs no pool (start-up)
+        from concurrent.futures import ProcessPoolExecutor
+
         # forkserver: workers fork from a clean server that has imported the replay once (no
         # inherited threads or open files from the caller, no per-worker import cost)
         context = multiprocessing.get_context("forkserver")

@@ -34,7 +34,9 @@ excess holds.
 from __future__ import annotations
 
 import functools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +50,10 @@ GUARD_BINS = 2  # a Hann-windowed line spills into the next bin or two
 STRIDE = 2  # every other bin: nearly independent cells (see kernels.cfar)
 LEARN_PFA = 1e-3  # looser, for lines in the mean of all learning rows: better too many known
 KNOWN_WIDEN_BINS = 3  # a known line may drift this far and still be known
+# os_cfar_alpha's answers for the default settings at the usual rates and FFT sizes, written by
+# spectrum/detect/cfar_alpha_table.py: solving imports scipy.integrate and scipy.optimize, about
+# 0.3 s of a replay's start-up for two numbers
+ALPHA_TABLE = Path(__file__).with_name("cfar_alpha.json")
 
 
 def os_cfar_pfa(alpha: float, cells: int, rank: int, looks: int) -> float:
@@ -82,11 +88,26 @@ def _pfa_integral(alpha: float, cells: int, rank: int, looks: int) -> float:
 
 @functools.lru_cache(maxsize=64)
 def os_cfar_alpha(pfa: float, cells: int, rank: int, looks: int) -> float:
-    """Scale factor α for which :func:`os_cfar_pfa` equals ``pfa``."""
-    import scipy.optimize  # here, not at import (start-up)
-
+    """Scale factor α for which :func:`os_cfar_pfa` equals ``pfa``: from ``ALPHA_TABLE`` when it
+    holds these arguments, else solved."""
     if not 0.0 < pfa < 1.0:
         raise ValueError(f"pfa must be within (0, 1), got {pfa}")
+    known = _alpha_table().get(alpha_key(pfa, cells, rank, looks))
+    return known if known is not None else solve_os_cfar_alpha(pfa, cells, rank, looks)
+
+
+def alpha_key(pfa: float, cells: int, rank: int, looks: int) -> str:
+    return f"{float(pfa)!r} {int(cells)} {int(rank)} {int(looks)}"
+
+
+@functools.lru_cache(maxsize=1)
+def _alpha_table() -> dict[str, float]:
+    return json.loads(ALPHA_TABLE.read_text())["alpha"]
+
+
+def solve_os_cfar_alpha(pfa: float, cells: int, rank: int, looks: int) -> float:
+    """Solve :func:`os_cfar_pfa` = ``pfa`` for α (root finding on the exact integral)."""
+    import scipy.optimize  # here, not at import (start-up)
 
     def log_excess(alpha: float) -> float:
         return math.log(max(os_cfar_pfa(alpha, cells, rank, looks), 1e-300)) - math.log(pfa)
