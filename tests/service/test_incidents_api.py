@@ -48,6 +48,19 @@ def incidents(client, **params) -> list[dict]:
     return r.json()["incidents"]
 
 
+def test_the_band_an_event_names_is_its_incidents_and_must_be_a_name(desk):
+    """The incident tables hold a band of up to 64 characters (PostgreSQL refuses more: such an
+    event was stored, then never grouped), so a longer band is refused with the event."""
+    sensor, viewer = desk.client("sensor"), desk.client("viewer")
+    band = "\U0001f4e1" * 64  # characters, not bytes
+    assert sensor.post(f"{API}/events", json={"events": pulses(3, band=band)}).json()["created"] == 3
+    for bad in ("x" * 65, "hop\x00", 7):
+        r = sensor.post(f"{API}/events", json={"events": pulses(3, offset_s=100, band=bad)})
+        assert r.status_code == 422 and "band" in r.json()["message"], r.text
+    (inc,) = incidents(viewer)
+    assert inc["band"] == band and inc["bursts"] == 3
+
+
 def test_a_pulsed_jammer_is_one_incident_and_the_site_stays_jammed(desk_ops):
     sensor, viewer = desk_ops.client("sensor"), desk_ops.client("viewer")
     sent = pulses(30)
