@@ -42,6 +42,7 @@ EXTRA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 Status = Literal["online", "stale", "offline"]
 NAME_PATTERN = r"^[^\x00-\x1f]+$"
+NO_NUL = r"^[^\x00]*$"  # for free text stored in a column: PostgreSQL's text types cannot hold NUL
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 
 
@@ -369,7 +370,7 @@ class TokenCreateIn(BaseModel):
     role: Role
     site: Name | None = None
     sensor: Name | None = None
-    label: str | None = Field(None, max_length=200)
+    label: str | None = Field(None, max_length=200, pattern=NO_NUL)
 
 
 class TokenOut(BaseModel):
