@@ -144,6 +144,10 @@ def test_error_bodies(desk):
     assert r.status_code == 403 and "an admin token" in r.json()["message"] and "a admin" not in r.text
     r = viewer.get(f"{API}/events", params={"cursor": "bm9wZQ"})
     assert r.status_code == 422 and "cursor" in r.json()["message"]
+    wide = base64.urlsafe_b64encode(f"{2**63}:x".encode()).decode()  # past any 64-bit start
+    for path in ("/events", "/incidents"):
+        r = viewer.get(API + path, params={"cursor": wide})
+        assert r.status_code == 422 and "cursor" in r.json()["message"], r.text
     r = desk.client().options(f"{API}/events")
     assert r.status_code == 204 and set(r.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
     r = desk.client("sensor").put(f"{API}/events", json={})
