@@ -3,6 +3,7 @@ their audit log, roles and bad input, and the live stream's ``incident`` message
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -153,6 +154,30 @@ def test_desk_workflow_and_audit_log(desk_ops):
     # an admin may act too; the log only grows
     assert desk_ops.client("admin").post(f"{url}/notes", json={"text": "report filed"}).status_code == 200
     assert len(viewer.get(f"{url}/audit").json()) == 5
+
+
+def test_desk_actions_at_the_same_moment_are_all_kept(desk_ops):
+    """Operators noting one incident at once (PostgreSQL runs them side by side: each was
+    inserting the desk row, a 500, or counting from the same old count)."""
+    assert desk_ops.client("sensor").post(f"{API}/events", json={"events": pulses(3)}).status_code == 200
+    (inc,) = incidents(desk_ops.client("viewer"))
+    url = f"{API}/incidents/{inc['id']}"
+    n, codes = 12, []
+    barrier = threading.Barrier(n)
+
+    def note(i: int) -> None:
+        with desk_ops.client("operator") as op:
+            barrier.wait()
+            codes.append(op.post(f"{url}/notes", json={"text": f"note {i}"}).status_code)
+
+    threads = [threading.Thread(target=note, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * n
+    viewer = desk_ops.client("viewer")
+    assert viewer.get(url).json()["desk"]["notes"] == n and len(viewer.get(f"{url}/audit").json()) == n
 
 
 def test_roles_unknown_incidents_and_bad_input(desk_ops):
