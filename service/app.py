@@ -23,7 +23,7 @@ from service.auth import revoked_among
 from service.auth_limiter import FailureLimiter
 from service.broadcast import Broadcaster
 from service.db import Database, now_us
-from service.deps import AppContext, refuse_repeated_query
+from service.deps import AppContext, refuse_nul_characters, refuse_repeated_query
 from service.http_errors import http_error, options, validation_error
 from service.metrics import API_PREFIX, Metrics, RequestMetricsMiddleware
 from service.routes import (docs_api, events_api, health_api, metrics_api, sensors_api, spectra_api, stream_api,
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,  # larger bodies: 413, before any parsing
         docs_url=None, redoc_url=None,  # served offline by docs_api
-        dependencies=[Depends(refuse_repeated_query)],
+        dependencies=[Depends(refuse_repeated_query), Depends(refuse_nul_characters)],
     )
     app.state.ctx = ctx
     app.state.site_registry = registry

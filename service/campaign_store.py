@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from service.campaign_models import CampaignRow
 from service.campaign_schemas import CampaignSpec
@@ -18,6 +18,7 @@ from service.db import Database, now_us
 from service.store import us_to_iso
 
 SPECIFICITY = ("sensors", "sites", "all")  # most specific first
+CAMPAIGN_LOCK_KEY = 0x5350_4543_4341_4D50  # any fixed 64-bit number; names the one campaign lock
 
 
 class CampaignConflict(Exception):
@@ -55,6 +56,14 @@ def _spec_json(spec: CampaignSpec) -> str:
     return _dumps(spec.model_dump(mode="json", exclude_none=False))
 
 
+def _one_at_a_time(db: Database, session) -> None:
+    """On PostgreSQL, wait until no other transaction is changing campaigns; hold the lock to
+    this transaction's end. A change checks the name and the other campaigns' targets before
+    writing: two side by side would both pass (SQLite has one writer at a time anyway)."""
+    if db.dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CAMPAIGN_LOCK_KEY})
+
+
 def _check_conflict(session, name: str, kind: str, targets: list[str]) -> None:
     for other in session.scalars(select(CampaignRow).where(CampaignRow.target_kind == kind,
                                                            CampaignRow.name != name)):
@@ -76,6 +85,7 @@ def create_campaign(db: Database, name: str, spec: CampaignSpec, actor: str) -> 
     kind, targets = spec.targets.kind()
     now = now_us()
     with db.write() as session:
+        _one_at_a_time(db, session)
         if session.get(CampaignRow, name) is not None:
             raise CampaignConflict(f"a campaign named {name!r} exists; change it with PUT /campaigns/{name}")
         _check_conflict(session, name, kind, targets)
@@ -94,6 +104,7 @@ def update_campaign(db: Database, name: str, spec: CampaignSpec, actor: str) -> 
     """
     kind, targets = spec.targets.kind()
     with db.write() as session:
+        _one_at_a_time(db, session)
         row = session.get(CampaignRow, name, with_for_update=True)
         if row is None:
             raise CampaignGone(f"no campaign named {name!r}")

@@ -151,6 +151,15 @@ def refuse_repeated_query(request: Request) -> None:
                                    "msg": "given more than once; this parameter takes one value"}])
 
 
+def refuse_nul_characters(request: Request) -> None:
+    """422 for a path or query value holding a NUL character: no id or name has one, and
+    PostgreSQL cannot even compare one (its text types cannot hold it; SQLite's can)."""
+    for where, items in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
+        for key, value in items:
+            if isinstance(value, str) and "\x00" in value:
+                raise unprocessable((where, key), "contains a NUL character")
+
+
 def _query_params(dependant) -> dict | None:
     """Query parameters a route declares, its sub-dependencies' included (None: not an API route)."""
     if dependant is None:

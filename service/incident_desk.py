@@ -14,6 +14,7 @@ from sqlalchemy import select
 from service.auth import Principal
 from service.db import Database, now_us
 from service.incident_models import IncidentAuditRow, IncidentDeskRow, IncidentRow
+from service.incident_store import serialise_grouping
 from service.service_errors import ServiceError
 
 ACTIONS = ("acknowledge", "assign", "note", "resolve")
@@ -56,6 +57,9 @@ def act(db: Database, incident_id: str, who: Principal, action: str, detail: dic
     detail = {k: v for k, v in detail.items() if v is not None}
 
     def job(session) -> list[str]:
+        # PostgreSQL: one action (or regrouping) at a time, as on SQLite; else two at once on
+        # one incident both insert its desk row (a 500) or both count the same note
+        serialise_grouping(db, session)
         row = session.get(IncidentRow, incident_id)
         if row is None:
             raise UnknownIncident(f"no incident with id {incident_id!r}")

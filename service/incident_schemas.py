@@ -6,13 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from service.schemas import NO_NUL
+
 IncidentState = Literal["active", "quiet", "closed"]
 Outcome = Literal["confirmed_jammer", "legitimate_signal", "equipment_fault", "false_alarm", "unknown"]
 Change = Literal["opened", "updated", "escalated", "linked", "closed", "merged", "acknowledged", "assigned",
                  "noted", "resolved"]
 NotifiedChange = Literal["opened", "escalated", "linked", "closed"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
-Team = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Team = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)]
 
 
 class WideArea(BaseModel):
@@ -128,8 +130,9 @@ class SiteJamList(BaseModel):
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(description="http(s) URL to POST to")
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = Field(
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)] = Field(
+        description="http(s) URL to POST to")
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=NO_NUL)] | None = Field(
         None, description="HMAC key; generated and shown once when omitted")
     changes: list[NotifiedChange] = Field(["opened", "escalated", "linked", "closed"],
                                           description="which incident changes to send")

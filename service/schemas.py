@@ -41,7 +41,9 @@ MAX_EXTRA_BYTES = 2048  # their JSON, together (a detector event's extras are a 
 EXTRA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 Status = Literal["online", "stale", "offline"]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+NAME_PATTERN = r"^[^\x00-\x1f]+$"
+NO_NUL = r"^[^\x00]*$"  # for free text stored in a column: PostgreSQL's text types cannot hold NUL
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 
 
 def iso_utc(moment: datetime) -> str:
@@ -101,7 +103,7 @@ class _In(BaseModel):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False, str_max_length=1000, strict=False)
     # optional fields checked when present but kept out of the stored JSON when absent (no nulls):
-    # name -> (low, high) for a number, or bool
+    # name -> (low, high) for a number, bool, or str for a name (as ``Name``)
     bounded_extras: ClassVar[dict[str, tuple[float, float] | type]] = {}
 
     @model_validator(mode="after")
@@ -128,10 +130,14 @@ class _In(BaseModel):
 
 
 def _check_bounded(key: str, value: Any, bound: tuple[float, float] | type) -> None:
-    """A known optional field: a boolean, or a finite number in its physical range."""
+    """A known optional field: a boolean, a name, or a finite number in its physical range."""
     if bound is bool:
         if not isinstance(value, bool):
             raise ValueError(f"{key}: expected true or false")
+        return
+    if bound is str:
+        if not isinstance(value, str) or not 1 <= len(value) <= 64 or not re.match(NAME_PATTERN, value):
+            raise ValueError(f"{key}: expected a name of 1 to 64 characters, no control characters")
         return
     low, high = bound
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
@@ -155,12 +161,13 @@ class EventIn(_In):
     when they could arrive out of order; without it the later arrival wins, except that a
     closed state (``end`` set) is never replaced by an ongoing one.
 
-    Checked when present: ``calibrated`` (bool) and ``peak_dbm`` (dBm at the antenna port, from
-    the sensor's dongle calibration); the desk adds ``sensor_start`` / ``sensor_end`` (the
+    Checked when present: ``calibrated`` (bool), ``peak_dbm`` (dBm at the antenna port, from
+    the sensor's dongle calibration) and ``band`` (the band plan hop, a name); the desk adds ``sensor_start`` / ``sensor_end`` (the
     sensor's own times) when it corrects ``start`` / ``end`` for the sensor's clock offset.
     """
 
-    bounded_extras: ClassVar[dict] = {"calibrated": bool, "peak_dbm": (MIN_DBM, MAX_DBM)}
+    # band: stored in the incident tables' 64-character column (PostgreSQL refuses a longer one)
+    bounded_extras: ClassVar[dict] = {"calibrated": bool, "peak_dbm": (MIN_DBM, MAX_DBM), "band": str}
 
     id: EventId
     kind: Kind
@@ -363,7 +370,7 @@ class TokenCreateIn(BaseModel):
     role: Role
     site: Name | None = None
     sensor: Name | None = None
-    label: str | None = Field(None, max_length=200)
+    label: str | None = Field(None, max_length=200, pattern=NO_NUL)
 
 
 class TokenOut(BaseModel):

@@ -186,6 +186,10 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         start, event_id = raw.split(":", 1)
+        if "\x00" in event_id:  # PostgreSQL cannot compare text holding NUL (SQLite can)
+            raise ValueError("NUL in the id")
+        if not -2**63 <= int(start) < 2**63:  # neither backend compares a wider integer
+            raise ValueError("start out of range")
         return int(start), event_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise CursorError(f"cursor {cursor[:40]!r} is not one this service handed out") from exc

@@ -91,6 +91,15 @@ class PgCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://spectrum@127.0.0.1:{self.port}/{name}"
 
+    def drop(self, url: str) -> None:
+        """Delete a database :meth:`url` made, ending the connections still open to it."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=spectrum dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def server_pid(self) -> int | None:
         """The postmaster's process id (its backends are its children), or None if unknown."""
         try:

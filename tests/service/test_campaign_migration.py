@@ -20,8 +20,8 @@ def _alembic(conn, action: str, revision: str) -> None:
     getattr(command, action)(cfg, revision)
 
 
-def test_upgrade_from_0002_adds_the_campaign_table_and_keeps_the_data(tmp_path, capsys):
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+def test_upgrade_from_0002_adds_the_campaign_table_and_keeps_the_data(db_url, capsys):
+    url = db_url
     engine = create_engine(url)
     with engine.begin() as conn:
         _alembic(conn, "upgrade", "0002")
@@ -40,8 +40,8 @@ def test_upgrade_from_0002_adds_the_campaign_table_and_keeps_the_data(tmp_path, 
     db.dispose()
 
 
-def test_downgrade_to_0002_drops_only_the_campaign_table(tmp_path):
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+def test_downgrade_to_0002_drops_only_the_campaign_table(db_url):
+    url = db_url
     Database(url).dispose()  # a new desk: created at the head
     engine = create_engine(url)
     assert current_revision(engine) == "0003"

@@ -3,6 +3,8 @@ ETag / 304, specificity (sensor > site > all) and the per-sensor sync view."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 HOPS = {"hops": [{"center_hz": 942.2e6, "sample_rate_hz": 2.4e6, "dwell_s": 0.3}]}
@@ -37,6 +39,45 @@ def test_admin_creates_lists_changes_and_deletes_a_campaign(desk):
         assert admin.get("/api/v1/campaigns/poll-day").status_code == 404
         assert admin.put("/api/v1/campaigns/poll-day", json=changed).status_code == 404
         assert admin.delete("/api/v1/campaigns/poll-day").status_code == 404
+
+
+def test_two_campaigns_created_at_once_still_never_share_a_target(db_url, monkeypatch):
+    """Both creations check for a clash before either writes (each waits after its check until
+    the other has checked too, or for a second): only one may be stored. PostgreSQL ran the two
+    side by side and stored both, two campaigns for all sensors."""
+    from service import campaign_store
+    from service.campaign_schemas import CampaignSpec
+    from service.db import Database
+
+    both_checked = threading.Barrier(2, timeout=1)
+    real_check = campaign_store._check_conflict
+
+    def check_then_wait(*args):
+        real_check(*args)
+        try:
+            both_checked.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other one waits for this one to finish, as it should
+
+    monkeypatch.setattr(campaign_store, "_check_conflict", check_then_wait)
+    db = Database(db_url)
+    outcomes = []
+
+    def create(name: str) -> None:
+        try:
+            campaign_store.create_campaign(db, name, CampaignSpec.model_validate(spec(campaign())), "admin")
+            outcomes.append("stored")
+        except campaign_store.CampaignConflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=create, args=(name,)) for name in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "stored"]
+    assert len(campaign_store.list_campaigns(db)) == 1
+    db.dispose()
 
 
 def test_only_admins_define_campaigns(desk):

@@ -35,6 +35,7 @@ def _fill(url: str) -> None:
 
 
 def test_rates_sizes_and_projection(tmp_path):
+    # SQLite only: the sizes are the file's pages; PostgreSQL's (compressed) are in test_db_size_on_postgresql
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     _fill(url)
     db = Database(url)
@@ -51,8 +52,8 @@ def test_rates_sizes_and_projection(tmp_path):
     assert abs(g.spectra_kept_bytes() - kept_rows * g.spectrum_bytes) < 1
 
 
-def test_db_size_command_prints_the_projection(tmp_path):
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+def test_db_size_command_prints_the_projection(db_url):
+    url = db_url
     _fill(url)
     env = dict(os.environ, PYTHONPATH=str(REPO), SPECTRUM_SPECTRA_FULL_S="3600")
     out = subprocess.run([sys.executable, "-m", "spectrum", "db", "size", "--db", url], cwd=REPO, env=env,

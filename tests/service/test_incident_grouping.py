@@ -172,7 +172,7 @@ def _stored_partition(db: Database) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values()}
 
 
-def test_incremental_regrouping_equals_a_rebuild(tmp_path):
+def test_incremental_regrouping_equals_a_rebuild(db_url):
     """Events arrive in random batches, late and re-sent, ongoing then closed: the stored
     incidents always equal grouping everything at once."""
     rng = random.Random(3)
@@ -184,7 +184,7 @@ def test_incremental_regrouping_equals_a_rebuild(tmp_path):
     rng.shuffle(sends)
     sends += rng.sample(final, 30)  # re-sent
     latest: dict[str, EventRecord] = {}
-    db = Database(f"sqlite:///{tmp_path / 'g.db'}")
+    db = Database(db_url)
     now = T0 + 3600 * S
     for i in range(0, len(sends), 17):
         batch = sends[i:i + 17]
@@ -200,14 +200,14 @@ def test_incremental_regrouping_equals_a_rebuild(tmp_path):
     db.dispose()
 
 
-def test_a_split_never_gives_two_incidents_one_id(tmp_path):
+def test_a_split_never_gives_two_incidents_one_id(db_url):
     """An ongoing event joins a later one's incident, then closes early: the incident splits.
     The part keeping the old id holds the early event; the later event, from which that id was
     derived, starts a part of its own, which must get another id (found by the property test)."""
     rules = GroupingRules(hold_s=40)
     late = ev(1, 200, None, kind="tone")
     early = ev(2, 0, 1.0, kind="tone")
-    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    db = Database(db_url)
     now = T0 + 3600 * S
     for record in (late, dataclasses.replace(early, end_us=None), early):  # early: first still on, then closed
         db.transact(lambda session, b=[record]: apply_events(db, session, b, rules, now))
@@ -217,8 +217,8 @@ def test_a_split_never_gives_two_incidents_one_id(tmp_path):
     db.dispose()
 
 
-def test_rebuild_keeps_incident_ids(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'r.db'}")
+def test_rebuild_keeps_incident_ids(db_url):
+    db = Database(db_url)
     from service.store import ingest_events
     from service.schemas import EventIn
     from service_helpers import make_event
@@ -270,7 +270,7 @@ def test_linking_by_frequency_buckets_equals_checking_every_pair():
     assert link_sites(items, RULES) == expected
     assert len({a for a, _ in expected.values()}) > 10  # many groups, not one chain
 
-def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkeypatch):
+def test_appending_in_time_order_gives_the_figures_of_a_rebuild(new_db_url, monkeypatch):
     """Live traffic mostly appends (the fast path, which never reads earlier events); now and
     then an event is late or an ongoing one closes (the full regroup). Same figures either way."""
     rng = random.Random(11)
@@ -292,7 +292,7 @@ def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkey
     appends = []
     real_append = store._append
     monkeypatch.setattr(store, "_append", lambda *a: appends.append(1) or real_append(*a))
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    db = Database(new_db_url())
     now = T0 + 3600 * S
     for batch in sends:
         db.transact(lambda session, b=batch: apply_events(db, session, b, rules, now))
@@ -305,7 +305,7 @@ def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkey
 
     incremental = figures()
     assert len(appends) > len(sends) * 0.7  # most batches took the fast path
-    db2 = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    db2 = Database(new_db_url())
     db2.transact(lambda session: apply_events(db2, session, final, rules, now))
     db, db_inc = db2, db
     assert figures() == incremental
@@ -314,7 +314,7 @@ def test_appending_in_time_order_gives_the_figures_of_a_rebuild(tmp_path, monkey
     db_inc.dispose()
 
 
-def test_incremental_wide_area_links_equal_linking_everything_at_once(tmp_path):
+def test_incremental_wide_area_links_equal_linking_everything_at_once(db_url):
     """Sites that share a jammer (some onsets too far apart to link), sent in time order
     with a few late events: the stored wide-area groups equal linking the final incidents."""
     rng = random.Random(21)
@@ -327,7 +327,7 @@ def test_incremental_wide_area_links_equal_linking_everything_at_once(tmp_path):
     final.sort(key=lambda e: e.start_us)
     sends = [[e] for e in final]
     sends += [sends.pop(rng.randrange(len(sends))) for _ in range(6)]
-    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    db = Database(db_url)
     now = T0 + 3600 * S
     for batch in sends:
         db.transact(lambda session, b=batch: apply_events(db, session, b, rules, now))

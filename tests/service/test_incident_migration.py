@@ -11,11 +11,11 @@ from service.db import Database
 from service.schema_version import MIGRATIONS_DIR, SchemaError, current_revision, head_revision
 
 
-def test_upgrade_from_0001_adds_the_incident_tables_and_keeps_the_data(tmp_path, capsys):
+def test_upgrade_from_0001_adds_the_incident_tables_and_keeps_the_data(db_url, capsys):
     from alembic import command
     from alembic.config import Config
 
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    url = db_url
     engine = create_engine(url)
     with engine.begin() as conn:
         cfg = Config()
@@ -24,7 +24,7 @@ def test_upgrade_from_0001_adds_the_incident_tables_and_keeps_the_data(tmp_path,
         command.upgrade(cfg, "0001")
         conn.execute(text("INSERT INTO events (id, kind, severity, site, sensor, start_us, end_us, freq_low_hz, "
                           "freq_high_hz, closed, progress_us, received_us, data) VALUES ('e1', 'tone', 'info', 's1', "
-                          "'a', 1, NULL, 1.0, 2.0, 0, 0, 1, '{}')"))
+                          "'a', 1, NULL, 1.0, 2.0, FALSE, 0, 1, '{}')"))
     assert current_revision(engine) == "0001"
     engine.dispose()
     with pytest.raises(SchemaError, match=f"needs {head_revision()}"):

@@ -29,8 +29,8 @@ def _by_onset(db: Database) -> list[str]:
         return list(session.scalars(select(IncidentRow.id).order_by(IncidentRow.first_onset_us)))
 
 
-def test_rebuild_keeps_desk_actions_with_their_incident(tmp_path, monkeypatch, capsys):
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+def test_rebuild_keeps_desk_actions_with_their_incident(db_url, monkeypatch, capsys):
+    url = db_url
     db = Database(url)
     # a pulsed jammer for 5 minutes, silent 10 minutes, back for 5: two incidents at a 5-minute hold
     events = [make_event(start_s=i * 10, duration_s=4, kind="pulsed") for i in range(30)]
@@ -69,6 +69,7 @@ def test_rebuild_keeps_desk_actions_with_their_incident(tmp_path, monkeypatch, c
 
 
 def test_rebuild_bad_database_is_one_line_and_exit_2(tmp_path, capsys):
+    # SQLite only: a file in a missing folder; an unsupported backend
     assert main(["incidents", "rebuild", "--db", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("spectrum incidents: error:") and "\n" not in err

@@ -33,8 +33,8 @@ def at(hours: float, duration_s: float, **kw) -> dict:
 
 
 @pytest.fixture
-def report_db(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'report.db'}")
+def report_db(db_url):
+    db = Database(db_url)
     events = [at(8 + i * 60 / 3600, 30, site="s1", kind="pulsed") for i in range(30)]  # 08:00-08:29:30 WIB
     events[0]["evidence"] = {"sha256": "ab" * 32, "path": "clips/x.sigmf-data"}
     events += [at(23.9, 720, site="s2", kind="tone", severity="critical", freq_hz=1575.42e6)]  # 23:54 WIB, runs past midnight
@@ -79,7 +79,7 @@ def test_cli_writes_html_csv_pdf_and_refuses_bad_options(report_db, tmp_path, ca
     from spectrum.cli import main
 
     db, _ = report_db
-    url = f"sqlite:///{db.url.database}"
+    url = db.url.render_as_string(hide_password=False)
 
     def run(*args, db_url=url):
         code = main(["report", "--db", db_url, *args])
@@ -100,5 +100,6 @@ def test_cli_writes_html_csv_pdf_and_refuses_bad_options(report_db, tmp_path, ca
         assert r.returncode == 2 and word in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run("--day", "2024-02-14", "--out", str(tmp_path / "x.docx"))
     assert r.returncode == 2 and "--out" in r.stderr
+    # a SQLite file that is not there is refused, not created (on either run: PostgreSQL has no file)
     r = run("--day", "2024-02-14", "--out", str(tmp_path / "x.csv"), db_url=f"sqlite:///{tmp_path / 'none.db'}")
     assert r.returncode == 2 and "no such database" in r.stderr

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from test_service_auth import run_cli
 
 from service.auth import authenticate, create_token
@@ -29,11 +30,17 @@ def old_desk(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _execute(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
 def schema_diff(url: str) -> list:
     """What the database's schema lacks or has beyond ``service.models`` (Alembic's compare)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
 
     from service.models import Base
 
@@ -44,8 +51,8 @@ def schema_diff(url: str) -> list:
     return diff
 
 
-def test_upgrade_from_empty(tmp_path, capsys):
-    url = f"sqlite:///{tmp_path / 'new.db'}"
+def test_upgrade_from_empty(db_url, capsys):
+    url = db_url
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", url)
     assert code == 0, err
     assert out.strip() == f"database upgraded from an empty database to revision {head_revision()}"
@@ -54,13 +61,14 @@ def test_upgrade_from_empty(tmp_path, capsys):
     assert out.strip() == f"database already at revision {head_revision()}"
 
 
-def test_a_new_database_gets_the_newest_schema(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")  # what serve and token create do
+def test_a_new_database_gets_the_newest_schema(db_url):
+    db = Database(db_url)  # what serve and token create do
     assert current_revision(db.engine) == head_revision()
     db.dispose()
 
 
 def test_upgrade_from_the_schema_before_migrations(tmp_path, capsys):
+    # SQLite only: the code before migrations made SQLite files (schema_before_migrations.sql)
     url = old_desk(tmp_path / "old.db")
     with pytest.raises(SchemaError, match="spectrum db upgrade --db"):
         Database(url)
@@ -77,30 +85,22 @@ def test_upgrade_from_the_schema_before_migrations(tmp_path, capsys):
     secret = create_token(db, "viewer")[0]
     assert authenticate(db, secret).role == "viewer"
     with db.read() as session:
-        from sqlalchemy import text
-
         assert session.execute(text("SELECT id, site FROM events")).all() == [("e1", "s1")]
         assert session.execute(text("SELECT label FROM tokens WHERE id = 'abc'")).scalar() == "old"
     db.dispose()
 
 
-def test_a_schema_from_newer_code_is_refused(tmp_path, capsys):
-    url = f"sqlite:///{tmp_path / 'new.db'}"
+def test_a_schema_from_newer_code_is_refused(db_url, capsys):
+    url = db_url
     Database(url).dispose()
-    con = sqlite3.connect(tmp_path / "new.db")
-    con.execute("UPDATE alembic_version SET version_num = '9999'")
-    con.commit()
-    con.close()
+    _execute(url, "UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(SchemaError, match="newer spectrum"):
         Database(url)
     code, _, err = run_cli(capsys, "db", "upgrade", "--db", url)
     assert code == 2 and "'9999'" in err and len(err.strip().splitlines()) == 1
 
 
-def test_not_our_tables_are_refused(tmp_path, capsys):
-    con = sqlite3.connect(tmp_path / "other.db")
-    con.execute("CREATE TABLE events (x INTEGER)")
-    con.commit()
-    con.close()
-    code, _, err = run_cli(capsys, "db", "upgrade", "--db", f"sqlite:///{tmp_path / 'other.db'}")
+def test_not_our_tables_are_refused(db_url, capsys):
+    _execute(db_url, "CREATE TABLE events (x INTEGER)")
+    code, _, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert code == 2 and "not made by spectrum serve" in err

@@ -1,6 +1,5 @@
 """Spectra retention: whole for ``full_s``, one per ``thin_every_s`` bucket until ``keep_s``, then
-gone; events untouched; a second pass deletes nothing more; the dry run counts without deleting.
-The same checks run on PostgreSQL in test_service_postgres.py (``check_retention``)."""
+gone; events untouched; a second pass deletes nothing more; the dry run counts without deleting."""
 
 from __future__ import annotations
 
@@ -62,8 +61,8 @@ def check_retention(db: Database) -> None:
     assert retention.apply(NOW_US + 60 * 10**6).deleted == 0
 
 
-def test_retention_thins_and_expires_spectra(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+def test_retention_thins_and_expires_spectra(db_url):
+    db = Database(db_url)
     check_retention(db)
     db.dispose()
 
@@ -78,8 +77,8 @@ def test_settings_refuse_a_keep_shorter_than_the_full_period():
         Settings(spectra_full_s=7_200, spectra_keep_s=3_600)
 
 
-def test_db_prune_command_dry_run_then_prune(tmp_path):
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+def test_db_prune_command_dry_run_then_prune(db_url):
+    url = db_url
     db = Database(url)
     with db.write() as session:
         old_us = NOW_US - 40 * 86_400 * 10**6  # a spectrum older than the default 30 days

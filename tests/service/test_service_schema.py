@@ -20,8 +20,8 @@ from service.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('schema') / 'desk.db'}"
+def served(module_db_url):
+    db_url = module_db_url
     tokens = make_tokens(db_url)
     with ThreadServer(create_app(Settings(db_url=db_url))) as server:
         yield f"http://127.0.0.1:{server.port}", tokens

@@ -6,6 +6,7 @@ with invalid data is in ``test_service_fuzz``.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -105,6 +106,28 @@ def test_extra_fields_are_limited(desk):
     assert len(desk.client("viewer").get(f"{API}/events").json()["events"]) == 1
 
 
+def test_nul_characters_are_refused_wherever_they_would_reach_the_database(desk):
+    """A NUL character in an id, name, filter, cursor or stored text: 422 naming it, on both
+    backends (PostgreSQL cannot hold or compare one: these were 500s there)."""
+    sensor, viewer, admin = desk.client("sensor"), desk.client("viewer"), desk.client("admin")
+    assert sensor.post(f"{API}/events", json={"events": [make_event(i, kind="pulsed") for i in range(3)]}).status_code == 200
+    [incident] = viewer.get(f"{API}/incidents").json()["incidents"]
+    cursor = base64.urlsafe_b64encode(b"0:\x00").decode().rstrip("=")
+    for path in ("/events", "/incidents"):
+        refused(viewer.get(API + path, params={"cursor": cursor}), "cursor")
+    refused(viewer.get(f"{API}/incidents", params={"site": "s\x00"}), "site")
+    refused(viewer.get(f"{API}/spectra", params={"band": "b\x00"}), "band")
+    refused(viewer.get(f"{API}/reports/daily", params={"day": "2024-02-14", "site": "s\x00"}), "site")
+    refused(viewer.get(f"{API}/incidents/{incident['id']}%00/audit"), "incident_id")
+    refused(admin.get(f"{API}/campaigns/c%00"), "name")
+    refused(admin.delete(f"{API}/webhooks/w%00"), "webhook_id")
+    refused(admin.post(f"{API}/tokens", json={"role": "viewer", "label": "Rina\x00"}), "label")
+    refused(admin.post(f"{API}/webhooks", json={"url": "https://example.org/\x00"}), "url")
+    refused(admin.post(f"{API}/webhooks", json={"url": "https://example.org/", "secret": "s" * 16 + "\x00"}), "secret")
+    refused(admin.post(f"{API}/incidents/{incident['id']}/assign", json={"team": "team\x00"}), "team")
+    assert viewer.get(f"{API}/incidents/{incident['id']}/audit").json() == []  # nothing was done
+
+
 def test_refused_events_are_counted(desk):
     sensor = desk.client("sensor")
     before = metric(desk, "spectrum_events_rejected_total")
@@ -121,6 +144,10 @@ def test_error_bodies(desk):
     assert r.status_code == 403 and "an admin token" in r.json()["message"] and "a admin" not in r.text
     r = viewer.get(f"{API}/events", params={"cursor": "bm9wZQ"})
     assert r.status_code == 422 and "cursor" in r.json()["message"]
+    wide = base64.urlsafe_b64encode(f"{2**63}:x".encode()).decode()  # past any 64-bit start
+    for path in ("/events", "/incidents"):
+        r = viewer.get(API + path, params={"cursor": wide})
+        assert r.status_code == 422 and "cursor" in r.json()["message"], r.text
     r = desk.client().options(f"{API}/events")
     assert r.status_code == 204 and set(r.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
     r = desk.client("sensor").put(f"{API}/events", json={})

@@ -231,6 +231,7 @@ def test_workers_run_as_processes_and_stop_on_sigterm(servers):
 
 
 def test_several_workers_on_sqlite_are_refused(tmp_path, capsys):
+    # SQLite only: the refusal is SQLite's (PostgreSQL runs several workers above)
     from spectrum.cli import main
 
     db = tmp_path / "desk.db"
