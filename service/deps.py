@@ -50,7 +50,11 @@ class AppContext:
     notifier: object = None  # service.webhooks.Notifier
 
 
-def get_ctx(request: Request) -> AppContext:
+# The cheap dependencies below are ``async def``: FastAPI runs a plain ``def`` dependency in
+# its thread pool, one hop per dependency and request, which cost more than their work.
+
+
+async def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
@@ -89,7 +93,7 @@ def _article(word: str) -> str:
 
 
 def _require(*roles: str):
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             needs = " or ".join(_article(r) for r in roles)
             raise HTTPException(403, f"{_article(principal.role)} token may not do this (needs {needs} token)")
@@ -131,7 +135,7 @@ def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
     return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])
 
 
-def refuse_repeated_query(request: Request) -> None:
+async def refuse_repeated_query(request: Request) -> None:
     """422 for a query parameter given twice that takes one value (``?site=a&site=b`` on a route
     whose ``site`` is a single value would silently use one of them)."""
     route = request.scope.get("route")
