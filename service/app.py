@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.auth import revoked_among
+from service.auth import PrincipalCache, revoked_among
 from service.auth_limiter import FailureLimiter
 from service.broadcast import Broadcaster
 from service.db import Database, now_us
@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
                      status=StatusTracker(db, settings, broadcaster, shared=shared),
-                     auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s))
+                     auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s),
+                     principals=PrincipalCache(settings.auth_cache_s))
     from service.incident_feed import IncidentFeed
     from service.webhooks import Notifier
 

@@ -5,6 +5,10 @@ slow password hash (bcrypt, argon2) defends low-entropy secrets against guessing
 database leak; a 256-bit random secret cannot be guessed, so one fast hash is as safe and
 keeps the per-request check to one indexed lookup. Lookup is by the hash, so timing reveals
 nothing about the token, and the final comparison is constant-time anyway.
+
+The service keeps valid tokens' lookups for a second (:class:`PrincipalCache`): a token revoked
+through the API is refused at once by the worker that revoked it, by the others (and after
+``spectrum token revoke``) within ``auth_cache_s``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -119,9 +126,55 @@ def revoked_among(db: Database, token_ids: set[str]) -> set[str]:
 
 def authenticate(db: Database, token: str) -> Principal | None:
     """The principal of a valid, unrevoked token, else None."""
-    digest = hash_token(token)
+    return authenticate_digest(db, hash_token(token))
+
+
+def authenticate_digest(db: Database, digest: str) -> Principal | None:
+    """:func:`authenticate` for a token already hashed with :func:`hash_token`."""
     with db.read() as session:
         row = session.scalars(select(TokenRow).where(TokenRow.token_hash == digest)).one_or_none()
     if row is None or row.revoked_us is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return Principal(token_id=row.id, role=row.role, site=row.site, sensor=row.sensor, label=row.label)
+
+
+class PrincipalCache:
+    """Principals of valid tokens by token hash, each kept ``ttl_s`` seconds after its lookup.
+
+    A sensor authenticates twice per report interval; this saves the lookup on most of those
+    requests. Only valid tokens are kept (an unknown or revoked token is looked up every time,
+    and counts as a failure every time). The price is bounded staleness: a token revoked
+    elsewhere (the CLI, another worker) still passes here for at most ``ttl_s``; :meth:`forget`
+    drops it at once where the revocation happened. ``ttl_s`` 0 keeps nothing.
+    """
+
+    MAX_ENTRIES = 100_000  # bounded memory: when full, start again empty
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}  # digest -> (expires, principal)
+        self._lock = threading.Lock()  # revocations come from the thread pool
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry[0] <= self.clock():
+            with self._lock:
+                self._entries.pop(digest, None)
+            return None
+        return entry[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[digest] = (self.clock() + self.ttl_s, principal)
+
+    def forget(self, token_id: str) -> None:
+        """Drop a token (revoked here): it is looked up again on its next request."""
+        with self._lock:
+            self._entries = {d: e for d, e in self._entries.items() if e[1].token_id != token_id}

@@ -61,6 +61,28 @@ def test_revoked_token_and_admin_api(desk):
     assert all("token" not in t and "token_hash" not in t for t in listed)
 
 
+def test_token_revoked_elsewhere_is_refused_once_its_lookup_expires(desk):
+    """A token revoked outside this worker (the CLI, another worker) passes only while this
+    worker reuses its last lookup (``auth_cache_s``); then it is refused."""
+    from service.auth import revoke_token
+    from service.db import Database
+
+    admin = desk.client("admin")
+    made = admin.post(f"{API}/tokens", json={"role": "sensor", "site": "s9", "sensor": "z"}).json()
+    fresh = desk.client(headers={"Authorization": f"Bearer {made['token']}"})
+    cache = desk.app.state.ctx.principals
+    now = [1000.0]
+    cache.clock = lambda: now[0]  # the cache's clock, moved by hand (no sleeping)
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 200
+    db = Database(desk.db_url)
+    revoke_token(db, made["id"])  # as `spectrum token revoke` does: this worker is not told
+    db.dispose()
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 200  # its lookup is still fresh
+    now[0] += desk.app.state.ctx.settings.auth_cache_s
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 401
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 401  # refusals are never kept
+
+
 def run_cli(capsys, *args) -> tuple[int, str, str]:
     """``spectrum ARGS`` in-process (a subprocess per call would cost a second of imports)."""
     from spectrum.cli import main
