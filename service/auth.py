@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from service.db import Database, now_us
 from service.service_errors import ServiceError
@@ -129,10 +129,16 @@ def authenticate(db: Database, token: str) -> Principal | None:
     return authenticate_digest(db, hash_token(token))
 
 
+def _token_lookup(db: Database):
+    t = TokenRow
+    return (select(t.id, t.role, t.site, t.sensor, t.label, t.revoked_us, t.token_hash)
+            .where(t.token_hash == bindparam("digest")))
+
+
 def authenticate_digest(db: Database, digest: str) -> Principal | None:
     """:func:`authenticate` for a token already hashed with :func:`hash_token`."""
-    with db.read() as session:
-        row = session.scalars(select(TokenRow).where(TokenRow.token_hash == digest)).one_or_none()
+    with db.engine.connect() as conn:  # a plain connection and columns: no ORM session per request
+        row = conn.execute(db.prepared(_token_lookup), {"digest": digest}).one_or_none()
     if row is None or row.revoked_us is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return Principal(token_id=row.id, role=row.role, site=row.site, sensor=row.sensor, label=row.label)
