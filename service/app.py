@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if fanout is not None and not await asyncio.to_thread(fanout.start):
             log.warning("live stream: not listening to the database yet; streams stay quiet until it is")
         tasks = [asyncio.create_task(_housekeeping(ctx, retention)), asyncio.create_task(_watch_stream_tokens(ctx))]
+        if settings.auth_cache_s > 0:
+            tasks.append(asyncio.create_task(_sweep_cached_tokens(ctx)))
         try:
             yield
         finally:
@@ -164,6 +166,18 @@ async def _watch_stream_tokens(ctx: AppContext) -> None:
         if revoked:
             ended = ctx.broadcaster.close_tokens(revoked, "the token was revoked")
             ctx.metrics.inc("spectrum_sse_revoked_total", ended)
+
+
+async def _sweep_cached_tokens(ctx: AppContext) -> None:
+    """Forget cached tokens revoked elsewhere (the CLI, another worker), every ``auth_cache_s``."""
+    while True:
+        await asyncio.sleep(ctx.settings.auth_cache_s)
+        try:
+            await asyncio.to_thread(ctx.principals.sweep, ctx.db)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a transient database error must not end the loop (cached tokens expire meanwhile)
+            log.exception("checking the cached tokens failed; retrying")
 
 
 async def _housekeeping(ctx: AppContext, retention: SpectraRetention) -> None:

@@ -72,7 +72,7 @@ def _address(request: Request) -> str:
 async def get_principal(request: Request, ctx: Ctx,
                         cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     """The caller, from ``Authorization: Bearer TOKEN``; 429 while its address is locked out.
-    A token seen valid within ``auth_cache_s`` is not looked up again (``ctx.principals``)."""
+    A token found valid is not looked up again (``ctx.principals``, re-checked every ``auth_cache_s``)."""
     if "access_token" in request.query_params:
         ctx.metrics.inc("spectrum_auth_failures_total")
         raise HTTPException(400, "access_token in the URL is not accepted (URLs end up in logs); "

@@ -45,6 +45,6 @@ def delete_token(token_id: Annotated[str, Path(max_length=16, pattern=r"^[0-9a-f
         row = revoke_token(ctx.db, token_id)
     except ServiceError as exc:
         raise HTTPException(404, str(exc)) from exc
-    ctx.principals.forget(row.id)
+    ctx.principals.forget({row.id})
     ctx.broadcaster.close_tokens_soon({row.id}, "the token was revoked")
     return TokenOut.model_validate(token_out(row))
