@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.auth import revoked_among
+from service.auth import PrincipalCache, revoked_among
 from service.auth_limiter import FailureLimiter
 from service.broadcast import Broadcaster
 from service.db import Database, now_us
@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     ctx = AppContext(settings=settings, db=db, broadcaster=broadcaster, metrics=Metrics(),
                      status=StatusTracker(db, settings, broadcaster, shared=shared),
-                     auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s))
+                     auth_limiter=FailureLimiter(settings.auth_failures_max, settings.auth_failures_window_s),
+                     principals=PrincipalCache(settings.auth_cache_s))
     from service.incident_feed import IncidentFeed
     from service.webhooks import Notifier
 
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if fanout is not None and not await asyncio.to_thread(fanout.start):
             log.warning("live stream: not listening to the database yet; streams stay quiet until it is")
         tasks = [asyncio.create_task(_housekeeping(ctx, retention)), asyncio.create_task(_watch_stream_tokens(ctx))]
+        if settings.auth_cache_s > 0:
+            tasks.append(asyncio.create_task(_sweep_cached_tokens(ctx)))
         try:
             yield
         finally:
@@ -163,6 +166,18 @@ async def _watch_stream_tokens(ctx: AppContext) -> None:
         if revoked:
             ended = ctx.broadcaster.close_tokens(revoked, "the token was revoked")
             ctx.metrics.inc("spectrum_sse_revoked_total", ended)
+
+
+async def _sweep_cached_tokens(ctx: AppContext) -> None:
+    """Forget cached tokens revoked elsewhere (the CLI, another worker), every ``auth_cache_s``."""
+    while True:
+        await asyncio.sleep(ctx.settings.auth_cache_s)
+        try:
+            await asyncio.to_thread(ctx.principals.sweep, ctx.db)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a transient database error must not end the loop (cached tokens expire meanwhile)
+            log.exception("checking the cached tokens failed; retrying")
 
 
 async def _housekeeping(ctx: AppContext, retention: SpectraRetention) -> None:

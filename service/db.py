@@ -82,6 +82,7 @@ class Database:
         # than letting threads spin in SQLite's busy handler. PostgreSQL needs no lock.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._committer = _GroupCommitter(self) if self.dialect == "sqlite" else None
+        self._prepared: dict[Callable, object] = {}
         if create:
             from service.schema_version import ensure_current
 
@@ -127,6 +128,15 @@ class Database:
         else:
             from sqlalchemy.dialects.postgresql import insert
         return insert(table)
+
+    def prepared(self, build: Callable[[Database], object]):
+        """``build(self)``, made once and reused: a statement run on every request. (SQLAlchemy
+        caches the compiled SQL, but building the statement object anew each time costs more
+        than running it.)"""
+        stmt = self._prepared.get(build)
+        if stmt is None:
+            stmt = self._prepared[build] = build(self)
+        return stmt
 
     def ping(self) -> bool:
         """True when a trivial query succeeds."""

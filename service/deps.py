@@ -21,8 +21,9 @@ from typing import Annotated, get_args, get_origin
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from service.auth import Principal, authenticate
+from service.auth import Principal, PrincipalCache, authenticate_digest, hash_token
 from service.auth_limiter import FailureLimiter
 from service.bounds import window_errors
 from service.broadcast import Broadcaster
@@ -46,11 +47,16 @@ class AppContext:
     metrics: Metrics
     status: StatusTracker
     auth_limiter: FailureLimiter
+    principals: PrincipalCache
     incidents: object = None  # service.incident_feed.IncidentFeed
     notifier: object = None  # service.webhooks.Notifier
 
 
-def get_ctx(request: Request) -> AppContext:
+# The cheap dependencies below are ``async def``: FastAPI runs a plain ``def`` dependency in
+# its thread pool, one hop per dependency and request, which cost more than their work.
+
+
+async def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
@@ -63,9 +69,10 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_principal(request: Request, ctx: Ctx,
-                  cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    """The caller, from ``Authorization: Bearer TOKEN``; 429 while its address is locked out."""
+async def get_principal(request: Request, ctx: Ctx,
+                        cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    """The caller, from ``Authorization: Bearer TOKEN``; 429 while its address is locked out.
+    A token found valid is not looked up again (``ctx.principals``, re-checked every ``auth_cache_s``)."""
     if "access_token" in request.query_params:
         ctx.metrics.inc("spectrum_auth_failures_total")
         raise HTTPException(400, "access_token in the URL is not accepted (URLs end up in logs); "
@@ -76,7 +83,14 @@ def get_principal(request: Request, ctx: Ctx,
         ctx.metrics.inc("spectrum_auth_throttled_total")
         raise HTTPException(429, f"too many failed authentications from {address}; retry in {wait_s:.0f} s",
                             headers={"Retry-After": str(max(1, round(wait_s)))})
-    principal = authenticate(ctx.db, cred.credentials) if cred else None
+    principal = None
+    if cred:
+        digest = hash_token(cred.credentials)
+        principal = ctx.principals.get(digest)
+        if principal is None:
+            principal = await run_in_threadpool(authenticate_digest, ctx.db, digest)
+            if principal is not None:
+                ctx.principals.put(digest, principal)
     if principal is None:
         ctx.metrics.inc("spectrum_auth_failures_total")
         ctx.auth_limiter.failed(address)
@@ -89,7 +103,7 @@ def _article(word: str) -> str:
 
 
 def _require(*roles: str):
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             needs = " or ".join(_article(r) for r in roles)
             raise HTTPException(403, f"{_article(principal.role)} token may not do this (needs {needs} token)")
@@ -131,7 +145,7 @@ def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
     return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])
 
 
-def refuse_repeated_query(request: Request) -> None:
+async def refuse_repeated_query(request: Request) -> None:
     """422 for a query parameter given twice that takes one value (``?site=a&site=b`` on a route
     whose ``site`` is a single value would silently use one of them)."""
     route = request.scope.get("route")

@@ -32,8 +32,8 @@ SUSPECT_S = 1.0
 HEADER_RESOLUTION_S = 0.001  # the header's milliseconds: an offset within this of rtt/2 is noise
 
 
-def stamp_desk_time(response: Response) -> None:
-    """Dependency of the uplink's endpoints: the desk's clock on the answer."""
+async def stamp_desk_time(response: Response) -> None:
+    """Dependency of the uplink's endpoints: the desk's clock on the answer (async: no thread-pool hop)."""
     response.headers[DESK_TIME_HEADER] = f"{time.time():.3f}"
 
 
@@ -114,8 +114,8 @@ class SensorClocks:
 _create_lock = threading.Lock()
 
 
-def get_sensor_clocks(request: Request) -> SensorClocks:
-    """The app's :class:`SensorClocks` (made on first use)."""
+async def get_sensor_clocks(request: Request) -> SensorClocks:
+    """The app's :class:`SensorClocks` (made on first use; async: no thread-pool hop)."""
     state = request.app.state
     with _create_lock:
         if getattr(state, "sensor_clocks", None) is None:

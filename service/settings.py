@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_ahead_s: float = Field(300.0, ge=0, description="times further ahead of the server's clock are refused")
     auth_failures_max: int = Field(20, ge=1, description="failed authentications per client address ...")
     auth_failures_window_s: float = Field(60.0, gt=0, description="... within this window; then 429")
+    auth_cache_s: float = Field(1.0, ge=0, description="valid tokens' lookups are reused; a token revoked by the CLI "
+                                                       "or another worker is refused within this (0: look up every time)")
     max_streams_per_token: int = Field(4, ge=1, description="open live streams per token; more get 429")
     stream_auth_check_s: float = Field(2.0, gt=0, description="how often open streams' tokens are re-checked "
                                                               "(a revoked token's streams end within this)")

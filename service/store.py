@@ -262,16 +262,20 @@ def ensure_sensors(db: Database, session, pairs: set[tuple[str, str]], event_us:
     session.execute(stmt, rows)
 
 
+def _heartbeat_upsert(db: Database):
+    table = SensorRow.__table__
+    stmt = db.insert(table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.site, table.c.sensor],
+                                      set_={"last_seen_us": stmt.excluded.last_seen_us,
+                                            "heartbeat": stmt.excluded.heartbeat})
+
+
 def record_heartbeat(db: Database, beat: HeartbeatIn) -> int:
     """Store a sensor's latest heartbeat; return the server time (µs) it was seen."""
     now = now_us()
-    table = SensorRow.__table__
     row = {"site": beat.site, "sensor": beat.sensor, "first_seen_us": now, "last_seen_us": now,
            "last_event_us": None, "heartbeat": _dumps(beat.model_dump(mode="json"))}
-    stmt = db.insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.site, table.c.sensor],
-                                      set_={"last_seen_us": stmt.excluded.last_seen_us,
-                                            "heartbeat": stmt.excluded.heartbeat})
+    stmt = db.prepared(_heartbeat_upsert)
     db.transact(lambda session: session.execute(stmt, [row]))
     return now
 
@@ -337,20 +341,28 @@ def ingest_spectra(db: Database, spectra: list[SpectrumIn]) -> int:
         data["id"] = data["id"] or str(uuid.uuid4())
         rows[data["id"]] = {"id": data["id"], "site": sp.site, "sensor": sp.sensor, "band": sp.band,
                             "time_us": to_us(sp.time), "received_us": received, "data": _dumps(data)}
-    table = SpectrumRow.__table__
-    stmt = db.insert(table).on_conflict_do_nothing(index_elements=[table.c.id]).returning(table.c.id)
+    stmt = db.prepared(_spectra_insert)
     origins = {(r["site"], r["sensor"]) for r in rows.values()}
     if len(origins) != 1:
         raise ServiceError("one batch must come from one sensor (the routes stamp it from the token)")
     [(site, sensor)] = origins
 
     def job(session) -> int:
-        foreign = sorted(i for i, owner in _owners(session, table, list(rows)).items() if owner != (site, sensor))
-        if foreign:
-            raise OwnershipError("spectrum", foreign)
-        return len(list(session.scalars(stmt, list(rows.values()))))
+        created = set(session.scalars(stmt, list(rows.values())))
+        if len(created) < len(rows):  # ids stored before: retries of this sensor's, or another's
+            stored = [i for i in rows if i not in created]
+            foreign = sorted(i for i, owner in _owners(session, SpectrumRow.__table__, stored).items()
+                             if owner != (site, sensor))
+            if foreign:  # raised inside the transaction: nothing of the batch is written
+                raise OwnershipError("spectrum", foreign)
+        return len(created)
 
     return db.transact(job)
+
+
+def _spectra_insert(db: Database):
+    table = SpectrumRow.__table__
+    return db.insert(table).on_conflict_do_nothing(index_elements=[table.c.id]).returning(table.c.id)
 
 
 def query_spectra(db: Database, site: str | None, sensor: str | None, band: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
 
 from service.deps import WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, stamp_origin
 from service.schemas import HeartbeatIn, HeartbeatResult, SensorList, SiteList, Status
@@ -14,14 +15,16 @@ from service.store import list_sensors, record_heartbeat, summarize_sites, us_to
 router = APIRouter(tags=["sensors"], responses=WRITE_RESPONSES)
 
 
+# The ingest routes are async with their storing in the thread pool: a plain-def route takes two
+# hops through the pool per request (FastAPI validates its answer there too).
 @router.post("/heartbeats", response_model=HeartbeatResult, dependencies=[Depends(stamp_desk_time)])
-def post_heartbeat(beat: HeartbeatIn, who: SensorAuth, ctx: Ctx,
-                   clocks: Annotated[SensorClocks, Depends(get_sensor_clocks)]) -> HeartbeatResult:
+async def post_heartbeat(beat: HeartbeatIn, who: SensorAuth, ctx: Ctx,
+                         clocks: Annotated[SensorClocks, Depends(get_sensor_clocks)]) -> HeartbeatResult:
     """Record a sensor's health; it is ``online`` from now on until heartbeats stop. Its clock
     offset (``clock_offset_s``) corrects its events' times from now on."""
     check_times(ctx, [(("body", "time"), beat.time)])
     beat.site, beat.sensor = stamp_origin(who, beat.site, beat.sensor)
-    seen_us = record_heartbeat(ctx.db, beat)
+    seen_us = await run_in_threadpool(record_heartbeat, ctx.db, beat)
     clocks.heard(beat.site, beat.sensor, {"clock_offset_s": beat.clock_offset_s,
                                           "clock_offset_rtt_s": beat.clock_offset_rtt_s})
     ctx.metrics.inc("spectrum_heartbeats_total")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
 
 from service.deps import (WRITE_RESPONSES, Ctx, SensorAuth, ViewerAuth, check_times, ownership_conflict,
                           stamp_origin, unprocessable)
@@ -17,7 +18,7 @@ router = APIRouter(tags=["spectra"], responses=WRITE_RESPONSES)
 
 @router.post("/spectra", response_model=IngestResult, dependencies=[Depends(stamp_desk_time)],
              responses={409: {"description": "a spectrum id belongs to another sensor (nothing stored)"}})
-def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
+async def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResult:
     """Store spectra, idempotent by ``id``. Retention (``service.retention``) keeps them all for
     ``spectra_full_s``, then one per ``spectra_thin_every_s`` until ``spectra_keep_s``."""
     check_times(ctx, ((("body", "spectra", i, "time"), sp.time) for i, sp in enumerate(batch.spectra)))
@@ -27,7 +28,7 @@ def post_spectra(batch: SpectraBatchIn, who: SensorAuth, ctx: Ctx) -> IngestResu
                                 f"{len(sp.power_dbfs)} bins; at most {ctx.settings.max_spectrum_bins}")
         sp.site, sp.sensor = stamp_origin(who, sp.site, sp.sensor)
     try:
-        created = ingest_spectra(ctx.db, batch.spectra)
+        created = await run_in_threadpool(ingest_spectra, ctx.db, batch.spectra)  # one hop (see sensors_api)
     except OwnershipError as exc:
         raise ownership_conflict(ctx, who, exc, 0) from exc
     ctx.metrics.inc("spectrum_spectra_total", created)

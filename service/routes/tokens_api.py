@@ -39,10 +39,12 @@ def post_token(body: TokenCreateIn, who: AdminAuth, ctx: Ctx) -> TokenCreated:
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, responses={404: {"description": "no such token"}})
 def delete_token(token_id: Annotated[str, Path(max_length=16, pattern=r"^[0-9a-f]+$")], who: AdminAuth, ctx: Ctx) -> TokenOut:
-    """Revoke a token (it answers 401 from now on, and its open live streams end)."""
+    """Revoke a token: it answers 401 from now on (from other workers within ``auth_cache_s``),
+    and its open live streams end."""
     try:
         row = revoke_token(ctx.db, token_id)
     except ServiceError as exc:
         raise HTTPException(404, str(exc)) from exc
+    ctx.principals.forget({row.id})
     ctx.broadcaster.close_tokens_soon({row.id}, "the token was revoked")
     return TokenOut.model_validate(token_out(row))

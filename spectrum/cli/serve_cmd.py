@@ -13,6 +13,9 @@ import os
 import sys
 
 DEFAULT_DB = "sqlite:///spectrum-service.db"
+# Idle keep-alive connections are closed after this (uvicorn's default, 5 s, is shorter than a
+# sensor's report interval, so every report paid for a new connection).
+KEEP_ALIVE_S = 30
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_workers(args, app)
     # One worker, this process. Open streams are cut after 3 s at shutdown.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3,
-                access_log=args.log_level == "debug")
+                timeout_keep_alive=KEEP_ALIVE_S, access_log=args.log_level == "debug")
     return 0
 
 
@@ -113,5 +116,6 @@ def _run_workers(args: argparse.Namespace, checked_app) -> int:
         os.environ[f"SPECTRUM_{name.upper()}"] = str(value)
     # Open streams are cut after 3 s at shutdown, in each worker.
     uvicorn.run("service.app:create_app", factory=True, workers=args.workers, host=args.host, port=args.port,
-                log_level=args.log_level, timeout_graceful_shutdown=3, access_log=args.log_level == "debug")
+                log_level=args.log_level, timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S,
+                access_log=args.log_level == "debug")
     return 0

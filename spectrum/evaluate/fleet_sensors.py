@@ -12,30 +12,25 @@ in batches of 20; failures (network errors, 429, 5xx) are retried with backoff. 
 drops, the last batches it had sent lose their answer: they go back to the outbox and are sent
 again on reconnect with everything that piled up meanwhile (the desk must absorb them).
 
-Every ``SENSORS_PER_CLIENT`` sensors share one ``httpx.AsyncClient`` whose pool holds as many
-keep-alive connections: a sensor has one request in flight at most, so none waits for a
-connection, and the desk sees one connection per sensor, as from a real fleet. (One client for
-the whole fleet measured its own pool instead: httpcore scans every waiting request against
-every connection, and the generator fell a minute behind.)
+Each sensor has its own keep-alive connection (:class:`spectrum.evaluate.fleet_http.SensorConnection`,
+the requests an ``httpx`` uplink sends, without httpx's per-request cost: with ``httpx.AsyncClient``
+the generator spent as much CPU per request as the server it shares the cores with), so the
+desk sees one connection per sensor, as from a real fleet.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import ssl
 import sys
 import time
 from collections import Counter
-from contextlib import AsyncExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
-
+from spectrum.evaluate.fleet_http import HttpError, SensorConnection
 from spectrum.evaluate.fleet_traffic import FleetPlan, SimSensor, chosen, sensor_steps
 
-SENSORS_PER_CLIENT = 10
 EVENT_BATCH = 500  # the uplink's batch_events
 SPECTRA_BATCH = 20  # the uplink's spectra per request
 RETRY_FOR_S = 120.0  # a post still failing after this long is given up (and counted)
@@ -78,7 +73,7 @@ class FleetSensor:
     """One sensor: its timeline, its outbox and its link state."""
 
     def __init__(self, k: int, plan: FleetPlan, token: str, jammer: bool, drops: bool,
-                 client: httpx.AsyncClient, tally: Tally) -> None:
+                 client: SensorConnection, tally: Tally) -> None:
         self.sim = SimSensor(k, plan, jammer)
         self.steps = sensor_steps(k, plan, jammer, drops)
         self.plan = plan
@@ -185,10 +180,10 @@ class FleetSensor:
             tally.requests[kind] += 1
             started = time.monotonic()
             try:
-                r = await self.client.post(PATHS[kind], content=body, headers=self.headers)
-            except httpx.HTTPError as exc:
+                r = await self.client.post(PATHS[kind], body, self.headers)
+            except HttpError as exc:
                 status = None
-                tally.failures[type(exc).__name__] += 1
+                tally.failures[exc.kind] += 1
             else:
                 tally.latency_ms[kind].append((time.monotonic() - started) * 1e3)
                 status = r.status_code
@@ -218,14 +213,12 @@ async def run_fleet(url: str, tokens: list[str], plan: FleetPlan, go) -> dict:
     """Run every sensor of ``plan`` against ``url``; ``go`` is awaited before the clock starts."""
     tally = Tally()
     jammers, droppers = chosen(plan, plan.jammer_share, 1), chosen(plan, plan.drop_share, 2)
-    limits = httpx.Limits(max_connections=SENSORS_PER_CLIENT, max_keepalive_connections=SENSORS_PER_CLIENT)
-    tls = ssl.create_default_context()  # one for all clients: httpx makes one each otherwise (~40 ms)
-    async with AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, limits=limits, verify=tls,
-                                                                     timeout=httpx.Timeout(30.0)))
-                   for _ in range(0, plan.sensors, SENSORS_PER_CLIENT)]
-        sensors = [FleetSensor(k, plan, tokens[k], k in jammers, k in droppers, clients[k // SENSORS_PER_CLIENT],
-                               tally) for k in range(plan.sensors)]
+    where = urlsplit(url)
+    if where.scheme != "http":
+        raise ValueError(f"{url}: the load generator speaks plain HTTP to a loopback desk only")
+    sensors = [FleetSensor(k, plan, tokens[k], k in jammers, k in droppers,
+                           SensorConnection(where.hostname, where.port or 80), tally) for k in range(plan.sensors)]
+    try:
         await go()
         start_s = time.monotonic() + 0.2  # all tasks wait for the same start
         cpu_before_s = time.process_time()
@@ -236,6 +229,9 @@ async def run_fleet(url: str, tokens: list[str], plan: FleetPlan, go) -> dict:
         cpu_s = time.process_time() - cpu_before_s
         stop.set()
         await lag_watch
+    finally:
+        for sensor in sensors:
+            sensor.client.close()
     return {
         "start_s": start_s, "end_s": end_s, "cpu_s": cpu_s, "jammers": len(jammers), "droppers": len(droppers),
         "latency_ms": tally.latency_ms, "requests": dict(tally.requests), "retries": dict(tally.retries), "failures": dict(tally.failures),
@@ -252,16 +248,7 @@ async def run_fleet(url: str, tokens: list[str], plan: FleetPlan, go) -> dict:
     }
 
 
-def skip_sniffio_lookups() -> None:
-    """httpcore tries ``import sniffio`` on every request; where it is not installed, each failed
-    import searches sys.path again (a fifth of this process's CPU, measured). A None entry in
-    sys.modules makes that import fail at once; httpcore then assumes asyncio, as before."""
-    if importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None
-
-
 def main(argv: list[str]) -> int:
-    skip_sniffio_lookups()
     config = json.loads(Path(argv[0]).read_text())
     plan = FleetPlan(**config["plan"])
 

@@ -24,6 +24,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
+import numpy as np
+
 from spectrum import __version__
 from spectrum.events import Event
 from spectrum.live.sensor_health import heartbeat_fields, iso_utc
@@ -123,6 +125,7 @@ class SimSensor:
         self.open: dict[int, Event] = {}
         self.beats = 0
         self.floor_dbfs = self.rng.uniform(-75, -65)
+        self.noise = np.random.default_rng(plan.seed * 3_000_017 + k)
 
     def session_s(self) -> float:
         return round(time.time() - self.started_s, 3)
@@ -143,12 +146,13 @@ class SimSensor:
 
     def spectrum(self) -> dict:
         """One band's PSD summary, as the uplink queues it (with an id against duplicates)."""
-        power = [round(self.floor_dbfs + self.rng.gauss(0, 1.5), 2) for _ in range(SPECTRUM_BINS)]
+        # numpy: drawing 256 numbers one by one was a third of the load generator's CPU
+        power = self.floor_dbfs + self.noise.normal(0, 1.5, SPECTRUM_BINS)
         if self.jammer:
-            for i in range(100, 140):
-                power[i] = round(power[i] + 25, 2)
+            power[100:140] += 25
         return {"id": str(uuid.uuid4()), "band": self.band, "time": iso_utc(time.time()),
-                "freq_start_hz": self.first_bin_hz, "freq_step_hz": self.bin_step_hz, "power_dbfs": power,
+                "freq_start_hz": self.first_bin_hz, "freq_step_hz": self.bin_step_hz,
+                "power_dbfs": power.round(2).tolist(),
                 "calibrated": False}
 
     def _event(self, kind: str, start_s: float, end_s: float | None, centre_hz: float, width_hz: float) -> Event:

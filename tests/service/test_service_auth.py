@@ -63,6 +63,52 @@ def test_revoked_token_and_admin_api(desk):
     assert all("token" not in t and "token_hash" not in t for t in listed)
 
 
+def test_token_revoked_elsewhere_is_refused_after_the_workers_check(desk):
+    """A token revoked outside this worker (the CLI, another worker) is refused once the
+    worker's periodic check of its cached tokens (run here by hand) has seen it."""
+    from service.auth import revoke_token
+    from service.db import Database
+
+    admin = desk.client("admin")
+    made = admin.post(f"{API}/tokens", json={"role": "sensor", "site": "s9", "sensor": "z"}).json()
+    fresh = desk.client(headers={"Authorization": f"Bearer {made['token']}"})
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 200  # now cached
+    db = Database(desk.db_url)
+    revoke_token(db, made["id"])  # as `spectrum token revoke` does: this worker is not told
+    desk.app.state.ctx.principals.sweep(db)
+    db.dispose()
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 401
+    assert fresh.post(f"{API}/heartbeats", json={}).status_code == 401  # refusals are never cached
+
+
+def test_principal_cache_trusts_an_entry_only_while_checks_succeed(tmp_path):
+    from service.auth import PrincipalCache, authenticate, create_token, hash_token, revoke_token
+    from service.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+    secret, row = create_token(db, "viewer")
+    other, _ = create_token(db, "viewer")
+    now = [100.0]
+    cache = PrincipalCache(check_s=1.0, clock=lambda: now[0])
+    for token in (secret, other):
+        cache.put(hash_token(token), authenticate(db, token))
+    now[0] += 1.9
+    assert cache.get(hash_token(secret)).token_id == row.id  # within two check periods of its lookup
+    assert cache.sweep(db) == set()  # nothing revoked: the entries are confirmed from now
+    now[0] += 1.9
+    assert cache.get(hash_token(secret)) is not None
+    now[0] += 0.1  # two periods since the last successful check: not trusted any more
+    assert cache.get(hash_token(secret)) is None
+    cache.put(hash_token(secret), authenticate(db, secret))
+    revoke_token(db, row.id)
+    assert cache.sweep(db) == {row.id}
+    assert cache.get(hash_token(secret)) is None and cache.get(hash_token(other)) is not None
+    off = PrincipalCache(check_s=0)  # auth_cache_s 0: every request is looked up
+    off.put(hash_token(other), authenticate(db, other))
+    assert off.get(hash_token(other)) is None
+    db.dispose()
+
+
 def run_cli(capsys, *args) -> tuple[int, str, str]:
     """``spectrum ARGS`` in-process (a subprocess per call would cost a second of imports)."""
     from spectrum.cli import main
