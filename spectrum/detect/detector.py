@@ -40,6 +40,7 @@ from spectrum.detect.band_baseline import Baseline
 from spectrum.detect.baseline_free import BaselineFreeDetector
 from spectrum.detect.baseline_learning import box_weights, learn_band
 from spectrum.detect.detector_config import DetectorConfig
+from spectrum.detect.classify import classify
 from spectrum.detect.event_builder import EventBuilder
 from spectrum.detect.excess_history import ExcessHistory
 from spectrum.detect.gain_tracker import GainTracker
@@ -299,7 +300,9 @@ class BandDetector:
     def _reportable(self, track: Track) -> bool:
         """Whether an opened band track may be announced: anything but a new emitter at once,
         a new emitter once it has stayed on (module docstring)."""
-        if self.builder.kind(track) != "new_emitter":
+        # the persistence gate asks the hand rules (what the kind model was fitted behind): a
+        # fitted kind decides what an event is called, not whether a narrow carrier is reported
+        if classify(track, self.bin_hz, self.frames_per_row) != "new_emitter":
             return True
         span_rows = track.last_row - track.first_row + 1
         return span_rows * self.row_s >= EMITTER_MIN_S and track.occupancy >= EMITTER_MIN_OCCUPANCY
