@@ -73,3 +73,11 @@ def field_desk(tmp_path):
     server.should_exit = True
     thread.join(10)
     sock.close()
+
+
+@pytest.fixture
+def new_db_url(tmp_path):
+    """The desk these sensor tests talk to runs on SQLite only: they test the sensor, and the
+    service's own tests run every endpoint on SQLite and PostgreSQL (tests/service)."""
+    made = iter(range(1_000))
+    return lambda: f"sqlite:///{tmp_path / f'desk{next(made)}.db'}"
