@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -119,6 +119,14 @@ class Database:
         if self._committer is None:
             with self.sessions.begin() as session:
                 return job(session)
+        return self._committer.submit(job)
+
+    def transact_core(self, job: Callable[[Session | Connection], object]):
+        """:meth:`transact` for a job that only runs Core statements (``execute``, ``scalars``):
+        on PostgreSQL it gets a plain connection, cheaper per request than an ORM session."""
+        if self._committer is None:
+            with self.engine.begin() as conn:
+                return job(conn)
         return self._committer.submit(job)
 
     def insert(self, table):
