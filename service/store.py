@@ -154,7 +154,7 @@ def ingest_events(db: Database, events: list[EventIn]) -> IngestOutcome:
         ensure_sensors(db, session, sensors, event_us=received)
         return existing, changed
 
-    existing, changed = db.transact(job)
+    existing, changed = db.transact_core(job)
     outcome = IngestOutcome(accepted=len(events))
     for row in rows:
         if row["id"] in changed:
@@ -276,7 +276,7 @@ def record_heartbeat(db: Database, beat: HeartbeatIn) -> int:
     row = {"site": beat.site, "sensor": beat.sensor, "first_seen_us": now, "last_seen_us": now,
            "last_event_us": None, "heartbeat": _dumps(beat.model_dump(mode="json"))}
     stmt = db.prepared(_heartbeat_upsert)
-    db.transact(lambda session: session.execute(stmt, [row]))
+    db.transact_core(lambda conn: conn.execute(stmt, [row]))
     return now
 
 
@@ -357,7 +357,7 @@ def ingest_spectra(db: Database, spectra: list[SpectrumIn]) -> int:
                 raise OwnershipError("spectrum", foreign)
         return len(created)
 
-    return db.transact(job)
+    return db.transact_core(job)
 
 
 def _spectra_insert(db: Database):

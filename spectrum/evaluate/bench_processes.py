@@ -67,8 +67,14 @@ def tree_pids(root: int) -> list[int]:
 
 
 def tree_cpu_s(root: int) -> float:
-    """User + system CPU seconds used so far by the living processes of the tree."""
-    return sum(process_cpu_s(pid) for pid in tree_pids(root))
+    """User + system CPU seconds used so far by the tree: its living processes, and the children
+    they have reaped (PostgreSQL's server processes that ended, e.g. one per closed connection)."""
+    return sum(_cpu_with_reaped_s(pid) for pid in tree_pids(root))
+
+
+def _cpu_with_reaped_s(pid: int) -> float:
+    fields = _stat_fields(pid)
+    return sum(int(f) for f in fields[11:15]) / CLOCK_TICKS_PER_S if fields else 0.0  # utime, stime, cutime, cstime
 
 
 def tree_rss_bytes(root: int) -> int:
