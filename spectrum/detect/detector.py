@@ -8,8 +8,11 @@ a 0 dB-in-1-kHz tone (one bin, many rows), and the narrowband CFAR. Hot bins are
 regions (spectrum.detect.region_features), given onsets (spectrum.detect.onset_search) and
 handed to the track book, which turns them into events with hysteresis
 (spectrum.detect.event_builder). ADC clipping is its own event (spectrum.detect.overload_track);
-detections while clipping are marked unreliable and open no new events (clipping spurs would
-multiply them), unless the band already clipped through most of its learning rows: then the
+while it lasts, only the culprit (the run of strong bins that drives the ADC into its rails)
+may open a track, cut to those bins and kept apart from what was on before: a jammer strong
+enough to clip is still named by its kind, flagged ``overload``. Elsewhere detections are
+marked unreliable and open nothing (clipping spurs would multiply them), unless the band
+already clipped through most of its learning rows: then the
 clipping (a strong legitimate carrier) and its spread are part of the learned baseline, and a
 jammer arriving later is still found and classified behind it (the overload event stays).
 The baseline is learned from the first rows (spectrum.detect.baseline_learning), with the
@@ -247,7 +250,10 @@ class BandDetector:
         # clipping comes and goes from row to row under a strong transmitter: believe nothing
         # new while the overload event lasts
         overloaded = (clipping or self.overload.track is not None) and not self._clipping_learned
-        opened, closed = self.book.update(row, regions, overloaded=overloaded)
+        culprit = self.overload.culprit()
+        if culprit is not None:
+            culprit = (*culprit, self.overload.track.first_row)
+        opened, closed = self.book.update(row, regions, overloaded=overloaded, culprit=culprit)
         if clipping:  # the events say that the ADC clipped while they lasted, and how much
             for track in self.book.tracks + opened + closed:
                 track.note_clipping(row, clip_share)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -85,6 +85,7 @@ class Track:
     clip_rows: int = 0  # rows in which the ADC clipped while this track was open
     clip_share_max: float = 0.0  # the largest share of I/Q values at a rail in those rows
     _clip_row_noted: int = -1
+    clipping_culprit: bool = False  # opened on the signal that drove the ADC into clipping
 
     def note_clipping(self, row: int, clip_share: float) -> None:
         """Count clipping row ``row`` (once) and keep the largest share of values at a rail."""
@@ -179,6 +180,7 @@ class Track:
         self.widths.extend(other.widths)
         self.row_excess.extend(other.row_excess)
         self.opened = self.opened or other.opened
+        self.clipping_culprit = self.clipping_culprit or other.clipping_culprit
         self.announced = self.announced or other.announced
         if other.opened_row is not None:
             self.opened_row = other.opened_row if self.opened_row is None else min(self.opened_row, other.opened_row)
@@ -254,18 +256,36 @@ class TrackBook:
         self.recent: list[Track] = []  # closed tracks the longest box may still remember
         self.merged: list[tuple[Track, Track]] = []  # (announced track, track it joined), to drain
 
-    def update(self, row: int, regions: list[Region], overloaded: bool = False) -> tuple[list[Track], list[Track]]:
+    def update(self, row: int, regions: list[Region], overloaded: bool = False,
+               culprit: tuple[int, int, int] | None = None) -> tuple[list[Track], list[Track]]:
         """Feed one row's regions; return (tracks that opened, tracks that closed).
 
-        While the ADC is ``overloaded`` the row's regions are not believed:
-        a clipping transmitter's spread must neither open events nor stretch and merge the
-        ones already open. Those are held open through the overload and marked unreliable.
+        While the ADC is ``overloaded`` the row's regions are not believed, except those on
+        the ``culprit`` (lo bin, hi bin, first row of the overload): the one signal driving the
+        ADC into its rails is news of its own (a jammer strong enough to clip is still a jammer
+        of some kind), tracked apart from everything that was on before. The clipping's spread
+        elsewhere must neither open events nor stretch and merge the ones already open: those
+        are held open through the overload and marked unreliable.
         """
         self.recent = [t for t in self.recent if row - t.last_row <= self.memory_rows]
-        if overloaded:  # what the clipping hides is unknown: hold every track as it is
-            for track in self.tracks:
+        if overloaded:  # what the clipping hides is unknown: hold every earlier track as it is
+            held = self.tracks if culprit is None else [t for t in self.tracks if t.first_row < culprit[2]]
+            for track in held:
                 track.unreliable_rows += 1
-            return [], []
+            if culprit is None:
+                return [], []
+            # the clipping's spread lifts the bins around the culprit too: a region is cut to it
+            on_culprit = [replace(r, lo_bin=max(r.lo_bin, culprit[0]), hi_bin=min(r.hi_bin, culprit[1]),
+                                  centroid_bin=min(max(r.centroid_bin, culprit[0]), culprit[1]))
+                          for r in regions if r.hi_bin >= culprit[0] and r.lo_bin <= culprit[1]]
+            self.tracks = [t for t in self.tracks if t.first_row >= culprit[2]]
+            try:
+                opened, closed = self.update(row, on_culprit)
+            finally:
+                self.tracks = held + self.tracks
+            for track in opened:
+                track.clipping_culprit = True
+            return opened, closed
         # strongest first, so a jammer's main band claims its track before its sidebands look
         for region in sorted(regions, key=lambda r: -r.rise_db):
             direct = [t for t in self.tracks if t.overlaps(region.lo_bin, region.hi_bin, self.tolerance_bins)]
@@ -328,7 +348,9 @@ class TrackBook:
             width = strong.hi_bin - strong.lo_bin + 1
             onset = strong.onset_row if strong.onset_row is not None else strong.first_row
             for weak in list(self.tracks):
-                if weak is strong or not weak.hits:
+                # what was on before a signal that clips the ADC is not its sideband: the
+                # clipping hid it meanwhile (a jammer on before a stronger arrival stays)
+                if weak is strong or not weak.hits or (strong.clipping_culprit and weak.first_row < strong.first_row):
                     continue
                 weak_onset = weak.onset_row if weak.onset_row is not None else weak.first_row
                 # peak levels, not mean rises: a comb's mean over its troughs understates it

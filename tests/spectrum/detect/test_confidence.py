@@ -108,20 +108,24 @@ def test_bench_detect_refuses_bad_or_shared_seeds(capsys):
     assert "not fitted on" in capsys.readouterr().err
 
 
-def test_a_clipping_transmitter_neither_adds_events_nor_cuts_a_jammer_seen_through_it():
-    """A CW jammer on before a 35 dB transmitter clips the ADC: one tone event held through
-    the overload and marked unreliable, the overload event, and nothing made of the clipping
-    transmitter's spread (it used to stretch the tone into a false 1 MHz sweep)."""
+def test_a_clipping_transmitter_is_named_apart_and_does_not_cut_a_jammer_seen_through_it():
+    """A CW jammer on before a 35 dB noise transmitter clips the ADC: one tone event held through
+    the overload and marked unreliable, the overload event, and the transmitter itself as a
+    barrage on its own band flagged ``overload`` (the scenario labels only the tone and the
+    overload). The clipping's spread between them makes nothing: it used to stretch the tone
+    into a false 1 MHz sweep, and a culprit track cut to its run of strong bins keeps it apart."""
     from spectrum.detect.detector_config import DetectorConfig
     from spectrum.evaluate.reliability import collect
 
     snapshots = collect([12], 10.0, DetectorConfig(), progress=lambda _: None, names=["overload_and_tone_20"])
     finals = {s.event["kind"]: s.event for s in snapshots if s.stage == "final"}
-    assert sorted(finals) == ["overload", "tone"]
-    assert all(s.correct for s in snapshots)
-    tone, overload = finals["tone"], finals["overload"]
+    assert sorted(finals) == ["overload", "tone", "wideband_noise"]
+    assert all(s.correct for s in snapshots if s.event["kind"] != "wideband_noise")
+    tone, overload, transmitter = finals["tone"], finals["overload"], finals["wideband_noise"]
     assert tone["offset_start_s"] < overload["offset_start_s"] < overload["offset_end_s"] < tone["offset_end_s"]
     assert tone["unreliable"] is True
+    assert transmitter["overload"] is True and transmitter["freq_low_hz"] > tone["freq_high_hz"] + 100e3
+    assert abs(transmitter["offset_start_s"] - overload["offset_start_s"]) < 0.1
 
 
 def test_the_fit_keeps_confidence_rising_with_the_evidence():
