@@ -247,8 +247,8 @@ class BandDetector:
                                         clipping, kappa, self._inv_box_std)
             regions = self._without_learned_bursts(regions)
             regions = mark_onsets(regions, self.book.tracks, self.history, row, hist_row, self.merge_gap_bins)
-        # clipping comes and goes from row to row under a strong transmitter: believe nothing
-        # new while the overload event lasts
+        # clipping comes and goes from row to row under a strong transmitter: while the
+        # overload event lasts believe nothing new but the culprit (TrackBook.update)
         overloaded = (clipping or self.overload.track is not None) and not self._clipping_learned
         culprit = self.overload.culprit()
         if culprit is not None:
