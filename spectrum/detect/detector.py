@@ -250,10 +250,7 @@ class BandDetector:
         # clipping comes and goes from row to row under a strong transmitter: while the
         # overload event lasts believe nothing new but the culprit (TrackBook.update)
         overloaded = (clipping or self.overload.track is not None) and not self._clipping_learned
-        culprit = self.overload.culprit()
-        if culprit is not None:
-            culprit = (*culprit, self.overload.track.first_row)
-        opened, closed = self.book.update(row, regions, overloaded=overloaded, culprit=culprit)
+        opened, closed = self.book.update(row, regions, overloaded=overloaded, culprit=self.overload.culprit())
         if clipping:  # the events say that the ADC clipped while they lasted, and how much
             for track in self.book.tracks + opened + closed:
                 track.note_clipping(row, clip_share)

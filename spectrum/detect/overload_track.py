@@ -29,9 +29,10 @@ class OverloadTracker:
         """Feed one row's clipped share; return (the track if it opened now, the track if it
         closed now and had opened)."""
         if clip_share > self.overload_fraction:
-            culprit = np.flatnonzero(level_db >= np.median(level_db) + OVERLOAD_CULPRIT_DB)
+            strong = level_db >= np.median(level_db) + OVERLOAD_CULPRIT_DB
+            culprit = np.flatnonzero(strong)
             lo, hi = (int(culprit[0]), int(culprit[-1])) if culprit.size else (0, self.fft_size - 1)
-            run = _run_around_peak(level_db, level_db >= np.median(level_db) + OVERLOAD_CULPRIT_DB)
+            run = _run_around_peak(level_db, strong)
             if self.track is None:
                 self.track = Track("overload", row, row, lo, hi)
                 self.track.onset_row = row
@@ -54,11 +55,12 @@ class OverloadTracker:
             return None, closed
         return None, None
 
-    def culprit(self) -> tuple[int, int] | None:
-        """Bins (lo, hi) of the one signal driving the ADC into clipping over the overload so
-        far: the run of strong bins around the strongest (the whole band when none stands out,
-        a jammer wider than the band); None while there is no overload."""
-        return None if self.track is None else self.culprit_bins
+    def culprit(self) -> tuple[int, int, int] | None:
+        """(lo bin, hi bin, first row of the overload) of the one signal driving the ADC into
+        clipping over the overload so far: the run of strong bins around the strongest (the
+        whole band when none stands out, a jammer wider than the band); None while there is no
+        overload."""
+        return None if self.track is None else (*self.culprit_bins, self.track.first_row)
 
     def finish(self) -> Track | None:
         """End of data: the track, whatever its state (None if none)."""

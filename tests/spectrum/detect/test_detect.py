@@ -444,6 +444,18 @@ def _noise_rows(rng, rows: int, m: int, n: int, gain: np.ndarray) -> "PowerRows"
     return PowerRows(mean, s2, mean, frame_power, m, np.full(rows, 2.0, np.float32))
 
 
+def _replay_noise_rows(detector: BandDetector, rng, gain: np.ndarray, clipped: np.ndarray) -> dict:
+    """Noise rows times ``gain`` (rows × bins) through ``detector`` in batches of 64, with
+    ``clipped`` I/Q values at a rail per row; every event's last state by id, after the finish."""
+    m, n = detector.frames_per_row, detector.fft_size
+    events = {}
+    for start in range(0, len(gain), 64):
+        chunk = _noise_rows(rng, min(64, len(gain) - start), m, n, gain[start : start + 64])
+        events.update((e.id, e) for e in detector.process(chunk, clipped[start : start + len(chunk.mean)]))
+    events.update((e.id, e) for e in detector.finish())
+    return events
+
+
 @pytest.mark.parametrize("rate_db_per_s", [0.1, 0.2])
 def test_a_slowly_rising_jammer_is_not_learned_as_baseline(rate_db_per_s):
     """A barrage over a third of the band that rises slower than the baseline follows (its lag
@@ -481,11 +493,7 @@ def test_a_jammer_behind_clipping_learned_as_normal_is_found_and_named():
     gain = np.ones((rows, n))
     gain[int(4.0 / row_s) :, 300:1000] = 10.0  # a 10 dB barrage from 4 s on
     clipped = np.full(rows, int(0.01 * 2 * n * m), np.int64)  # 1 % of values at a rail, throughout
-    events = {}
-    for start in range(0, rows, 64):
-        chunk = _noise_rows(rng, min(64, rows - start), m, n, gain[start : start + 64])
-        events.update((e.id, e) for e in detector.process(chunk, clipped[start : start + len(chunk.mean)]))
-    events.update((e.id, e) for e in detector.finish())
+    events = _replay_noise_rows(detector, rng, gain, clipped)
     kinds = sorted(e.kind for e in events.values())
     assert kinds == ["overload", "wideband_noise"]
     barrage = next(e for e in events.values() if e.kind == "wideband_noise")
@@ -508,11 +516,7 @@ def test_a_barrage_that_clips_the_adc_is_reported_with_its_kind_beside_the_overl
     gain[onset:, 1400:1420] = 4.0  # a clipping product elsewhere, 6 dB
     clipped = np.zeros(rows, np.int64)
     clipped[onset:] = int(0.05 * 2 * n * m)  # 5 % of values at a rail while it is on
-    events = {}
-    for start in range(0, rows, 64):
-        chunk = _noise_rows(rng, min(64, rows - start), m, n, gain[start : start + 64])
-        events.update((e.id, e) for e in detector.process(chunk, clipped[start : start + len(chunk.mean)]))
-    events.update((e.id, e) for e in detector.finish())
+    events = _replay_noise_rows(detector, rng, gain, clipped)
     kinds = sorted(e.kind for e in events.values())
     assert kinds == ["overload", "wideband_noise"]
     barrage = next(e for e in events.values() if e.kind == "wideband_noise")
