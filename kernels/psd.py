@@ -48,6 +48,21 @@ def _accumulate_rows(spectra_f32, frames_per_row, power_scale, mean, s2, peak, f
 
 
 @dataclass
+class RawRows:
+    """The raw IQ behind a batch of rows (a view of the source's block, not a copy), for the
+    few features that need the signal itself (spectrum.detect.carrier_envelope)."""
+
+    values: NDArray  # interleaved I,Q of the rows, in the capture's datatype
+    datatype: str
+    window: NDArray[np.float32]  # the analysis window the rows were made with
+
+    def row(self, r: int, samples_per_row: int) -> "RawRows":
+        """Row ``r`` alone."""
+        return RawRows(self.values[2 * r * samples_per_row : 2 * (r + 1) * samples_per_row], self.datatype,
+                       self.window)
+
+
+@dataclass
 class PowerRows:
     """Per-row reductions of ``frames_per_row`` consecutive power spectra (bins in frequency order).
 
@@ -62,6 +77,7 @@ class PowerRows:
     frame_power: NDArray[np.float32]  # (frames,) mean power per sample of each frame
     frames_per_row: int
     envelope_kurtosis: NDArray[np.float32] | None = None  # (rows,) see kernels.envelope
+    raw: RawRows | None = None  # the IQ they came from, while its block is at hand
 
 
 def window_gains(window: NDArray[np.floating]) -> tuple[float, float]:

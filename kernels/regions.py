@@ -12,11 +12,13 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significance, floor_share, tail):
+def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significance, floor_share, tail, power):
     """Occupied bandwidth of bins lo … hi over the rows given: the span holding all but ``tail``
     of the excess power on each side (ITU-R SM.328), counting only bins whose significance
     (``z_scale`` × their 4-bin box-mean z) reaches ``min_significance`` and whose power is at
     least ``floor_share`` of the 90th percentile of those. Bins dc_lo … dc_hi−1 never count.
+    ``power`` (float64, at least hi − lo + 1 long) receives the counted bins' box-mean excess
+    power ratio from bin lo on, 0 for the bins not counted (the caller looks for separate lines).
 
     One pass over the bins instead of a dozen whole-array NumPy steps (this runs for every
     detection of every row). The row means and the box are those of ``numpy.convolve(…,
@@ -38,7 +40,7 @@ def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significanc
         mean_db = se[j] / np.float32(k)
         ratio[j + 2] = max(np.float32(10.0) ** (mean_db / np.float32(10.0)) - np.float32(1.0), np.float32(0.0))
         z[j + 2] = sz[j] / np.float32(k)
-    power = np.zeros(hi - lo + 1)
+    power[: hi - lo + 1] = 0.0
     strong = np.empty(hi - lo + 1)  # the nonzero powers
     count = 0
     for i in range(lo, hi + 1):
@@ -56,20 +58,20 @@ def occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significanc
     kth = int(0.9 * (count - 1))
     p90 = np.partition(strong[:count], kth)[kth]
     total = 0.0
-    for i in range(power.shape[0]):
+    for i in range(hi - lo + 1):
         if power[i] < floor_share * p90:
             power[i] = 0.0
         total += power[i]
     # the first bins at which the cumulative share reaches tail and 1 − tail
     cumulative = 0.0
     first = -1
-    for i in range(power.shape[0]):
+    for i in range(hi - lo + 1):
         cumulative += power[i]
         if first < 0 and cumulative / total >= tail:
             first = i
         if cumulative / total >= 1.0 - tail:
             return first, i
-    return first, power.shape[0] - 1
+    return first, hi - lo
 
 
 @njit(cache=True, nogil=True, fastmath=True)  # fastmath: the sums may be vectorised (reordered)

@@ -152,7 +152,7 @@ class BandDetector:
         self._rows_detected = 0  # baseline-normalised rows ever (for the periodic resync)
         self.rows_done = 0
         self.regions = RegionFinder(self.history, self.fft_size, self.dc_slice, self.merge_gap_bins,
-                                    self._refine_boxes(), config.image_rejection_db)
+                                    self._refine_boxes(), config.image_rejection_db, self.frames_per_row)
         self._make_books()
         self.overload = OverloadTracker(config.overload_fraction, config.confirm_rows, self.hold_rows, self.fft_size)
         self.gain = GainTracker(config.gain_slew_db_per_s * self.row_s, self.dc_slice, self.fft_size,
@@ -225,15 +225,17 @@ class BandDetector:
                                                    clipping)
             updates += self._overload_row(row, clip_share[r], level_db[r])
             if self.has_baseline:
+                raw_row = rows.raw.row(r, self.fft_size * self.frames_per_row) if rows.raw is not None else None
                 updates += self._detect_row(row, rows.mean[r], level_db[r], lambda r=r: sk_rows()[r], pulsing[r],
-                                            clipping, float(kappa[r]), float(clip_share[r]))
+                                            clipping, float(kappa[r]), float(clip_share[r]), raw_row)
             else:
                 updates += self._learn_row(level_db[r], float(pulsing[r]), bool(clipping))
             self.rows_done += 1
         return updates
 
-    def _detect_row(self, row, power, level_db, sk_row, pulsing, clipping, kappa, clip_share=0.0) -> list[Event]:
-        """The baseline-relative detectors on one row."""
+    def _detect_row(self, row, power, level_db, sk_row, pulsing, clipping, kappa, clip_share=0.0,
+                    raw_row=None) -> list[Event]:
+        """The baseline-relative detectors on one row (``raw_row``: its IQ, when at hand)."""
         baseline = self.baseline
         gain_db = self.gain.update(level_db, baseline.level_db, self._frozen)
         excess = (level_db - baseline.level_db - gain_db)[None, :]
@@ -244,7 +246,7 @@ class BandDetector:
         if hot.any():
             hist_row = len(self.history) - 1
             regions = self.regions.find(row, hist_row, hot, score, level_db, sk_row(), pulsing / self._pulsing_ref,
-                                        clipping, kappa, self._inv_box_std)
+                                        clipping, kappa, self._inv_box_std, raw_row)
             regions = self._without_learned_bursts(regions)
             regions = mark_onsets(regions, self.book.tracks, self.history, row, hist_row, self.merge_gap_bins)
         # clipping comes and goes from row to row under a strong transmitter: while the

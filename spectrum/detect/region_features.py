@@ -1,7 +1,8 @@
 """Hot bins of one row → regions: runs fitted to their occupied bandwidth and described.
 
 Runs of hot bins (merged across small gaps and the DC guard) are fitted to their occupied
-bandwidth (ITU-R SM.328: the span holding 99 % of the excess power), described by the
+bandwidth (ITU-R SM.328: the span holding 99 % of the excess power), split into their lines
+when the power lies in a few separate carriers (see `carrier_pieces`), described by the
 features the classifier needs (level, rise, spectral kurtosis, centroid, concentration,
 pulsing, significance now and over the last 4 and 16 rows), and IQ images of much stronger
 regions are dropped.
@@ -14,8 +15,10 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from kernels.psd import RawRows
 from kernels.regions import merged_runs, occupied_band, region_sums
 from spectrum.detect.baseline_free import half_power_share
+from spectrum.detect.carrier_envelope import CarrierJudge
 from spectrum.detect.excess_history import ExcessHistory
 from spectrum.detect.tracks import Region
 
@@ -23,6 +26,12 @@ REFINE_SIGNIFICANCE = 4.0  # per-bin significance (in box stds) for a bin to cou
 REFINE_PAD = 8  # bins around a run searched for its refined edges
 OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on each side
 OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count
+MAX_CARRIERS = 12  # separate lines up to this many are carriers; more are a sweep's comb
+LINE_MAX_BINS = 12  # a line's counted bins: a Hann main lobe and drift, widened by the 4-bin box
+LINE_MIN_EXCESS = 1.0  # a line's box-mean excess power ratio at its peak: it doubles the floor
+COMB_STEPS = 3  # places checked on each side of a set of lines for its comb going on
+COMB_GOES_ON = 0.1  # … a comb goes on where they hold this share of the lines' peak excess (−10 dB)
+COMB_NOISE = 0.6  # … and more than a 4-row mean of noise reaches (its std ≈ 0.2 of the floor)
 
 
 def _half_power_share(excess: NDArray, total: float) -> float:
@@ -44,6 +53,34 @@ def _interpolated_peak(level_db: NDArray[np.float32], k: int) -> float:
     return float(k) if denom >= 0 else k + 0.5 * (a - c) / denom
 
 
+def carrier_pieces(power: NDArray[np.float64], gap_bins: int) -> list[tuple[int, int]] | None:
+    """The separate lines of an occupied band, or None when it is one emission.
+
+    ``power`` holds the band's counted bins (occupied_band's box-mean excess ratio, 0 where a
+    bin does not count). Its counted bins in groups more than ``gap_bins`` apart — the floor
+    between them, the merge distance of runs and tracks — are separate carriers when there are
+    2 to MAX_CARRIERS of them, each no wider than a line (LINE_MAX_BINS), the strongest clearly
+    over the floor (LINE_MIN_EXCESS; a weak barrage outlined in scraps is not). A sweep faster
+    than one frame is a comb too, mostly of more lines (its time-bandwidth product, span ×
+    period; a chirp jammer's is tens to hundreds); whether a few lines are carriers or part of
+    one emission is decided by `RegionFinder._separate`. Returns (first, last) offsets into
+    ``power``, or None.
+    """
+    counted = np.flatnonzero(power > 0.0)
+    if counted.size < 2:
+        return None
+    breaks = np.flatnonzero(np.diff(counted) > gap_bins)
+    if not 1 <= breaks.size < MAX_CARRIERS:
+        return None
+    firsts = counted[np.concatenate(([0], breaks + 1))]
+    lasts = counted[np.concatenate((breaks, [counted.size - 1]))]
+    if np.any(lasts - firsts + 1 > LINE_MAX_BINS):
+        return None
+    if power.max() < LINE_MIN_EXCESS:
+        return None
+    return list(zip(firsts.tolist(), lasts.tolist()))
+
+
 class RegionFinder:
     """Regions of one band's rows.
 
@@ -60,21 +97,26 @@ class RegionFinder:
         (K rows, (K, W) index of the 4-bin box) of the profiles that refine a run's edges.
     image_rejection_db : float
         A region this much weaker than one at the mirrored frequency is its IQ image.
+    frames_per_row : int
+        Frames behind each row (for the IQ of rows that show separate lines).
     """
 
     def __init__(self, history: ExcessHistory, fft_size: int, dc_slice: slice, merge_gap_bins: int,
-                 refine_boxes: list, image_rejection_db: float) -> None:
+                 refine_boxes: list, image_rejection_db: float, frames_per_row: int) -> None:
         self.history = history
         self.fft_size = fft_size
         self.dc_slice = dc_slice
         self.merge_gap_bins = merge_gap_bins
         self.refine_boxes = refine_boxes
         self.image_rejection_db = image_rejection_db
+        self._power = np.empty(fft_size)  # occupied_band's counted power, reused row after row
+        self.carriers = CarrierJudge(fft_size, frames_per_row)
 
     def find(self, row: int, hist_row: int, hot: NDArray[np.bool_], score: NDArray[np.float32],
              level_db: NDArray[np.float32], sk: NDArray[np.float32], pulsing: float, unreliable: bool,
-             kappa: float, inv_box_std: NDArray[np.float32]) -> list[Region]:
-        """Regions of the hot bins of ``row`` (history row ``hist_row``), images dropped."""
+             kappa: float, inv_box_std: NDArray[np.float32], raw_row: RawRows | None = None) -> list[Region]:
+        """Regions of the hot bins of ``row`` (history row ``hist_row``), images dropped;
+        ``raw_row``, the row's IQ, tells a few carriers from a sweep's comb."""
         # split into runs, merging across small gaps and across the DC guard (emptied by the
         # caller) when hot bins lie near both its sides
         dc, gap = self.dc_slice, self.merge_gap_bins
@@ -84,10 +126,12 @@ class RegionFinder:
         starts, ends = merged_runs(hot, gap)
         regions = []
         for lo, hi in zip(starts.tolist(), ends.tolist()):
-            lo, hi, refined = self.refine(hist_row, lo, hi, inv_box_std)
-            region = self._describe(row, hist_row, lo, hi, score, level_db, sk, pulsing, unreliable, kappa)
-            region.refined = refined
-            regions.append(region)
+            lo, hi, refined, lines = self.refine(hist_row, lo, hi, inv_box_std)
+            pieces = lines if lines and self._separate(row, hist_row, raw_row, lines, lo) else [(lo, hi)]
+            for lo, hi in pieces:
+                region = self._describe(row, hist_row, lo, hi, score, level_db, sk, pulsing, unreliable, kappa)
+                region.refined = refined
+                regions.append(region)
         return self.drop_images(regions)
 
     def _describe(self, row, hist_row, lo, hi, score, level_db, sk, pulsing, unreliable, kappa) -> Region:
@@ -121,7 +165,8 @@ class RegionFinder:
             peak_bin=_interpolated_peak(level_db, peak), recent_excess_db=e4 / (rows4 * n),
         )
 
-    def refine(self, hist_row: int, lo: int, hi: int, inv_box_std: NDArray[np.float32]) -> tuple[int, int, bool]:
+    def refine(self, hist_row: int, lo: int, hi: int,
+               inv_box_std: NDArray[np.float32]) -> tuple[int, int, bool, list[tuple[int, int]] | None]:
         """Fit a run to its occupied bandwidth: the span holding 99 % of the excess power of
         its significant bins (ITU-R SM.328's definition, 0.5 % left out on each side), counting
         only bins within 8 dB of its strong ones. Power and significance are those of the last
@@ -132,6 +177,9 @@ class RegionFinder:
         significance (their learned spread is wide), so significance gates the power. After a
         jammer stops only long boxes still see it; then nothing is significant at 4 or 16 rows
         and the run is kept as detected but marked unrefined (it does not widen the event).
+
+        Returns (lo, hi, refined, lines): ``lines`` are the band's separate lines (`carrier_pieces`,
+        bins) or None; `self._power` keeps the counted power from ``lo`` on.
         """
         a, b = max(lo - REFINE_PAD, 0), min(hi + REFINE_PAD, self.fft_size - 1)
         for k_rows, box in self.refine_boxes:
@@ -140,10 +188,47 @@ class RegionFinder:
             rows = slice(max(hist_row - k_rows + 1, 0), hist_row + 1)
             first, last = occupied_band(self.history.e[rows], self.history.z[rows], a, b, inv_box_std[box],
                                         self.dc_slice.start, self.dc_slice.stop, REFINE_SIGNIFICANCE, OBW_FLOOR,
-                                        OBW_TAIL)
+                                        OBW_TAIL, self._power)
             if first >= 0:
-                return a + first, a + last, True
-        return lo, hi, False
+                self._power[: last - first + 1] = self._power[first : last + 1]
+                lines = carrier_pieces(self._power[: last - first + 1], self.merge_gap_bins)
+                if lines:
+                    lines = [(a + first + p, a + first + q) for p, q in lines]
+                return a + first, a + last, True, lines
+        return lo, hi, False, None
+
+    def _separate(self, row: int, hist_row: int, raw_row: RawRows | None, lines: list[tuple[int, int]],
+                  lo: int) -> bool:
+        """Whether the lines (bins; the band starts at ``lo``) are carriers: neither the visible
+        part of a wider comb (`_comb_goes_on`) nor a constant envelope (`CarrierJudge`)."""
+        power = [self._power[a - lo : b - lo + 1] for a, b in lines]
+        line_excess = float(np.mean(np.concatenate(power)[np.concatenate(power) > 0]))
+        goes_on = self._comb_goes_on(hist_row, lines, float(np.median([p.max() for p in power])))
+        return self.carriers.separate(row, raw_row, lines, line_excess, part_of_comb=goes_on)
+
+    def _comb_goes_on(self, hist_row: int, lines: list[tuple[int, int]], line_peak: float) -> bool:
+        """Whether the lines' comb goes on past them: a few carriers end, while the lines of a
+        wider emission (a sweep wider than the band passing through it, seen as a pulse train;
+        a comb only partly over the threshold in this row) continue at the same spacing. The
+        4-row mean excess at up to COMB_STEPS spacings beyond each outer line says, against the
+        lines' median peak (``line_peak``, box-mean excess ratio); a set of lines with no room
+        left beyond it in the band fills the band, and is one emission."""
+        centres = np.array([(a + b) / 2 for a, b in lines])
+        spacing = float(np.median(np.diff(centres)))
+        rows = slice(max(hist_row - 3, 0), hist_row + 1)  # the lines' own rows (their peak is a 4-row mean)
+        usable = (self.fft_size // 64, self.fft_size - self.fft_size // 64)  # off the anti-alias roll-off
+        beyond = []
+        for j in range(1, COMB_STEPS + 1):
+            for c in (centres[0] - j * spacing, centres[-1] + j * spacing):
+                k = int(round(c))
+                if usable[0] <= k - 1 and k + 1 < usable[1] and not self.dc_slice.start - 1 <= k <= self.dc_slice.stop:
+                    mean_db = self.history.e[rows, k - 1 : k + 2].mean(axis=0)
+                    beyond.append(float(np.max(10.0 ** (mean_db / 10.0) - 1.0)))
+        if not beyond:
+            return True
+        # half the places, not all: a comb passing over a legitimate carrier shows little
+        # excess over that carrier's learned level
+        return float(np.median(beyond)) >= max(COMB_NOISE, COMB_GOES_ON * line_peak)
 
     def drop_images(self, regions: list[Region]) -> list[Region]:
         """Drop regions that are the IQ-imbalance image of a much stronger one."""

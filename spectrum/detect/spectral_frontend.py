@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from kernels.convert import RAW_DTYPES, convert_frames
 from kernels.envelope import envelope_kurtosis
 from kernels.fft import make_batched_fft
-from kernels.psd import PowerRows, power_rows
+from kernels.psd import PowerRows, RawRows, power_rows
 
 
 ENVELOPE_STRIDE = 8  # envelope kurtosis on every 8th frame: a classification feature, at ⅛ the cost
@@ -85,6 +85,7 @@ class SpectralFrontEnd:
         power.envelope_kurtosis = np.concatenate(
             [self._envelope(chunk[r * values_per_row : (r + 1) * values_per_row]) for r in range(rows)]
         )
+        power.raw = RawRows(chunk, self.datatype, self.window)
         return power, clipped
 
     def _envelope(self, raw_row: NDArray) -> NDArray[np.float32]:

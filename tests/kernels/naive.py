@@ -88,17 +88,20 @@ def naive_merged_runs(mask, max_step):
     return np.concatenate([[idx[0]], idx[breaks + 1]]), np.concatenate([idx[breaks], [idx[-1]]])
 
 
-def naive_occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significance, floor_share, tail):
-    """The occupied band as the detector computed it with whole-array NumPy steps."""
+def naive_occupied_band(e_rows, z_rows, lo, hi, z_scale, dc_lo, dc_hi, min_significance, floor_share, tail, out):
+    """The occupied band as the detector computed it with whole-array NumPy steps; ``out``
+    receives the counted bins' power."""
     box = np.ones(4) / 4
     ratio = np.convolve(np.maximum(10.0 ** (e_rows.mean(axis=0) / 10.0) - 1.0, 0.0), box, mode="same")
     significance = np.convolve(z_rows.mean(axis=0), box, mode="same") * z_scale
     ratio[dc_lo:dc_hi] = 0.0
     significance[dc_lo:dc_hi] = 0.0
     power = np.where(significance[lo : hi + 1] >= min_significance, ratio[lo : hi + 1], 0.0)
+    out[: len(power)] = power
     if not power.any():
         return -1, -1
     strong = np.sort(power[power > 0])
     power[power < floor_share * strong[int(0.9 * (len(strong) - 1))]] = 0.0
+    out[: len(power)] = power
     cumulative = np.cumsum(power) / power.sum()
     return int(np.searchsorted(cumulative, tail)), min(int(np.searchsorted(cumulative, 1.0 - tail)), len(power) - 1)

@@ -125,9 +125,11 @@ def test_occupied_band_matches_reference():
         z = (e / np.float32(0.3)).astype(np.float32)
         lo, hi = max(lo_band - 8, 0), min(lo_band + width + 8, n - 1)
         args = (lo, hi, 1.0 / np.sqrt(k * 4 / 1.5), 250, 257 if trial % 2 else 250, 4.0, 0.15, 0.005)
-        assert occupied_band(e, z, *args) == naive_occupied_band(e, z, *args)
+        got, want = np.full(n, 7.0), np.full(n, 7.0)
+        assert occupied_band(e, z, *args, got) == naive_occupied_band(e, z, *args, want)
+        np.testing.assert_allclose(got[: hi - lo + 1], want[: hi - lo + 1], rtol=1e-6)  # the counted bins' power
     quiet = np.zeros((4, n), np.float32)
-    assert occupied_band(quiet, quiet, 10, 40, 1.0, 250, 257, 4.0, 0.15, 0.005) == (-1, -1)
+    assert occupied_band(quiet, quiet, 10, 40, 1.0, 250, 257, 4.0, 0.15, 0.005, np.empty(n)) == (-1, -1)
 
 
 def test_region_sums_match_numpy():
