@@ -8,6 +8,11 @@ the inverse transform over the middle third of each frame, where the Hann window
 divided out, is that signal. Noise in those bins pulls the kurtosis towards noise's 2; the
 lines' in-band SNR ρ corrects for it: κ = (κₛ·ρ² + 4ρ + 2) / (1 + ρ)².
 
+The kurtosis is taken within each frame and the frames are weighted by their power squared
+(Σ E_f|y|⁴ / Σ (E_f|y|²)²), so what the lines do while they are on decides: an FSK or FM burst
+keeps a constant envelope while it lasts, and its coming and going from frame to frame is no
+beat.
+
 One row is a noisy estimate. A place's moments add up over the rows in which it shows lines,
 and it is judged a comb only once the sum says so with enough samples. Until then the lines
 are carriers: a comb split by mistake heals (its next unsplit row bridges the pieces into one
@@ -48,7 +53,7 @@ class CarrierJudge:
         self._middle = slice(third, fft_size - third)
         self._row = -1
         self._spectra: NDArray[np.complex64] | None = None
-        self.places: list[dict] = []  # lo, hi, s2, s4, samples, rho_sum, rows, last_row
+        self.places: list[dict] = []  # lo, hi, power_sq, fourth, samples, rho_sum, rows, comb, last_row
 
     def separate(self, row: int, raw_row: RawRows | None, pieces: list[tuple[int, int]], rho: float,
                  part_of_comb: bool = False) -> bool:
@@ -61,7 +66,7 @@ class CarrierJudge:
         lo, hi = pieces[0][0], pieces[-1][1]
         place = next((p for p in self.places if p["lo"] <= hi and p["hi"] >= lo), None)
         if place is None:
-            place = {"lo": lo, "hi": hi, "s2": 0.0, "s4": 0.0, "samples": 0.0, "rho_sum": 0.0, "rows": 0,
+            place = {"lo": lo, "hi": hi, "power_sq": 0.0, "fourth": 0.0, "samples": 0.0, "rho_sum": 0.0, "rows": 0,
                      "comb": False}
             self.places.append(place)
         place.update(lo=min(place["lo"], lo), hi=max(place["hi"], hi), last_row=row)
@@ -72,9 +77,9 @@ class CarrierJudge:
             return True
         if place["samples"] >= SETTLED_SAMPLES:
             return not self._is_comb(place)
-        s2, s4, samples = self._moments(row, raw_row, pieces)
-        place["s2"] += s2
-        place["s4"] += s4
+        power_sq, fourth, samples = self._moments(row, raw_row, pieces)
+        place["power_sq"] += power_sq
+        place["fourth"] += fourth
         place["samples"] += samples
         place["rho_sum"] += rho
         place["rows"] += 1
@@ -82,15 +87,15 @@ class CarrierJudge:
 
     def _is_comb(self, place: dict) -> bool:
         rho = place["rho_sum"] / place["rows"]
-        if place["samples"] < MIN_SAMPLES or rho < MIN_SNR or place["s2"] <= 0:
+        if place["samples"] < MIN_SAMPLES or rho < MIN_SNR or place["power_sq"] <= 0:
             return False
-        n = place["samples"]  # the sums are per independent sample (see _moments)
-        kurtosis = (place["s4"] / n) / (place["s2"] / n) ** 2
+        kurtosis = place["fourth"] / place["power_sq"]
         signal_kurtosis = (kurtosis * (1.0 + rho) ** 2 - 4.0 * rho - 2.0) / rho**2
         return signal_kurtosis < COMB_KURTOSIS
 
     def _moments(self, row: int, raw_row: RawRows, pieces: list[tuple[int, int]]) -> tuple[float, float, float]:
-        """Σ|y|², Σ|y|⁴ of the lines' signal over the row, scaled to its independent samples."""
+        """Σ_f (E_f|y|²)², Σ_f E_f|y|⁴ over the row's frames f of the lines' signal y, and the
+        independent samples behind them."""
         if row != self._row:  # several candidates in one row share its transform
             convert_frames(raw_row.values, raw_row.datatype, raw_row.window, self._frames, self._frames.shape[0])
             self._spectra = np.fft.fft(self._frames, axis=1)
@@ -103,5 +108,4 @@ class CarrierJudge:
         power = (y.real**2 + y.imag**2).astype(np.float64)
         # the lines' signal is smooth over fft_size / bins samples: that many samples count as one
         independent = power.size * mask.sum() / self.fft_size
-        scale = independent / power.size
-        return float(power.sum()) * scale, float((power**2).sum()) * scale, independent
+        return float((power.mean(axis=1) ** 2).sum()), float((power**2).mean(axis=1).sum()), independent

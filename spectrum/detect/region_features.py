@@ -29,6 +29,7 @@ OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins 
 MAX_CARRIERS = 12  # separate lines up to this many are carriers; more are a sweep's comb
 LINE_MAX_BINS = 12  # a line's counted bins: a Hann main lobe and drift, widened by the 4-bin box
 LINE_MIN_EXCESS = 1.0  # a line's box-mean excess power ratio at its peak: it doubles the floor
+FLOOR_BETWEEN = 0.2  # lines are separate when the bins between them hold under this share of their peak
 COMB_STEPS = 3  # places checked on each side of a set of lines for its comb going on
 COMB_GOES_ON = 0.1  # … a comb goes on where they hold this share of the lines' peak excess (−10 dB)
 COMB_NOISE = 0.6  # … and more than a 4-row mean of noise reaches (its std ≈ 0.2 of the floor)
@@ -203,8 +204,23 @@ class RegionFinder:
         part of a wider comb (`_comb_goes_on`) nor a constant envelope (`CarrierJudge`)."""
         power = [self._power[a - lo : b - lo + 1] for a, b in lines]
         line_excess = float(np.mean(np.concatenate(power)[np.concatenate(power) > 0]))
-        goes_on = self._comb_goes_on(hist_row, lines, float(np.median([p.max() for p in power])))
+        line_peak = float(np.median([p.max() for p in power]))
+        if not self._floor_between(hist_row, lines, line_peak):
+            return False
+        goes_on = self._comb_goes_on(hist_row, lines, line_peak)
         return self.carriers.separate(row, raw_row, lines, line_excess, part_of_comb=goes_on)
+
+    def _floor_between(self, hist_row: int, lines: list[tuple[int, int]], line_peak: float) -> bool:
+        """Whether the bins between the lines are at the floor: the last 4 rows' mean excess
+        there under FLOOR_BETWEEN of the lines' median peak. Scraps of a wide signal that is
+        only partly significant (bursty traffic with a wide learned spread) have its power
+        between them; separate carriers have the noise floor."""
+        rows = slice(max(hist_row - 3, 0), hist_row + 1)
+        gaps = [(b + 3, c - 3) for (_, b), (c, _) in zip(lines[:-1], lines[1:]) if c - 3 > b + 3]
+        if not gaps:
+            return True
+        excess_db = np.concatenate([self.history.e[rows, p : q + 1].mean(axis=0) for p, q in gaps])
+        return float(np.mean(10.0 ** (excess_db / 10.0) - 1.0)) < FLOOR_BETWEEN * line_peak
 
     def _comb_goes_on(self, hist_row: int, lines: list[tuple[int, int]], line_peak: float) -> bool:
         """Whether the lines' comb goes on past them: a few carriers end, while the lines of a
