@@ -52,7 +52,7 @@ class CarrierJudge:
         third = fft_size // 3
         self._middle = slice(third, fft_size - third)
         self._row = -1
-        self._spectra: NDArray[np.complex64] | None = None
+        self._spectra: NDArray[np.complexfloating] | None = None
         self.places: list[dict] = []  # lo, hi, power_sq, fourth, samples, rho_sum, rows, comb, last_row
 
     def separate(self, row: int, raw_row: RawRows | None, pieces: list[tuple[int, int]], rho: float,

@@ -49,8 +49,8 @@ def test_independent_carriers_stay_separate(count):
     n = np.arange(FFT * FRAMES * 12)
     offsets = 100e3 + 37e3 * np.arange(count) + rng.uniform(-3e3, 3e3, count)
     signal = sum(np.exp(1j * (2 * np.pi * f / FS_HZ * n + rng.uniform(0, 2 * np.pi))) for f in offsets)
-    snr_per_bin = 100.0  # each line 20 dB over the noise in a bin
-    noise_power = count * FFT / snr_per_bin / len(offsets) / 1.5
+    snr_per_bin = 100.0  # each line (power 1) 20 dB over the noise in a Hann bin (1.5 bins wide)
+    noise_power = FFT / (1.5 * snr_per_bin)
     assert all(_verdicts(_rows(signal, noise_power, 1), _bins(offsets), rho=snr_per_bin / 5))
 
 
