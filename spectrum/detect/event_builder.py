@@ -15,7 +15,7 @@ from spectrum.detect.kind_model import RULES, load_forest
 from spectrum.detect.tracks import Track
 from spectrum.events import Event
 
-TONE_HALF_WIDTH_HZ = 500.0
+TONE_HALF_WIDTH_BINS = 2.0  # half a Hann main lobe: the resolution a line's frequency is measured at
 
 
 class EventBuilder:
@@ -140,7 +140,9 @@ class EventBuilder:
         return kind, track.mean_rise_db, extra, conf
 
     def _tone_band(self, track: Track) -> tuple[float, float]:
-        """A CW line has no width: its interpolated frequency ± half the 1 kHz reference
-        bandwidth in which tone SNR is quoted (Hz)."""
+        """A CW line has no width: its interpolated frequency ± half the Hann main lobe, the
+        resolution it is measured with (Hz). A fixed width would claim more than was measured at
+        fine resolution and less at coarse."""
         tone_hz = self.center_freq_hz + (float(np.median(track.peak_bins)) - self.fft_size / 2) * self.bin_hz
-        return tone_hz - TONE_HALF_WIDTH_HZ, tone_hz + TONE_HALF_WIDTH_HZ
+        half_hz = TONE_HALF_WIDTH_BINS * self.bin_hz
+        return tone_hz - half_hz, tone_hz + half_hz

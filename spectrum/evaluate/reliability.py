@@ -45,6 +45,7 @@ def collect(seeds: list[int], seconds: float, config: DetectorConfig, progress=p
     judged snapshots."""
     from captures import open_capture
     from spectrum.cli.simulate_cmd import write_scenario
+    from spectrum.evaluate.randomized_bench import resolution_hz
     from spectrum.replay import ReplayResult, replay_events
     from spectrum.sim.near_threshold import near_threshold_scenarios
 
@@ -58,6 +59,7 @@ def collect(seeds: list[int], seconds: float, config: DetectorConfig, progress=p
                 meta, _ = write_scenario(scene, Path(tmp) / name, seconds, seed)
                 labels_path = meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json")
                 labels = json.loads(labels_path.read_text())["labels"]
+                resolution = resolution_hz(scene.sample_rate_hz, config)  # a line's label is a point
                 seen: set[str] = set()
                 with open_capture(meta) as reader:
                     for event in replay_events(reader, config, result=ReplayResult()):
@@ -66,7 +68,7 @@ def collect(seeds: list[int], seconds: float, config: DetectorConfig, progress=p
                         if e["offset_end_s"] is not None and "merged_into" not in e:
                             stage = "final"
                         seen.add(e["id"])
-                        snapshots.append(Snapshot(name, seed, stage, e, event_correct(e, labels)))
+                        snapshots.append(Snapshot(name, seed, stage, e, event_correct(e, labels, resolution)))
                 for path in Path(tmp).glob(f"{name}*"):
                     path.unlink()
     return snapshots

@@ -12,6 +12,8 @@ from spectrum.cli.simulate_cmd import write_scenario
 from spectrum.detect.carrier_envelope import CarrierJudge
 from spectrum.detect.region_features import MAX_CARRIERS, carrier_pieces
 from spectrum.detect.spectral_frontend import analysis_window
+from spectrum.detect.detector_config import DetectorConfig
+from spectrum.evaluate.randomized_bench import resolution_hz
 from spectrum.evaluate.scoring import score_labels
 from spectrum.replay import ReplayResult, replay_events
 from spectrum.sim.scenarios import UHF_PMR_HZ, Chirp, Event, Scenario, Tone
@@ -98,13 +100,18 @@ def _replay_labelled(scenario: Scenario, tmp_path, seconds: float = 10.0) -> tup
     return labels["labels"], [e.to_dict() for e in result.events]
 
 
+def _score(labels: list[dict], events: list[dict]):
+    """One-to-one scoring that grants the detector's resolution (a line's label is a point)."""
+    return score_labels(labels, events, resolution_hz(FS_HZ, DetectorConfig()))
+
+
 def test_eight_carriers_a_channel_apart_are_eight_tones(tmp_path):
     """Eight CW carriers 25 kHz apart (one PMR channel each) switched on together: eight
     tone events, each at its own line, and nothing else."""
     lines = tuple(Event("tone", Tone(50e3 + 25e3 * k, 15.0), f"line {k}") for k in range(8))
     scene = Scenario(name="eight_lines", description="eight CW carriers", center_freq_hz=UHF_PMR_HZ, events=lines)
     labels, events = _replay_labelled(scene, tmp_path)
-    scores, unmatched = score_labels(labels, events)
+    scores, unmatched = _score(labels, events)
     assert [s.detected_kind for s in scores] == ["tone"] * 8, events
     assert not unmatched, unmatched
 
@@ -114,7 +121,7 @@ def test_a_narrow_fast_sweep_is_one_swept_event(tmp_path):
     sweep = Event("swept", Chirp(+200e3, 160e3, 50e-6, 10.0), "fast narrow sweep")
     scene = Scenario(name="fast_sweep", description="a fast narrow sweep", center_freq_hz=UHF_PMR_HZ, events=(sweep,))
     labels, events = _replay_labelled(scene, tmp_path)
-    (score,), unmatched = score_labels(labels, events)
+    (score,), unmatched = _score(labels, events)
     assert score.detected_kind == "swept", events
     assert not unmatched, unmatched
 

@@ -17,6 +17,7 @@ from spectrum.detect.narrowband_cfar import (
 )
 from spectrum.detect.detector import EMITTER_MIN_S, BandDetector
 from spectrum.detect.detector_config import DetectorConfig
+from spectrum.evaluate.randomized_bench import resolution_hz
 from spectrum.evaluate.scoring import score_labels
 from spectrum.detect.sk_stats import sk_moments, sk_thresholds
 from spectrum.detect.spectral_frontend import SpectralFrontEnd
@@ -43,11 +44,19 @@ def labels_of(meta):
     return json.loads(meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json").read_text())["labels"]
 
 
+def scored(meta, events, config=None):
+    """Labels against events, granting the detector's frequency resolution (a CW line's label
+    is a point; its event is the line's frequency ± half the Hann main lobe)."""
+    sample_rate_hz = json.loads(meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json")
+                                .read_text())["sample_rate_hz"]
+    return score_labels(labels_of(meta), events, resolution_hz(sample_rate_hz, config or DetectorConfig()))
+
+
 @pytest.mark.parametrize("name", JAMMED)
 def test_jammer_is_found_once_with_its_kind_times_and_band(name, scenario_capture):
     meta = scenario_capture(name, SECONDS)
     events = replay(meta)
-    (score,), unmatched = score_labels(labels_of(meta), events)
+    (score,), unmatched = scored(meta, events)
     assert score.detected, events
     assert score.detected_kind == score.kind
     if name == "overload":  # the noise transmitter behind the clipping is named too, flagged (issue 12)
@@ -69,7 +78,7 @@ def test_jammer_is_found_once_with_its_kind_times_and_band(name, scenario_captur
 def test_a_jammer_that_comes_back_is_a_second_event_with_its_own_start(scenario_capture):
     meta = scenario_capture("barrage_intermittent", SECONDS)
     events = replay(meta)
-    scores, unmatched = score_labels(labels_of(meta), events)
+    scores, unmatched = scored(meta, events)
     assert [s.detected_kind for s in scores] == ["wideband_noise"] * 2 and not unmatched
     assert len(events) == 2
     for score in scores:  # the second onset is not pulled back to the first burst
@@ -81,10 +90,11 @@ def test_a_line_is_a_tone_at_coarser_resolution_too(name, kind, scenario_capture
     """At 1024 bins (2.3 kHz each) a strong CW line's main lobe spans 5 bins, 12 kHz."""
     meta = scenario_capture(name, SECONDS)
     result = ReplayResult()
+    config = DetectorConfig(fft_size=1024)
     with open_capture(meta) as reader:
-        for _ in replay_events(reader, DetectorConfig(fft_size=1024), result=result):
+        for _ in replay_events(reader, config, result=result):
             pass
-    (score,), unmatched = score_labels(labels_of(meta), [e.to_dict() for e in result.events])
+    (score,), unmatched = scored(meta, [e.to_dict() for e in result.events], config)
     assert score.detected_kind == kind and not unmatched
 
 
