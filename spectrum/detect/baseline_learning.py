@@ -1,10 +1,13 @@
 """Learning a band's baseline from its first rows, and calibrating the box test on them.
 
-The learning rows are freed of their own gain drift (each row's median is brought to the
+The learning rows are freed of their own gain changes (each row's median is brought to the
 mean), the per-bin level and spread are learned (spectrum.detect.band_baseline), so is the
 bursty traffic the median leaves out (spectrum.detect.learned_bursts), and the
-noise std of every box mean of the multi-scale test is measured on the same rows: adjacent
-bins of a windowed FFT are correlated, so a W-bin mean is noisier than 1/sqrt(W) would say.
+noise std of every box mean of the multi-scale test is measured on the rows as the detector
+will see them — with only their slow drift taken out, so with the row-to-row common-mode
+swings of broadband traffic, which the gain tracker does not follow: adjacent bins of a
+windowed FFT are correlated, so a W-bin mean is noisier than 1/sqrt(W) would say, and a band
+whose every bin swings together is noisier still.
 """
 
 from __future__ import annotations
@@ -38,14 +41,22 @@ def learn_band(rows: list[NDArray[np.float32]], pulsing: list[float], baseline: 
                time_scales: NDArray[np.int64], freq_scales: NDArray[np.int64], dc_slice: slice) -> LearnedBand:
     """Learn (or complete) the baseline from the learning rows' levels (dB) and pulsing."""
     rows_db = np.asarray(rows, np.float32)
-    # learn the spectrum's shape without the gain drift of the learning rows; the gain
-    # tracker starts from the last row's offset
+    # learn the spectrum's shape without the gain changes of the learning rows (each row's
+    # median brought to the mean); the gain tracker starts from the end of their straight-line
+    # trend (a tuner drifts slowly), not from the last row's own offset, which in a band of
+    # broadband bursty traffic is mostly that row's swing
     row_gain = np.median(rows_db, axis=1)
+    index = np.arange(len(row_gain), dtype=np.float64)
+    slope, intercept = np.polyfit(index, row_gain, 1) if len(row_gain) > 2 else (0.0, float(row_gain.mean()))
+    trend = (slope * index + intercept).astype(np.float32)
+    # the box test, though, is calibrated on rows that keep their row-to-row common-mode swings:
+    # the detector's gain tracker follows slow drift only, so it sees those swings too
+    swinging_db = rows_db - (trend - trend.mean())[:, None]
     rows_db = rows_db - (row_gain - row_gain.mean())[:, None]
     gain_db = None
     if baseline is None:
         baseline = Baseline.learn(rows_db, center_freq_hz, sample_rate_hz, frames_per_row)
-        gain_db = float(row_gain[-1] - row_gain.mean())
+        gain_db = float(trend[-1] - trend.mean())
     pulsing_ref = max(float(np.median(pulsing)), 1e-3)
     if baseline.known_lines is None:
         baseline.known_lines = known_lines(10.0 ** (rows_db / 10.0), frames_per_row, cfar_pfa)
@@ -54,7 +65,7 @@ def learn_band(rows: list[NDArray[np.float32]], pulsing: list[float], baseline: 
     if baseline.bursts is None:
         # over level + skew: the excess the detector measures later (spectrum.detect.detector)
         baseline.bursts = LearnedBursts.learn(rows_db, baseline.level_db + baseline.skew_db, baseline.spread_db)
-    baseline.box_std = calibrate_box_std(rows_db, baseline, time_scales, freq_scales, dc_slice)
+    baseline.box_std = calibrate_box_std(swinging_db, baseline, time_scales, freq_scales, dc_slice)
     return LearnedBand(baseline, gain_db, pulsing_ref)
 
 

@@ -535,3 +535,33 @@ def test_a_barrage_that_clips_the_adc_is_reported_with_its_kind_beside_the_overl
     band_lo, band_hi = 100e6 + (300 - n / 2) * detector.bin_hz, 100e6 + (1000 - n / 2) * detector.bin_hz
     overlap = min(barrage.freq_high_hz, band_hi) - max(barrage.freq_low_hz, band_lo)
     assert overlap / (max(barrage.freq_high_hz, band_hi) - min(barrage.freq_low_hz, band_lo)) > 0.85
+
+
+def test_learning_calibrates_the_box_test_on_the_common_mode_swings_the_detector_will_see():
+    """Dense broadband bursty traffic lifts every bin together by a varying amount from row to
+    row (here a common-mode swing of 0.5 dB std). The baseline's shape is
+    learned without those row-to-row swings, but the box test is calibrated with them (the
+    gain tracker follows slow drift only, so the detector sees them): a whole-band one-row box
+    is then as noisy as the swings, not as the noise. The gain tracker starts at the end of the
+    rows' straight-line drift, not at the last row's swing."""
+    from spectrum.detect.baseline_learning import learn_band
+
+    config = DetectorConfig()
+    rng = np.random.default_rng(3)
+    rows, bins, m = 60, config.fft_size, 29
+    noise_db = 10 * np.log10(rng.gamma(m, 1.0 / m, size=(rows, bins)))
+    drift_db = 0.01 * np.arange(rows)  # 0.4 dB/s at 25 ms rows: a tuner warming up
+    swing_db = rng.normal(0.0, 0.5, rows)
+    swing_db[-1] = 1.5  # the last learning row is lifted
+
+    def learned(swings):
+        levels = (noise_db + drift_db[:, None] + swings[:, None] - 60.0).astype(np.float32)
+        return learn_band(list(levels), [1.0] * rows, None, 100e6, 2.4e6, m, config.cfar_pfa,
+                          np.asarray(config.time_scales), np.asarray(config.freq_scales), slice(1020, 1028))
+
+    quiet, swinging = learned(np.zeros(rows)), learned(swing_db)
+    one_row, whole_band = list(config.time_scales).index(1), list(config.freq_scales).index(512)
+    assert swinging.baseline.box_std[one_row, whole_band] > 3 * quiet.baseline.box_std[one_row, whole_band]
+    trend_end = drift_db[-1] - drift_db.mean()
+    assert abs(quiet.gain_db - trend_end) < 0.05
+    assert abs(swinging.gain_db - trend_end) < 0.5  # not the last row's +1.5 dB swing on top
