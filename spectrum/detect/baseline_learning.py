@@ -3,11 +3,10 @@
 The learning rows are freed of their own gain changes (each row's median is brought to the
 mean), the per-bin level and spread are learned (spectrum.detect.band_baseline), so is the
 bursty traffic the median leaves out (spectrum.detect.learned_bursts), and the
-noise std of every box mean of the multi-scale test is measured on the rows as the detector
-will see them — with only their slow drift taken out, so with the row-to-row common-mode
-swings of broadband traffic, which the gain tracker does not follow: adjacent bins of a
-windowed FFT are correlated, so a W-bin mean is noisier than 1/sqrt(W) would say, and a band
-whose every bin swings together is noisier still.
+noise std of every box mean of the multi-scale test is measured on the same rows: adjacent
+bins of a windowed FFT are correlated, so a W-bin mean is noisier than 1/sqrt(W) would say.
+To that the row-to-row common-mode swings of broadband bursty traffic are added (the gain
+tracker follows slow drift only, so the detector sees them; `common_mode_swing_db`).
 """
 
 from __future__ import annotations
@@ -48,10 +47,8 @@ def learn_band(rows: list[NDArray[np.float32]], pulsing: list[float], baseline: 
     row_gain = np.median(rows_db, axis=1)
     index = np.arange(len(row_gain), dtype=np.float64)
     slope, intercept = np.polyfit(index, row_gain, 1) if len(row_gain) > 2 else (0.0, float(row_gain.mean()))
-    trend = (slope * index + intercept).astype(np.float32)
-    # the box test, though, is calibrated on rows that keep their row-to-row common-mode swings:
-    # the detector's gain tracker follows slow drift only, so it sees those swings too
-    swinging_db = rows_db - (trend - trend.mean())[:, None]
+    trend = slope * index + intercept
+    swing_db = common_mode_swing_db(row_gain - trend)
     rows_db = rows_db - (row_gain - row_gain.mean())[:, None]
     gain_db = None
     if baseline is None:
@@ -65,8 +62,23 @@ def learn_band(rows: list[NDArray[np.float32]], pulsing: list[float], baseline: 
     if baseline.bursts is None:
         # over level + skew: the excess the detector measures later (spectrum.detect.detector)
         baseline.bursts = LearnedBursts.learn(rows_db, baseline.level_db + baseline.skew_db, baseline.spread_db)
-    baseline.box_std = calibrate_box_std(swinging_db, baseline, time_scales, freq_scales, dc_slice)
+    box_std = calibrate_box_std(rows_db, baseline, time_scales, freq_scales, dc_slice)
+    # the detector's gain tracker follows slow drift only, so it also sees the rows' common-mode
+    # swings, the same in every bin of a box (no averaging down over bins), averaged over K rows
+    swing_z = swing_db / float(np.median(baseline.spread_db))
+    baseline.box_std = np.sqrt(box_std**2 + (swing_z**2 / time_scales.astype(np.float64))[:, None]).astype(np.float32)
     return LearnedBand(baseline, gain_db, pulsing_ref)
+
+
+def common_mode_swing_db(offsets_db: NDArray[np.float64]) -> float:
+    """Std (dB) of the row-to-row common-mode swings in the rows' offsets from their drift, from
+    the robust spread of consecutive differences (/√2): traffic that lifts the whole band in
+    scattered rows swings every row anew, while a jammer switching on and off during learning is
+    a few steps, which the median of the differences ignores (it must not deafen the test)."""
+    if len(offsets_db) < 3:
+        return 0.0
+    steps = np.diff(offsets_db)
+    return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / math.sqrt(2.0))
 
 
 def box_weights(box_std: NDArray[np.float32], time_scales: NDArray[np.int64],

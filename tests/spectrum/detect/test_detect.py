@@ -539,11 +539,12 @@ def test_a_barrage_that_clips_the_adc_is_reported_with_its_kind_beside_the_overl
 
 def test_learning_calibrates_the_box_test_on_the_common_mode_swings_the_detector_will_see():
     """Dense broadband bursty traffic lifts every bin together by a varying amount from row to
-    row (here a common-mode swing of 0.5 dB std). The baseline's shape is
-    learned without those row-to-row swings, but the box test is calibrated with them (the
-    gain tracker follows slow drift only, so the detector sees them): a whole-band one-row box
-    is then as noisy as the swings, not as the noise. The gain tracker starts at the end of the
-    rows' straight-line drift, not at the last row's swing."""
+    row (here a common-mode swing of 0.5 dB std). The baseline's shape is learned without those
+    swings, but the box test's noise includes them (the gain tracker follows slow drift only,
+    so the detector sees them): a whole-band one-row box is then as noisy as the swings, not as
+    the noise. A jammer switching on and off during learning is a few steps, not swings, and
+    leaves the test as it was. The gain tracker starts at the end of the rows' straight-line
+    drift, not at the last row's swing."""
     from spectrum.detect.baseline_learning import learn_band
 
     config = DetectorConfig()
@@ -559,9 +560,11 @@ def test_learning_calibrates_the_box_test_on_the_common_mode_swings_the_detector
         return learn_band(list(levels), [1.0] * rows, None, 100e6, 2.4e6, m, config.cfar_pfa,
                           np.asarray(config.time_scales), np.asarray(config.freq_scales), slice(1020, 1028))
 
-    quiet, swinging = learned(np.zeros(rows)), learned(swing_db)
+    steps_db = np.where((np.arange(rows) // 12) % 2 == 1, 3.0, 0.0)  # a barrage on and off twice
+    quiet, swinging, stepping = learned(np.zeros(rows)), learned(swing_db), learned(steps_db)
     one_row, whole_band = list(config.time_scales).index(1), list(config.freq_scales).index(512)
     assert swinging.baseline.box_std[one_row, whole_band] > 3 * quiet.baseline.box_std[one_row, whole_band]
+    assert stepping.baseline.box_std[one_row, whole_band] < 1.2 * quiet.baseline.box_std[one_row, whole_band]
     trend_end = drift_db[-1] - drift_db.mean()
     assert abs(quiet.gain_db - trend_end) < 0.05
     assert abs(swinging.gain_db - trend_end) < 0.5  # not the last row's +1.5 dB swing on top
