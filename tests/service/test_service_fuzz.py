@@ -44,7 +44,10 @@ def test_invalid_data_is_refused(served):
         strategy = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
 
         @given(case=strategy)
-        @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        # derandomised: the same examples every run, so a red run is reproducible (a random one once
+        # counted our valid Authorization header, which replaces the generated one, as invalid data)
+        @settings(max_examples=12, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
         def check(case):
             case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                    checks=[not_a_server_error, negative_data_rejection])
