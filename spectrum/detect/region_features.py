@@ -28,7 +28,7 @@ OBW_TAIL = 0.005  # occupied bandwidth leaves this share of the power out on eac
 OBW_FLOOR = 0.15  # bins under this share (−8 dB) of the region's strong bins do not count
 MAX_CARRIERS = 12  # separate lines up to this many are carriers; more are a sweep's comb
 LINE_MAX_BINS = 12  # a line's counted bins: a Hann main lobe and drift, widened by the 4-bin box
-LINE_MIN_EXCESS = 1.0  # a line's box-mean excess power ratio at its peak: it doubles the floor
+LINE_MIN_EXCESS = 1.0  # the strongest line's box-mean excess power ratio: it doubles the floor
 FLOOR_BETWEEN = 0.2  # lines are separate when the bins between them hold under this share of their peak
 COMB_STEPS = 3  # places checked on each side of a set of lines for its comb going on
 COMB_GOES_ON = 0.1  # … a comb goes on where they hold this share of the lines' peak excess (−10 dB)
@@ -203,7 +203,8 @@ class RegionFinder:
         """Whether the lines (bins; the band starts at ``lo``) are carriers: neither the visible
         part of a wider comb (`_comb_goes_on`) nor a constant envelope (`CarrierJudge`)."""
         power = [self._power[a - lo : b - lo + 1] for a, b in lines]
-        line_excess = float(np.mean(np.concatenate(power)[np.concatenate(power) > 0]))
+        counted = np.concatenate(power)
+        line_excess = float(counted[counted > 0].mean())
         line_peak = float(np.median([p.max() for p in power]))
         if not self._floor_between(hist_row, lines, line_peak):
             return False
@@ -215,12 +216,11 @@ class RegionFinder:
         there under FLOOR_BETWEEN of the lines' median peak. Scraps of a wide signal that is
         only partly significant (bursty traffic with a wide learned spread) have its power
         between them; separate carriers have the noise floor."""
-        rows = slice(max(hist_row - 3, 0), hist_row + 1)
         gaps = [(b + 3, c - 3) for (_, b), (c, _) in zip(lines[:-1], lines[1:]) if c - 3 > b + 3]
         if not gaps:
             return True
-        excess_db = np.concatenate([self.history.e[rows, p : q + 1].mean(axis=0) for p, q in gaps])
-        return float(np.mean(10.0 ** (excess_db / 10.0) - 1.0)) < FLOOR_BETWEEN * line_peak
+        between = np.concatenate([self._recent_excess(hist_row, p, q) for p, q in gaps])
+        return float(between.mean()) < FLOOR_BETWEEN * line_peak
 
     def _comb_goes_on(self, hist_row: int, lines: list[tuple[int, int]], line_peak: float) -> bool:
         """Whether the lines' comb goes on past them: a few carriers end, while the lines of a
@@ -231,20 +231,24 @@ class RegionFinder:
         left beyond it in the band fills the band, and is one emission."""
         centres = np.array([(a + b) / 2 for a, b in lines])
         spacing = float(np.median(np.diff(centres)))
-        rows = slice(max(hist_row - 3, 0), hist_row + 1)  # the lines' own rows (their peak is a 4-row mean)
         usable = (self.fft_size // 64, self.fft_size - self.fft_size // 64)  # off the anti-alias roll-off
         beyond = []
         for j in range(1, COMB_STEPS + 1):
             for c in (centres[0] - j * spacing, centres[-1] + j * spacing):
                 k = int(round(c))
                 if usable[0] <= k - 1 and k + 1 < usable[1] and not self.dc_slice.start - 1 <= k <= self.dc_slice.stop:
-                    mean_db = self.history.e[rows, k - 1 : k + 2].mean(axis=0)
-                    beyond.append(float(np.max(10.0 ** (mean_db / 10.0) - 1.0)))
+                    beyond.append(float(self._recent_excess(hist_row, k - 1, k + 1).max()))
         if not beyond:
             return True
         # half the places, not all: a comb passing over a legitimate carrier shows little
         # excess over that carrier's learned level
         return float(np.median(beyond)) >= max(COMB_NOISE, COMB_GOES_ON * line_peak)
+
+    def _recent_excess(self, hist_row: int, lo: int, hi: int) -> NDArray[np.float32]:
+        """Excess power ratio of bins ``lo`` … ``hi`` in the mean of the last 4 rows (the rows a
+        line's peak, a 4-row box mean, is measured over)."""
+        rows = slice(max(hist_row - 3, 0), hist_row + 1)
+        return 10.0 ** (self.history.e[rows, lo : hi + 1].mean(axis=0) / 10.0) - 1.0
 
     def drop_images(self, regions: list[Region]) -> list[Region]:
         """Drop regions that are the IQ-imbalance image of a much stronger one."""

@@ -10,9 +10,9 @@ from captures import open_capture
 from kernels.psd import RawRows
 from spectrum.cli.simulate_cmd import write_scenario
 from spectrum.detect.carrier_envelope import CarrierJudge
+from spectrum.detect.detector_config import DetectorConfig
 from spectrum.detect.region_features import MAX_CARRIERS, carrier_pieces
 from spectrum.detect.spectral_frontend import analysis_window
-from spectrum.detect.detector_config import DetectorConfig
 from spectrum.evaluate.randomized_bench import resolution_hz
 from spectrum.evaluate.scoring import score_labels
 from spectrum.replay import ReplayResult, replay_events

@@ -40,16 +40,19 @@ def replay(path):
     return [e.to_dict() for e in result.events]
 
 
+def sidecar_of(meta):
+    return json.loads(meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json").read_text())
+
+
 def labels_of(meta):
-    return json.loads(meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json").read_text())["labels"]
+    return sidecar_of(meta)["labels"]
 
 
 def scored(meta, events, config=None):
     """Labels against events, granting the detector's frequency resolution (a CW line's label
     is a point; its event is the line's frequency ± half the Hann main lobe)."""
-    sample_rate_hz = json.loads(meta.with_name(meta.name.removesuffix(".sigmf-meta") + ".labels.json")
-                                .read_text())["sample_rate_hz"]
-    return score_labels(labels_of(meta), events, resolution_hz(sample_rate_hz, config or DetectorConfig()))
+    sidecar = sidecar_of(meta)
+    return score_labels(sidecar["labels"], events, resolution_hz(sidecar["sample_rate_hz"], config or DetectorConfig()))
 
 
 @pytest.mark.parametrize("name", JAMMED)
