@@ -74,11 +74,13 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
     -------
     dict
         ``seed``, ``clean``, ``sample_rate_hz``, ``duration_s``, ``labels`` (each with its outcome:
-        ``detected``, ``detected_kind``, ``latency_s``, ``freq_iou``, ``event``), ``false_events``,
+        ``detected``, ``detected_kind``, ``latency_s``, ``freq_iou``, ``event``, and a jammer's
+        ``jinr_db``: spectrum.evaluate.label_background), ``false_events``,
         ``false_overloads``, ``events`` (count), ``render_s``, ``replay_s`` (wall-clock) and ``cpu_s``
         (this process's CPU time for both: what the scene costs on an idle core).
     """
     from captures.reader import CaptureReader, Segment
+    from spectrum.evaluate.label_background import background_rise_db
     from spectrum.evaluate.scoring import score_labels, split_false
     from spectrum.replay import ReplayResult, replay_events
     from spectrum.sim.random_scenes import draw_scene, write_scene
@@ -104,6 +106,9 @@ def run_scene(seed: int, config: DetectorConfig | None = None, workdir: str | No
     scores, unmatched = score_labels(labels, events, resolution_hz(scene.sample_rate_hz, config),
                                      capture_end_s=scene.duration_s)
     false_events, false_overloads = split_false(unmatched)
+    for score in scores:  # J/(N+I) beside JNR: is the jammer under a stronger legitimate signal?
+        if score.label.get("jnr_db") is not None:
+            score.label["jinr_db"] = round(score.label["jnr_db"] - background_rise_db(scene, score.label), 2)
     return {
         "seed": seed, "clean": scene.clean, "sample_rate_hz": scene.sample_rate_hz,
         "duration_s": scene.duration_s,

@@ -3,8 +3,10 @@
 Pure functions over the records, so a saved JSON-lines file can be summarised again:
 confusion matrix (label kind × reported kind, plus missed), Pd per kind per JNR bucket, class
 accuracy among detections (``interference``, unclassified, counts as wrong), latency (from the
-onset; for ramps from the 0 dB crossing), frequency IoU, false events per hour on clean scenes
-with an exact Poisson upper bound, the overload lane, and a PNG of Pd against JNR.
+onset; for ramps from the 0 dB crossing), Pd at JNR ≥ 0 of the labels not under a stronger
+legitimate signal (J/(N+I) ≥ 0, spectrum.evaluate.label_background), frequency IoU, false
+events per hour on clean scenes with an exact Poisson upper bound, the overload lane, and a
+PNG of Pd against JNR.
 """
 
 from __future__ import annotations
@@ -67,12 +69,18 @@ def summary(records: list[dict]) -> dict:
     clean_h = sum(r["duration_s"] for r in clean) / 3600
     clean_false = sum(len(r["false_events"]) for r in clean)
     ge0 = {k: _pd([l for l in labels if l["kind"] == k and l["jnr_db"] >= 0]) for k in JAM_KINDS}
+    # J/(N+I) (spectrum.evaluate.label_background): records written before it have none
+    judged = [l for l in labels if l["jnr_db"] >= 0 and l.get("jinr_db") is not None]
+    clear = [l for l in judged if l["jinr_db"] >= 0]
+    clear_ge0 = {k: _pd([l for l in clear if l["kind"] == k]) for k in JAM_KINDS}
     wide_m3 = [l for l in labels if l["kind"] == "wideband_noise" and -3 <= l["jnr_db"] < 0
                and l["freq_high_hz"] - l["freq_low_hz"] >= 1e6]
     overload = [l for r in records for l in r["labels"] if l["kind"] == "overload"]
     return {
         "jammed_scenes": len(records) - len(clean), "labels": len(labels),
-        "pd": _pd(labels), "pd_jnr_ge_0": ge0, "pd_barrage_1mhz_m3db": _pd(wide_m3), "barrage_1mhz_m3db_labels": len(wide_m3),
+        "pd": _pd(labels), "pd_jnr_ge_0": ge0,
+        "labels_jnr_ge_0_judged": len(judged), "labels_under_background": len(judged) - len(clear),
+        "pd_jinr_ge_0": _pd(clear), "pd_jinr_ge_0_kinds": clear_ge0, "pd_barrage_1mhz_m3db": _pd(wide_m3), "barrage_1mhz_m3db_labels": len(wide_m3),
         "class_accuracy": sum(l["detected_kind"] == l["kind"] for l in detected) / len(detected) if detected else None,
         "median_latency_s": median(abrupt) if abrupt else None,
         "median_ramp_latency_s": median(ramped) if ramped else None, "ramp_labels_detected": len(ramped),
@@ -175,6 +183,10 @@ def print_report(records: list[dict], title: str, console) -> dict:
         f"median freq IoU {fmt(s['median_freq_iou'])} · false events in jammed scenes {s['false_events_jammed']}")
     console.print("Pd at JNR ≥ 0 dB: " + ", ".join(f"{k} {fmt(v)}" for k, v in s["pd_jnr_ge_0"].items())
                   + f" · barrage ≥ 1 MHz at −3…0 dB: {fmt(s['pd_barrage_1mhz_m3db'])} ({s['barrage_1mhz_m3db_labels']} labels)")
+    if s["labels_jnr_ge_0_judged"]:
+        console.print(f"{s['labels_under_background']} of the {s['labels_jnr_ge_0_judged']} labels at JNR ≥ 0 dB lie under "
+                      "a stronger legitimate signal (J/(N+I) < 0 dB in their band); Pd of the others "
+                      f"{fmt(s['pd_jinr_ge_0'])}: " + ", ".join(f"{k} {fmt(v)}" for k, v in s["pd_jinr_ge_0_kinds"].items()))
     if s["clean_scenes"]:
         console.print(f"clean: {s['clean_false_events']} false events in {s['clean_hours']:.2f} h of {s['clean_scenes']} "
                       f"scenes → {fmt(s['clean_false_per_h'], '.2f')}/h (95 % upper bound "

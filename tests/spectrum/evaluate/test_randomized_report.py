@@ -52,6 +52,17 @@ def test_summary_headlines():
     assert s["false_overloads"] == 1 and s["clean_false_kinds"] == {"pulsed": 1}
 
 
+def test_pd_apart_from_jammers_under_a_stronger_legitimate_signal():
+    """Labels at JNR ≥ 0 whose J/(N+I) < 0 are counted apart; records without J/(N+I) give none."""
+    labels = [{**lab("tone", 5.0, "tone"), "jinr_db": 2.0}, {**lab("tone", 8.0), "jinr_db": -6.0},
+              {**lab("pulsed", 3.0), "jinr_db": 1.0}, {**lab("swept", -2.0), "jinr_db": -9.0}]
+    s = summary([record(labels)])
+    assert s["labels_jnr_ge_0_judged"] == 3 and s["labels_under_background"] == 1
+    assert s["pd_jinr_ge_0"] == pytest.approx(0.5)
+    assert s["pd_jinr_ge_0_kinds"]["tone"] == 1.0 and s["pd_jinr_ge_0_kinds"]["pulsed"] == 0.0
+    assert summary(RECORDS)["labels_jnr_ge_0_judged"] == 0 and summary(RECORDS)["pd_jinr_ge_0"] is None
+
+
 def test_poisson_upper_bound_is_the_exact_one():
     assert poisson_upper(0, 1.0) == pytest.approx(-np.log(0.05))  # 2.996: the "rule of three"
     rng = np.random.default_rng(3)  # the bound covers the true rate at least 95 % of the time
