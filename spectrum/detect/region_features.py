@@ -33,6 +33,8 @@ FLOOR_BETWEEN = 0.2  # lines are separate when the bins between them hold under 
 COMB_STEPS = 3  # places checked on each side of a set of lines for its comb going on
 COMB_GOES_ON = 0.1  # … a comb goes on where they hold this share of the lines' peak excess (−10 dB)
 COMB_NOISE = 0.6  # … and more than a 4-row mean of noise reaches (its std ≈ 0.2 of the floor)
+COMB_SPACING_TOLERANCE = 0.05  # comb lines' spacings are equal within this share (or 1.5 bins) …
+COMB_MAX_STEP = 3  # … with up to two places between them empty in a row
 
 
 def _half_power_share(excess: NDArray, total: float) -> float:
@@ -52,6 +54,49 @@ def _interpolated_peak(level_db: NDArray[np.float32], k: int) -> float:
     a, b, c = (float(v) for v in level_db[k - 1 : k + 2])
     denom = a - 2 * b + c
     return float(k) if denom >= 0 else k + 0.5 * (a - c) / denom
+
+
+def comb_runs(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> tuple[list[int], list[int]]:
+    """Runs (first, last bins, in order) with the lines of one comb joined into one run.
+
+    A sweep faster than a frame puts its power on lines 1/period apart (a chirp jammer's are
+    tens of kHz apart, more than the merge gap), so its lines come as separate narrow runs, each
+    of which would be a track of its own: a `tone` per line. Narrow runs (each at most
+    LINE_MAX_BINS) at equal spacing, some places between them empty in this row (a weak comb
+    under bursty traffic shows some lines in each row), are one run here when they span more
+    places than a few carriers make (MAX_CARRIERS) and fill at least half of them, as
+    `carrier_pieces` takes more lines within one run to be one emission. Fewer stay apart:
+    equally spaced CW carriers are several tones, and a few lines of a comb are judged as such
+    only within a run (`RegionFinder._separate`).
+    """
+    if 2 * len(starts) <= MAX_CARRIERS:  # too few runs to fill half of that many places
+        return starts.tolist(), ends.tolist()
+    centres = (starts + ends) / 2.0
+    narrow = (ends - starts + 1) <= LINE_MAX_BINS
+    out_starts: list[int] = []
+    out_ends: list[int] = []
+    i, n = 0, len(starts)
+    while i < n:
+        j = i
+        if narrow[i] and i + 1 < n and narrow[i + 1]:
+            spacing = centres[i + 1] - centres[i]
+            tolerance = max(1.5, COMB_SPACING_TOLERANCE * spacing)
+            while j + 1 < n and narrow[j + 1]:
+                steps = (centres[j + 1] - centres[j]) / spacing
+                k = round(steps)
+                if not 1 <= k <= COMB_MAX_STEP or abs(steps - k) * spacing > k * tolerance:
+                    break
+                j += 1
+        places = round((centres[j] - centres[i]) / spacing) + 1 if j > i else 1
+        if places > MAX_CARRIERS and 2 * (j - i + 1) >= places:
+            out_starts.append(int(starts[i]))
+            out_ends.append(int(ends[j]))
+            i = j + 1
+        else:
+            out_starts.append(int(starts[i]))
+            out_ends.append(int(ends[i]))
+            i += 1
+    return out_starts, out_ends
 
 
 def carrier_pieces(power: NDArray[np.float64], gap_bins: int) -> list[tuple[int, int]] | None:
@@ -124,9 +169,9 @@ class RegionFinder:
         if hot[max(dc.start - gap, 0) : dc.start].any() and hot[dc.stop : dc.stop + gap].any():
             hot = hot.copy()
             hot[dc] = True
-        starts, ends = merged_runs(hot, gap)
+        starts, ends = comb_runs(*merged_runs(hot, gap))
         regions = []
-        for lo, hi in zip(starts.tolist(), ends.tolist()):
+        for lo, hi in zip(starts, ends):
             lo, hi, refined, lines = self.refine(hist_row, lo, hi, inv_box_std)
             pieces = lines if lines and self._separate(row, hist_row, raw_row, lines, lo) else [(lo, hi)]
             for lo, hi in pieces:

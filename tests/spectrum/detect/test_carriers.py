@@ -11,7 +11,7 @@ from kernels.psd import RawRows
 from spectrum.cli.simulate_cmd import write_scenario
 from spectrum.detect.carrier_envelope import CarrierJudge
 from spectrum.detect.detector_config import DetectorConfig
-from spectrum.detect.region_features import MAX_CARRIERS, carrier_pieces
+from spectrum.detect.region_features import MAX_CARRIERS, carrier_pieces, comb_runs
 from spectrum.detect.spectral_frontend import analysis_window
 from spectrum.evaluate.randomized_bench import resolution_hz
 from spectrum.evaluate.scoring import score_labels
@@ -90,6 +90,24 @@ def test_pieces_are_lines_only_when_few_narrow_and_apart():
     assert carrier_pieces(comb, 10) is None  # a sweep's comb of many lines
 
 
+def test_equally_spaced_narrow_runs_beyond_a_few_carriers_are_one_comb():
+    """comb_runs: more equally spaced line places than MAX_CARRIERS, half of them or more hot
+    in the row (up to two empty places in a row), are one run; a few carriers stay apart, and so
+    do lines at unrelated spacings or a wide run among them."""
+    places = 5 + 27 * np.arange(MAX_CARRIERS + 7)  # 19 places, 27 bins apart
+    shown = np.delete(places, [4, 7, 9, 11, 14, 15])  # 13 of them hot in this row
+    assert comb_runs(shown - 1, shown + 1) == ([int(shown[0] - 1)], [int(shown[-1] + 1)])
+    few = places[:MAX_CARRIERS]
+    assert comb_runs(few - 1, few + 1) == ((few - 1).tolist(), (few + 1).tolist())
+    sparse = places[::3]  # 7 lines 81 bins apart: 7 places
+    assert comb_runs(sparse - 1, sparse + 1) == ((sparse - 1).tolist(), (sparse + 1).tolist())
+    scattered = np.cumsum(np.r_[5, 20 + 7 * np.arange(MAX_CARRIERS + 4)])  # spacing grows
+    assert len(comb_runs(scattered - 1, scattered + 1)[0]) == scattered.size
+    wide_ends = shown + 1
+    wide_ends[6] += 20  # one of them a band, not a line: the comb stops there
+    assert len(comb_runs(shown - 1, wide_ends)[0]) > 1
+
+
 def _replay_labelled(scenario: Scenario, tmp_path, seconds: float = 10.0) -> tuple[list[dict], list[dict]]:
     meta, _ = write_scenario(scenario, tmp_path / scenario.name, seconds, seed=5)
     result = ReplayResult()
@@ -125,3 +143,17 @@ def test_a_narrow_fast_sweep_is_one_swept_event(tmp_path):
     assert score.detected_kind == "swept", events
     assert not unmatched, unmatched
 
+
+
+def test_a_wide_fast_sweep_is_one_swept_event_not_a_tone_per_comb_line(tmp_path):
+    """A sweep over 800 kHz every 25 µs, 3 dB under the noise in its span, puts its power on
+    32 lines 40 kHz apart, each a separate run of hot bins (more than the merge gap apart) and
+    not all of them hot in every row: one swept event, not a tone per line (17 tones and 4
+    swept pieces before comb_runs)."""
+    sweep = Event("swept", Chirp(-400e3, 800e3, 25e-6, -3.0), "fast wide sweep")
+    scene = Scenario(name="fast_wide_sweep", description="a fast sweep, comb lines apart", center_freq_hz=UHF_PMR_HZ,
+                     events=(sweep,))
+    labels, events = _replay_labelled(scene, tmp_path)
+    (score,), unmatched = _score(labels, events)
+    assert score.detected_kind == "swept", events
+    assert not unmatched, unmatched
