@@ -15,9 +15,11 @@ import numpy as np
 
 SATELLITE_DB = 10.0  # a region this much weaker than a nearby track is its sideband or spur
 SIDEBAND_DB = 3.0  # … and this much weaker, if it came on with the track
-ECHO_DB = 3.0
+ECHO_DB = 3.0  # after a track closes, weaker regions at its place are long-box echoes of it
 STRONG_ROW_SIGNIFICANCE = 3.0  # a row shows the signal on its own when its excess is this clear
-RECENT_SIGNIFICANCE = 4.0  # … or 4 (16) rows together do  # after a track closes, weaker regions at its place are long-box echoes of it
+RECENT_SIGNIFICANCE = 4.0  # … or 4 (16) rows together do
+STEADY_MIN_GAPS = 6  # gaps between the bursts of a sparse track, before they can be judged …
+STEADY_SHARE = 0.8  # … steady: this share of them of two adjacent lengths (rows)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Track:
     opened: bool = False
     announced: tuple[str, str] | None = None  # (kind, severity) last reported while ongoing
     present_rows: int = 0  # distinct rows with a region of it (a row outlined in pieces counts once)
+    hit_rows: deque = field(default_factory=lambda: deque(maxlen=64))  # the last of those rows
     _present_row: int = -1
     opened_row: int | None = None  # the row at which the evidence first sufficed (latency)
     onset_row: int | None = None
@@ -116,6 +119,7 @@ class Track:
         if region.row != self._present_row:
             self._present_row = region.row
             self.present_rows += 1
+            self.hit_rows.append(region.row)
         self.last_row = region.row
         self.peak_recent_excess_db = max(self.peak_recent_excess_db, region.recent_excess_db)
         if region.refined:
@@ -159,6 +163,7 @@ class Track:
         self.hi_bin = max(self.hi_bin, other.hi_bin)
         self.hits += other.hits
         self.present_rows += other.present_rows
+        self.hit_rows = deque(sorted(set(self.hit_rows) | set(other.hit_rows))[-64:], maxlen=64)
         self.feature_rows += other.feature_rows
         self.score_max = max(self.score_max, other.score_max)
         self.rise_max_db = max(self.rise_max_db, other.rise_max_db)
@@ -188,6 +193,23 @@ class Track:
             self.last_strong_row = max(self.last_strong_row or other.last_strong_row, other.last_strong_row)
         if other.onset_row is not None:
             self.onset_row = other.onset_row if self.onset_row is None else min(self.onset_row, other.onset_row)
+
+    @property
+    def hits_recur_steadily(self) -> bool:
+        """Whether the rows it was seen in recur like a clock. A burst seen in consecutive rows
+        counts once, at its first row; a pulse train slower than a row then shows every k-th or
+        (k+1)-th row, so nearly all gaps between bursts take two adjacent values (a pulse missed
+        now and then aside): at least ``STEADY_SHARE`` of at least ``STEADY_MIN_GAPS`` gaps.
+        Bursts arriving at random (packets, interrogation replies) have gaps spread over many
+        values."""
+        rows = np.asarray(self.hit_rows, np.int64)
+        starts = rows[np.concatenate(([True], np.diff(rows) > 1))]
+        gaps = np.diff(starts)
+        if gaps.size < STEADY_MIN_GAPS:
+            return False
+        counts = np.bincount(gaps)
+        pairs = counts[:-1] + counts[1:] if counts.size > 1 else counts
+        return int(pairs.max()) >= STEADY_SHARE * gaps.size
 
     @property
     def occupancy(self) -> float:

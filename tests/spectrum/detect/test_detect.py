@@ -599,3 +599,41 @@ def test_a_waiting_track_absorbed_into_an_older_one_is_still_announced(tmp_path)
     label = next(lab for lab in labels if lab["kind"] == "wideband_noise")
     assert found[0].freq_low_hz < label["freq_high_hz"] and found[0].freq_high_hz > label["freq_low_hz"]
     assert abs(found[0].offset_start_s - label["start_s"]) < 0.15
+
+
+def test_hits_recur_steadily_tells_a_slow_pulse_train_from_random_bursts():
+    """Pulse trains slower than a row (some pulses straddling two rows, one now and then
+    missed) recur steadily; bursts arriving at random in a share of the rows seldom do; too
+    few bursts say nothing yet."""
+    from spectrum.detect.tracks import Track
+
+    def steady(rows):
+        track = Track("band", int(rows[0]), int(rows[-1]), 0, 10)
+        track.hit_rows.extend(int(r) for r in sorted(set(rows)))
+        return track.hits_recur_steadily
+
+    rng = np.random.default_rng(11)
+    for period_rows in (2.6, 5.4, 8.3):
+        pulses = np.arange(20) * period_rows + rng.uniform(0, 1)
+        rows = np.concatenate((np.floor(pulses), np.floor(pulses + 0.3)))  # 0.3 rows long
+        assert steady(np.delete(rows, [7]))
+    assert not steady(np.floor(np.arange(6) * 5.4))  # five gaps: not judged yet
+    for share in (0.15, 0.3):
+        random_rows = [np.flatnonzero(rng.random(200) < share) for _ in range(300)]
+        assert np.mean([steady(r) for r in random_rows]) < 0.05, share
+
+
+def test_a_slow_sparse_pulse_train_is_still_reported_once_it_recurs_steadily():
+    """Wideband pulses 10 dB over the floor in one row out of twenty (2 Hz): seen in few of
+    its rows, the track waits until its bursts recur steadily, then it is one pulsed event
+    from its onset."""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    n, row_s = config.fft_size, detector.row_s
+    rows, onset = int(9.0 / row_s), int(3.0 / row_s)
+    gain = np.ones((rows, n))
+    gain[np.arange(onset, rows, 20), 300:400] = 10.0
+    events = _replay_noise_rows(detector, np.random.default_rng(12), gain, np.zeros(rows, np.int64))
+    (event,) = events.values()
+    assert event.kind == "pulsed" and abs(event.offset_start_s - onset * row_s) < 0.1
+    assert event.extra["detected_offset_s"] - onset * row_s > 6 * 20 * row_s  # six gaps seen first

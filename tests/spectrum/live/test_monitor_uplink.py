@@ -130,10 +130,11 @@ class FakeUplink:
 
 def test_psd_summary_is_the_linear_mean_downsampled(monkeypatch):
     up = FakeUplink()
-    with open_source("sim:tone?fast&loop=2") as source:
+    # 3 s: the CW jammer (on from 0.4 to 0.8 of the loop) lasts well past the 1.5 s of learning
+    with open_source("sim:tone?fast&loop=3") as source:
         plan = single_band(source.center_freq_hz, source.sample_rate_hz, name="pmr")
         monitor = Monitor(source, plan, lambda e: None,
-                          MonitorOptions(duration_s=2.0, spectrum_interval_s=1e9, heartbeat_interval_s=1e9,
+                          MonitorOptions(duration_s=3.0, spectrum_interval_s=1e9, heartbeat_interval_s=1e9,
                                          spectrum_bins=100), uplink=up)
         state_rows = []
         orig = Monitor.spectrum_summaries
