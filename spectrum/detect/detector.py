@@ -14,7 +14,10 @@ enough to clip is still named by its kind, flagged ``overload``. Elsewhere detec
 marked unreliable and open nothing (clipping spurs would multiply them), unless the band
 already clipped through most of its learning rows: then the
 clipping (a strong legitimate carrier) and its spread are part of the learned baseline, and a
-jammer arriving later is still found and classified behind it (the overload event stays).
+jammer arriving later is still found and classified behind it (the overload event stays), if
+it stands within ``CLIP_PRODUCTS_DBC`` of the strongest signal: the clipping's harmonics and
+intermodulation lines move with the carrier's modulation and weaker detections cannot be told
+from them.
 The baseline is learned from the first rows (spectrum.detect.baseline_learning), with the
 bursty traffic a median leaves out (spectrum.detect.learned_bursts): detections that are only
 that traffic again are dropped before they reach the tracks. What the baseline
@@ -66,6 +69,7 @@ TINY_POWER = 1e-20  # keeps log10 finite for all-zero bins (a dead input)
 RESYNC_ROWS = 4096  # the running box sums are recomputed exactly this often (~100 s)
 RECLASSIFY_S = 1.0  # ongoing events are re-classified this often, and re-sent if changed
 NEIGHBOURHOOD_HZ = 25e3  # weaker spurs this close to a jammer (a channel) count as its own
+CLIP_PRODUCTS_DBC = 40.0  # a clipping signal's harmonics and intermodulation lie within this of it (dB)
 MERGE_GAP_BINS = 10  # hot runs and tracks this many bins apart or closer are one signal
 EMITTER_MIN_S = 1.0  # a new emitter has stayed on this long …
 EMITTER_MIN_OCCUPANCY = 0.5  # … seen in at least this share of the rows it spans
@@ -256,6 +260,8 @@ class BandDetector:
             regions = self.regions.find(row, hist_row, hot, score, level_db, sk_row(), pulsing / self._pulsing_ref,
                                         clipping, kappa, self._inv_box_std, raw_row)
             regions = self._without_learned_bursts(regions)
+            if clipping and self._clipping_learned:
+                regions = self._above_clipping_products(regions, level_db)
             regions = mark_onsets(regions, self.book.tracks, self.history, row, hist_row, self.merge_gap_bins)
         # clipping comes and goes from row to row under a strong transmitter: while the
         # overload event lasts believe nothing new but the culprit (TrackBook.update)
@@ -286,6 +292,14 @@ class BandDetector:
             return regions
         recent = self.history.e[-min(RECENT_ROWS, self.history.valid_rows):]
         return [r for r in regions if not bursts.explains(recent, r.lo_bin, r.hi_bin, self.config.min_rise_db)]
+
+    def _above_clipping_products(self, regions: list, level_db: NDArray[np.float32]) -> list:
+        """Regions of a clipping row that stand above the clipping's own products: a signal
+        driven into the converter's rails makes harmonics and intermodulation lines that move
+        with its modulation, within ``CLIP_PRODUCTS_DBC`` of its level; weaker detections cannot
+        be told from them."""
+        floor_db = float(level_db.max()) - CLIP_PRODUCTS_DBC
+        return [r for r in regions if r.level_db >= floor_db]
 
     def _hot_bins(self, power, excess, z) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
         """One row through the multi-scale excess test and the narrowband CFAR: its hot bins

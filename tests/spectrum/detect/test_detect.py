@@ -637,3 +637,22 @@ def test_a_slow_sparse_pulse_train_is_still_reported_once_it_recurs_steadily():
     (event,) = events.values()
     assert event.kind == "pulsed" and abs(event.offset_start_s - onset * row_s) < 0.1
     assert event.extra["detected_offset_s"] - onset * row_s > 6 * 20 * row_s  # six gaps seen first
+
+
+@pytest.mark.parametrize("line_db, reported", [(5.0, False), (30.0, True)])
+def test_lines_far_under_a_clipping_carrier_are_taken_for_its_products(line_db, reported):
+    """A band that clips throughout (a carrier 50 dB over the floor driving the converter into
+    its rails, learned as normal): a line coming up later 45 dB under the carrier cannot be told
+    from the clipping's intermodulation products and raises nothing; one 20 dB under it is
+    reported. The overload event stands either way."""
+    config = DetectorConfig()
+    detector = BandDetector(config, 2.4e6, 100e6)
+    m, n, row_s = detector.frames_per_row, config.fft_size, detector.row_s
+    rows, onset = int(8.0 / row_s), int(4.0 / row_s)
+    gain = np.ones((rows, n))
+    gain[:, 1500:1504] = 1e5  # the clipping carrier
+    gain[onset:, 600:602] = 10 ** (line_db / 10)
+    clipped = np.full(rows, int(0.05 * 2 * n * m), np.int64)
+    events = _replay_noise_rows(detector, np.random.default_rng(13), gain, clipped)
+    kinds = sorted(e.kind for e in events.values())
+    assert kinds == (["overload", "tone"] if reported else ["overload"]), kinds
