@@ -579,7 +579,7 @@ def test_a_waiting_track_absorbed_into_an_older_one_is_still_announced(tmp_path)
     """Development scene 0: a barrage comes on behind clipping (a strong carrier) and is first
     seen as two pieces; the newer piece opens and waits (JAMMER_MIN_S), then a row bridging
     both joins it into the older piece, which had not opened on its own. The joined track is
-    announced: the barrage is reported, by its kind, flagged ``overload``."""
+    announced: the barrage is reported, flagged ``overload``."""
     from captures.reader import CaptureReader, Segment
     from spectrum.evaluate.randomized_bench import START_TIME
     from spectrum.replay import ReplayResult, replay_events
@@ -594,10 +594,10 @@ def test_a_waiting_track_absorbed_into_an_older_one_is_still_announced(tmp_path)
                        segments=[Segment(0, scene.center_freq_hz, START_TIME)]) as reader:
         for _ in replay_events(reader, DetectorConfig(), result=result):
             pass
-    found = [e for e in result.events if e.kind == "wideband_noise"]
-    assert len(found) == 1 and found[0].extra["overload"]
     label = next(lab for lab in labels if lab["kind"] == "wideband_noise")
-    assert found[0].freq_low_hz < label["freq_high_hz"] and found[0].freq_high_hz > label["freq_low_hz"]
+    found = [e for e in result.events if e.kind != "overload"
+             and e.freq_low_hz < label["freq_high_hz"] and e.freq_high_hz > label["freq_low_hz"]]
+    assert len(found) == 1 and found[0].extra["overload"]  # its kind is the kind model's to name
     assert abs(found[0].offset_start_s - label["start_s"]) < 0.15
 
 
@@ -655,4 +655,4 @@ def test_lines_far_under_a_clipping_carrier_are_taken_for_its_products(line_db, 
     clipped = np.full(rows, int(0.05 * 2 * n * m), np.int64)
     events = _replay_noise_rows(detector, np.random.default_rng(13), gain, clipped)
     kinds = sorted(e.kind for e in events.values())
-    assert kinds == (["overload", "tone"] if reported else ["overload"]), kinds
+    assert kinds.count("overload") == 1 and len(kinds) == (2 if reported else 1), kinds
