@@ -328,13 +328,13 @@ class BandDetector:
         ``JAMMER_MIN_S``, a new emitter once it has stayed on (module docstring)."""
         # the persistence gate asks the hand rules (what the kind model was fitted behind): a
         # fitted kind decides what an event is called, not whether a narrow carrier is reported
-        span_rows = track.last_row - track.first_row + 1
         if classify(track, self.bin_hz, self.frames_per_row) != "new_emitter":
             # lasted since its onset: the baseline may have been learned, or a long box
             # filled, while it was already on (spectrum.detect.onset_search)
             onset = track.first_row if track.onset_row is None else min(track.onset_row, track.first_row)
             lasted_s = (track.last_row - onset + 1) * self.row_s
             return lasted_s >= JAMMER_MIN_S and (track.occupancy >= SPARSE_OCCUPANCY or track.hits_recur_steadily)
+        span_rows = track.last_row - track.first_row + 1
         return span_rows * self.row_s >= EMITTER_MIN_S and track.occupancy >= EMITTER_MIN_OCCUPANCY
 
     def finish(self) -> list[Event]:

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from spectrum.sim.random_scenes import add_emitters
 from spectrum.sim.scenarios import NOISE_POWER
 
 SPAN_S = 0.5  # seconds of the label's window measured (hundreds of frames at the usual rates)
@@ -42,20 +43,13 @@ def background_rise_db(scene, label: dict) -> float:
         ``onset``).
     """
     fs, fc = scene.sample_rate_hz, scene.center_freq_hz
-    backgrounds = [(stream, e) for stream, e in enumerate(scene.emitters, start=1) if e.kind is None]
-    if not backgrounds:
+    if all(e.kind is not None for e in scene.emitters):
         return 0.0
     span = min(SPAN_S, label["end_s"] - label["start_s"])
     first_s = label["end_s"] - span if label["onset"] == "ramp" else label["start_s"]
     frames = max(1, int(span * fs) // FFT_SIZE)
     n = np.arange(int(first_s * fs), int(first_s * fs) + frames * FFT_SIZE, dtype=np.int64)
-    x = np.zeros(n.size, np.complex128)
-    for stream, e in backgrounds:  # the same streams render_ideal gives them: the same samples
-        gain = e.gain(n / fs)
-        if gain is not None and not gain.any():
-            continue
-        part = e.component.render(n, fs, scene.seed, stream)
-        x += part if gain is None else part * gain
+    x = add_emitters(scene, n, np.zeros(n.size, np.complex128), backgrounds_only=True)  # the capture's samples
     window = np.hanning(FFT_SIZE)
     spectrum = np.fft.fftshift(np.fft.fft(x.reshape(frames, FFT_SIZE) * window, axis=1), axes=1)
     background = (np.abs(spectrum) ** 2).mean(axis=0)

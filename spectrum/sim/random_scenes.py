@@ -283,11 +283,19 @@ def draw_scene(seed: int) -> RandomScene:
 def render_ideal(scene: RandomScene, start: int, count: int) -> np.ndarray:
     """Complex128 samples ``[start, start + count)`` at the library's level convention (noise floor
     ``NOISE_POWER``), before the scene's scale and the dongle."""
-    fs = scene.sample_rate_hz
     n = np.arange(start, start + count, dtype=np.int64)
-    x = signals.white_noise(n, NOISE_POWER, scene.seed, stream=0)
+    return add_emitters(scene, n, signals.white_noise(n, NOISE_POWER, scene.seed, stream=0))
+
+
+def add_emitters(scene: RandomScene, n: np.ndarray, x: np.ndarray, backgrounds_only: bool = False) -> np.ndarray:
+    """Add the scene's emitters (only its legitimate backgrounds with ``backgrounds_only``) at
+    absolute indices ``n`` to ``x`` (complex128, in place) and return it. Each keeps its stream
+    number, so it renders the same samples however it is selected."""
+    fs = scene.sample_rate_hz
     time_s = n / fs
     for stream, e in enumerate(scene.emitters, start=1):
+        if backgrounds_only and e.kind is not None:
+            continue
         gain = e.gain(time_s)
         if gain is not None and not gain.any():
             continue
